@@ -1,0 +1,182 @@
+"""The Typer app: options -> Settings -> runner -> renderer. Nothing below this module sees Typer.
+
+Must stay import-light (no litellm, pypdf, chardet): `rlm --help` and completion load only this.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from rlm_cli import __version__
+from rlm_cli.errors import InputError
+from rlm_cli.exits import EXIT_CODES_HELP, handles_errors
+
+app = typer.Typer(
+    name="rlm",
+    help=(
+        "Answer questions about inputs far larger than a model's context window.\n\n"
+        "The input is loaded into a sandboxed Python REPL; the model explores it with code and "
+        "fans out sub-LLM calls over its pieces (Recursive Language Models)."
+    ),
+    epilog=EXIT_CODES_HELP,
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+config_app = typer.Typer(help="Show the effective settings and where the config file lives.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+MODEL = "Model"
+BUDGETS = "Budgets"
+INPUT = "Input"
+SANDBOX = "Sandbox"
+OUTPUT = "Output"
+
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Root model, any LiteLLM model string (e.g. openai/gpt-5-mini, anthropic/claude-sonnet-4-5, ollama_chat/qwen3). [env: RLM_MODEL]", rich_help_panel=MODEL)]
+SubModelOpt = Annotated[str | None, typer.Option("--sub-model", help="Model for sub-calls (default: the root model). [env: RLM_SUB_MODEL]", rich_help_panel=MODEL)]
+ApiBaseOpt = Annotated[str | None, typer.Option("--api-base", help="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, LM Studio). [env: RLM_API_BASE]", rich_help_panel=MODEL)]
+DepthOpt = Annotated[int | None, typer.Option("--depth", min=1, help="Recursion depth: 1 means sub-calls are plain model calls; 2 lets rlm_query start child RLMs. [default: 1]", rich_help_panel=MODEL)]
+MaxIterOpt = Annotated[int | None, typer.Option("--max-iterations", min=1, help="Root-model turns at most. [default: 30]", rich_help_panel=BUDGETS)]
+MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", min=0, help="Spend at most this many USD (needs a priced model).", rich_help_panel=BUDGETS)]
+MaxSubOpt = Annotated[int | None, typer.Option("--max-sub-calls", min=0, help="Sub-LLM calls at most.", rich_help_panel=BUDGETS)]
+MaxTokOpt = Annotated[int | None, typer.Option("--max-tokens", min=1, help="Tokens (root + sub, prompt + completion) at most.", rich_help_panel=BUDGETS)]
+TimeoutOpt = Annotated[float | None, typer.Option("--timeout", min=0, help="Wall-clock seconds at most for the whole run.", rich_help_panel=BUDGETS)]
+ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", min=1, help="Sub-calls in flight at most, across the run. [default: 8]", rich_help_panel=BUDGETS)]
+IncludeOpt = Annotated[list[str] | None, typer.Option("--include", help="Only files matching this glob (repeatable).", rich_help_panel=INPUT)]
+ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude", help="Skip files matching this glob (repeatable).", rich_help_panel=INPUT)]
+GitignoreOpt = Annotated[bool | None, typer.Option("--gitignore/--no-gitignore", help="Honour .gitignore files in directory walks. [default: gitignore]", rich_help_panel=INPUT)]
+MaxFileOpt = Annotated[int | None, typer.Option("--max-file-size", min=1, help="Skip files larger than this many bytes in directory walks (files named explicitly are always read). [default: 52428800]", rich_help_panel=INPUT)]
+PathsFromOpt = Annotated[str | None, typer.Option("--paths-from", help="Read more source paths (NUL- or newline-separated) from this file, or - for stdin.", rich_help_panel=INPUT)]
+SandboxOpt = Annotated[str | None, typer.Option("--sandbox", help="Isolation of the REPL: auto, bwrap, process, or none (debugging only). [default: auto]", rich_help_panel=SANDBOX)]
+CellTimeoutOpt = Annotated[float | None, typer.Option("--cell-timeout", min=0.1, help="Seconds one REPL cell may run. [default: 120]", rich_help_panel=SANDBOX)]
+AllowNetOpt = Annotated[bool | None, typer.Option("--allow-net", help="Let the REPL open network connections.", rich_help_panel=SANDBOX)]
+AllowWriteOpt = Annotated[list[str] | None, typer.Option("--allow-write", help="Let the REPL write under this path (repeatable).", rich_help_panel=SANDBOX)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (schema 1).", rich_help_panel=OUTPUT)]
+TraceOpt = Annotated[Path | None, typer.Option("--trace", help="Also write the run's events as JSONL to this path.", rich_help_panel=OUTPUT)]
+NoTraceOpt = Annotated[bool, typer.Option("--no-trace", help="Do not record the run in the state directory.", rich_help_panel=OUTPUT)]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Nothing on stderr but errors.", rich_help_panel=OUTPUT)]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="More detail: full cell output, skipped files.", rich_help_panel=OUTPUT)]
+ProgressOpt = Annotated[str | None, typer.Option("--progress", help="auto, tree, plain or none. [default: auto]", rich_help_panel=OUTPUT)]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rlm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.")] = False,
+) -> None:
+    """Answer questions about inputs far larger than a model's context window."""
+    if debug:
+        os.environ["RLM_DEBUG"] = "1"
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+@handles_errors
+def ask(
+    arguments: Annotated[list[str], typer.Argument(metavar="SOURCE... QUESTION", help="Files, directories, globs, or - for stdin; the last argument is the question.", show_default=False)],
+    model: ModelOpt = None,
+    sub_model: SubModelOpt = None,
+    api_base: ApiBaseOpt = None,
+    depth: DepthOpt = None,
+    max_iterations: MaxIterOpt = None,
+    max_cost: MaxCostOpt = None,
+    max_sub_calls: MaxSubOpt = None,
+    max_tokens: MaxTokOpt = None,
+    timeout: TimeoutOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
+    gitignore: GitignoreOpt = None,
+    max_file_size: MaxFileOpt = None,
+    paths_from: PathsFromOpt = None,
+    sandbox: SandboxOpt = None,
+    cell_timeout: CellTimeoutOpt = None,
+    allow_net: AllowNetOpt = None,
+    allow_write: AllowWriteOpt = None,
+    json_output: JsonOpt = False,
+    trace: TraceOpt = None,
+    no_trace: NoTraceOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    progress: ProgressOpt = None,
+) -> None:
+    """Ask a QUESTION about one or more SOURCEs.
+
+    [dim]rlm ask ./repo "where is auth handled?"[/dim]
+    [dim]cat big.log | rlm ask - "why did the deploy fail?"[/dim]
+    [dim]rlm ask docs/*.pdf "compare the evaluation setups" --json | jq -r .answer[/dim]
+    """
+    from rlm_cli.runner import RunRequest, run_and_report
+
+    sources, question = split_sources(arguments, paths_from)
+    flags: dict[str, Any] = {
+        "model": model, "sub_model": sub_model, "api_base": api_base, "depth": depth,
+        "max_iterations": max_iterations, "max_cost": max_cost, "max_sub_calls": max_sub_calls,
+        "max_tokens": max_tokens, "timeout": timeout, "concurrency": concurrency,
+        "include": tuple(include) if include else None, "exclude": tuple(exclude) if exclude else None,
+        "gitignore": gitignore, "max_file_size": max_file_size, "sandbox": sandbox,
+        "cell_timeout": cell_timeout, "allow_net": allow_net,
+        "allow_write": tuple(allow_write) if allow_write else None,
+        "progress": progress, "trace": False if no_trace else None,
+    }
+    request = RunRequest(
+        question=question, sources=sources, paths_from=paths_from, trace_path=trace,
+        json_output=json_output, quiet=quiet, verbose=verbose,
+    )
+    raise typer.Exit(run_and_report(request, flags))
+
+
+def split_sources(arguments: list[str], paths_from: str | None) -> tuple[list[str], str]:
+    """Split `SOURCE... QUESTION` and refuse stdin when it is a terminal."""
+    if not arguments:
+        raise InputError("missing QUESTION", hint='rlm ask ./repo "where is auth handled?"')
+    *sources, question = arguments
+    if not question.strip():
+        raise InputError("the question is empty")
+    if not sources and not paths_from:
+        raise InputError(
+            "no SOURCE given: name files, directories, globs, or - for stdin",
+            hint=f'rlm ask ./repo "{question}"',
+        )
+    reads_stdin = "-" in sources or paths_from == "-"
+    if reads_stdin and sys.stdin.isatty():
+        raise InputError(
+            "'-' reads from stdin, but stdin is a terminal",
+            hint=f'pipe something in: cat big.log | rlm ask - "{question}"',
+        )
+    if sources.count("-") > 1 or ("-" in sources and paths_from == "-"):
+        raise InputError("stdin can be read only once")
+    return sources, question
+
+
+@config_app.command("show")
+@handles_errors
+def config_show(json_output: JsonOpt = False) -> None:
+    """Show the effective settings and where each value came from."""
+    from rlm_cli.render.config import print_settings
+    from rlm_cli.settings import resolve
+
+    print_settings(resolve(), as_json=json_output)
+
+
+@config_app.command("path")
+def config_path_command() -> None:
+    """Print the path of the config file (it may not exist yet)."""
+    from rlm_cli.settings import config_path
+
+    typer.echo(str(config_path()))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

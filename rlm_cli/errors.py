@@ -1,0 +1,37 @@
+"""The RlmError family: every failure a user can cause or meet. Leaf module: imports nothing."""
+
+from __future__ import annotations
+
+
+class RlmError(Exception):
+    """Base of the errors rlm reports to the user as one line (plus an optional hint)."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class InputError(RlmError):
+    """Bad usage or input: a bad flag, a missing path, nothing readable."""
+
+
+class ConfigError(RlmError):
+    """Configuration: no model, a missing API key, a malformed config file."""
+
+
+class ProviderError(RlmError):
+    """The model provider or the network failed and retries did not cure it."""
+
+
+class SandboxError(RlmError):
+    """The REPL worker could not be started or kept alive."""
+
+
+class LimitReached(RlmError):
+    """A budget stopped the run before the answer was ready."""
+
+    def __init__(self, message: str, *, stopped_by: str, partial_answer: str = "") -> None:
+        super().__init__(message)
+        self.stopped_by = stopped_by
+        self.partial_answer = partial_answer

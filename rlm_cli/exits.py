@@ -1,0 +1,89 @@
+"""The one mapping from errors to exit codes, and the decorator that applies it to commands."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from enum import IntEnum
+from typing import Any, TypeVar
+
+from rlm_cli.errors import ConfigError, InputError, LimitReached, ProviderError, RlmError, SandboxError
+
+
+class ExitCode(IntEnum):
+    """Process exit codes, as documented in the README and `rlm --help`."""
+
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    LIMIT = 3
+    CONFIG = 4
+    PROVIDER = 5
+    INTERRUPTED = 130
+
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 answer ready · 1 internal error · 2 usage or input error · "
+    "3 a limit stopped the run (partial answer printed) · 4 configuration error · "
+    "5 provider or network failure · 130 interrupted."
+)
+
+_CODES: list[tuple[type[BaseException], ExitCode]] = [
+    (InputError, ExitCode.USAGE),
+    (LimitReached, ExitCode.LIMIT),
+    (ConfigError, ExitCode.CONFIG),
+    (ProviderError, ExitCode.PROVIDER),
+    (SandboxError, ExitCode.PROVIDER),
+    (KeyboardInterrupt, ExitCode.INTERRUPTED),
+]
+
+
+def exit_code_for(error: BaseException) -> ExitCode:
+    """The exit code for an error; anything unknown is an internal error."""
+    for kind, code in _CODES:
+        if isinstance(error, kind):
+            return code
+    return ExitCode.INTERNAL
+
+
+def error_line(error: BaseException) -> str:
+    """The one line printed to stderr for an error."""
+    if isinstance(error, KeyboardInterrupt):
+        return "rlm: interrupted"
+    if isinstance(error, RlmError):
+        return f"rlm: error: {error.message}"
+    return f"rlm: internal error: {type(error).__name__}: {error} (run with --debug for the traceback, and please report it)"
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handles_errors(command: F) -> F:
+    """Decorate a command so any error becomes one stderr line and its documented exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except SystemExit:
+            raise
+        except BaseException as error:
+            if _is_typer_exit(error):
+                raise
+            if os.environ.get("RLM_DEBUG") and not isinstance(error, RlmError | KeyboardInterrupt):
+                raise
+            print(error_line(error), file=sys.stderr)
+            hint = getattr(error, "hint", None)
+            if hint:
+                print(f"hint: {hint}", file=sys.stderr)
+            raise SystemExit(int(exit_code_for(error))) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _is_typer_exit(error: BaseException) -> bool:
+    # typer.Exit / click exceptions carry their own exit code; let Typer handle them.
+    module = type(error).__module__
+    return module.startswith(("click", "typer"))

@@ -1,0 +1,1 @@
+"""Renderers: turn events and results into what the user sees. Import `events`, never `engine`."""
