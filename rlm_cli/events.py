@@ -36,6 +36,7 @@ class RunStarted(Event):
     input: dict[str, Any]
     sources: list[str]
     budgets: dict[str, Any]
+    parent_call_id: str | None = None  # the rlm_query sub-call this child run serves
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,75 @@
-"""Renderers: turn events and results into what the user sees. Import `events`, never `engine`."""
+"""Renderers: turn events and results into what the user sees. Import `events`, never `engine`.
+
+Kept import-light: Rich is loaded only when a renderer is made.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from rlm_cli.events import Event
+from rlm_cli.result import RunResult
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+PROGRESS_MODES = ("auto", "tree", "plain", "none")
+
+
+class Renderer(Protocol):
+    """Receives every event of a run (from several threads at once) and the result at the end."""
+
+    def handle(self, event: Event) -> None:
+        """Take one event; must be thread-safe."""
+
+    def close(self, result: RunResult) -> None:
+        """The run is over: stop any display and leave the final picture."""
+
+
+class SilentRenderer:
+    """Shows nothing: `-q` and `--progress none` (errors are printed with the result)."""
+
+    def handle(self, event: Event) -> None:
+        """Ignore the event."""
+
+    def close(self, result: RunResult) -> None:
+        """Nothing to stop."""
+
+
+class Fanout:
+    """Passes every event to several renderers, e.g. the tree and the trace writer."""
+
+    def __init__(self, *renderers: Renderer) -> None:
+        self.renderers = renderers
+
+    def handle(self, event: Event) -> None:
+        """Hand the event to each renderer in order."""
+        for renderer in self.renderers:
+            renderer.handle(event)
+
+    def close(self, result: RunResult) -> None:
+        """Close each renderer in order."""
+        for renderer in self.renderers:
+            renderer.close(result)
+
+
+def make_renderer(
+    progress: str, *, quiet: bool, verbose: bool, console: Console | None = None
+) -> Renderer:
+    """The stderr renderer for a run: "auto" is the tree on a colour terminal, plain lines otherwise."""
+    if progress not in PROGRESS_MODES:
+        raise ValueError(f"progress must be one of {', '.join(PROGRESS_MODES)}, not {progress!r}")
+    if quiet or progress == "none":
+        return SilentRenderer()
+    from rlm_cli.render.consoles import no_color, stderr_console
+
+    console = console or stderr_console()
+    if progress == "auto":
+        progress = "tree" if console.is_terminal and not no_color() else "plain"
+    if progress == "plain":
+        from rlm_cli.render.plain import PlainRenderer
+
+        return PlainRenderer(console.file, verbose=verbose)
+    from rlm_cli.render.live import TreeRenderer
+
+    return TreeRenderer(console, verbose=verbose)

@@ -1,0 +1,68 @@
+"""The end of a run: the answer (or the `--json` object) on stdout, status and summary on stderr.
+
+stdout carries exactly the answer's text when piped, so pipelines can trust it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TextIO
+
+from rlm_cli.render import fmt
+from rlm_cli.result import RunResult
+
+
+def print_result(
+    result: RunResult,
+    *,
+    as_json: bool,
+    quiet: bool = False,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> None:
+    """Print the answer or JSON on `out` (stdout), then the error, partial mark and summary on `err`.
+
+    The error line is printed even when quiet; the partial mark and summary only when not.
+    """
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    if as_json:
+        out.write(json.dumps(result.to_json_dict(), ensure_ascii=False) + "\n")
+    elif result.answer:
+        _print_answer(result.answer, out)
+    out.flush()
+    if result.error:
+        err.write(f"rlm: error: {result.error}\n")
+    if not quiet:
+        err.write(status_lines(result))
+    err.flush()
+
+
+def status_lines(result: RunResult) -> str:
+    """The partial-answer mark (when the answer is not ready) and the summary line."""
+    lines = ""
+    if not result.ready and result.stopped_by != "error":
+        what = "partial answer" if result.answer else "no answer"
+        lines += f"rlm: {what}: stopped by {result.stopped_by} before the answer was ready\n"
+    return lines + summary_line(result) + "\n"
+
+
+def summary_line(result: RunResult) -> str:
+    """`rlm: 3 turns · 41 sub-calls · 12.3s · root ... · sub ... · total $0.0468`."""
+    return (
+        f"rlm: {result.iterations} turns · {result.sub_calls} sub-calls · "
+        f"{fmt.duration(result.elapsed_s)} · {fmt.usage_line(result.usage)}"
+    )
+
+
+def _print_answer(answer: str, out: TextIO) -> None:
+    if not out.isatty():
+        out.write(answer if answer.endswith("\n") else answer + "\n")
+        return
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    from rlm_cli.render.consoles import no_color
+
+    Console(file=out, no_color=no_color(), highlight=False).print(Markdown(answer))

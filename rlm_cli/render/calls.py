@@ -1,0 +1,94 @@
+"""Labels for sub-calls and batches, and which calls of a big batch are worth a line.
+
+Imports `render.state` and `render.fmt`; knows nothing of trees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+
+from rlm_cli.render import fmt
+from rlm_cli.render.state import Batch, Call
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+BAR_WIDTH = 20
+FULL_BATCH = 12  # batches up to this size list every call
+SHOWN_FAILED = 5
+SHOWN_RUNNING = 5
+SHOWN_SLOWEST = 3
+
+
+@dataclass(frozen=True)
+class View:
+    """How to draw: the clock, detail level, and whether the run is over (no spinners then)."""
+
+    now: float
+    verbose: bool = False
+    final: bool = False
+    preview: int = 60
+
+    def busy(self, started: float) -> str:
+        """A spinner frame and the time spent so far, or a plain mark once the run is over."""
+        if self.final:
+            return "unfinished"
+        frame = SPINNER[int(self.now * 10) % len(SPINNER)]
+        return f"{frame} {fmt.duration(max(0.0, self.now - started))}"
+
+
+def call_label(call: Call, view: View, name: str) -> Text:
+    """`#3 ✓ 1.2k tok · 0.8s · "preview"`, a spinner while running, red when failed."""
+    text = Text(name, style="bold" if call.kind == "rlm" else "", no_wrap=True, overflow="ellipsis")
+    done = call.finished
+    if done is None:
+        text.append(f" {view.busy(call.started)}", style="cyan")
+    elif done.error is not None:
+        text.append(f" ✗ {fmt.duration(done.latency_s)} · ", style="red")
+        text.append(fmt.one_line(done.error, view.preview), style="red")
+    else:
+        used = done.prompt_tokens + done.completion_tokens
+        text.append(" ✓", style="green")
+        text.append(f" {fmt.tokens(used)} tok · {fmt.duration(done.latency_s)}", style="dim")
+        if done.answer:
+            text.append(f' · "{fmt.one_line(done.answer, view.preview)}"')
+    if call.tools:
+        text.append(f" · {call.tools} tool calls (last: {call.last_tool})", style="dim")
+    return text
+
+
+def batch_label(batch: Batch, view: View) -> Text:
+    """`llm_batch · 50 calls ━━━━──── 32/50 done · 8 running · 2 failed · 3.4s`."""
+    text = Text("llm_batch", style="bold")
+    text.append(f" · {batch.size} calls ")
+    filled = round(BAR_WIDTH * batch.done / batch.size) if batch.size else BAR_WIDTH
+    text.append("━" * filled, style="green")
+    text.append("─" * (BAR_WIDTH - filled), style="dim")
+    text.append(f" {batch.done}/{batch.size} done")
+    if batch.running:
+        text.append(f" · {batch.running} running", style="cyan")
+    if batch.failed:
+        text.append(f" · {batch.failed} failed", style="red")
+    if batch.finished is not None:
+        text.append(f" · {fmt.duration(batch.finished.duration_s)}", style="dim")
+    elif not view.final:
+        text.append(f" · {view.busy(batch.started)}", style="cyan")
+    return text
+
+
+def pick_calls(batch: Batch, view: View) -> tuple[list[Call], int]:
+    """The calls to draw (in index order) and how many are left out.
+
+    A small batch (or -v) shows every call; a big one shows the failed, the longest running and
+    the slowest finished, so 500 calls stay a dozen lines.
+    """
+    calls = list(batch.calls.values())
+    if view.verbose or len(calls) <= FULL_BATCH:
+        return sorted(calls, key=lambda c: c.index), 0
+    failed = [c for c in calls if c.failed][:SHOWN_FAILED]
+    running = sorted((c for c in calls if c.finished is None), key=lambda c: c.started)
+    finished = [c for c in calls if c.finished is not None and not c.failed]
+    slowest = sorted(finished, key=lambda c: -c.finished.latency_s if c.finished else 0.0)
+    chosen = {id(c): c for c in (*failed, *running[:SHOWN_RUNNING], *slowest[:SHOWN_SLOWEST])}
+    shown = sorted(chosen.values(), key=lambda c: c.index)
+    return shown, len(calls) - len(shown)

@@ -1,0 +1,91 @@
+"""Small text formatters shared by every renderer: tokens, cost, durations, sizes, previews.
+
+Plain strings only; imports nothing from rlm_cli.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def tokens(count: int) -> str:
+    """950, 12.3k, 4.5M."""
+    if count < 1000:
+        return str(count)
+    if count < 1_000_000:
+        return f"{count / 1000:.1f}k"
+    return f"{count / 1_000_000:.1f}M"
+
+
+def cost(usd: float | None) -> str:
+    """$0.0123, or "cost unknown" for an unpriced model."""
+    if usd is None:
+        return "cost unknown"
+    if usd >= 1:
+        return f"${usd:.2f}"
+    return f"${usd:.4f}"
+
+
+def duration(seconds: float) -> str:
+    """0.8s, 12.3s, 2m05s, 1h02m."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def count(n: int, noun: str) -> str:
+    """`1 turn`, `3 turns`."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def chars(count: int) -> str:
+    """A text size: 950 chars, 12.3k chars."""
+    return f"{tokens(count)} chars"
+
+
+def nbytes(count: int) -> str:
+    """A byte size: 950 B, 1.2 KB, 3.4 MB, 5.0 GB."""
+    if count < 1000:
+        return f"{count} B"
+    size = count / 1000
+    for unit in ("KB", "MB"):
+        if size < 1000:
+            return f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"
+
+
+def one_line(text: str, width: int = 80) -> str:
+    """Whitespace collapsed to single spaces and cut to `width` with an ellipsis."""
+    flat = " ".join(text[: width * 4].split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def head_tail(lines: list[str], head: int, tail: int) -> tuple[list[str], list[str], int]:
+    """The first `head` and last `tail` lines and how many lie between them."""
+    if len(lines) <= head + tail:
+        return lines, [], 0
+    return lines[:head], lines[len(lines) - tail :], len(lines) - head - tail
+
+
+def usage_part(part: Mapping[str, Any]) -> str:
+    """One usage bucket: `12.3k tok (10.1k in, 2.2k out) $0.0123`."""
+    prompt, completion = int(part.get("prompt_tokens", 0)), int(part.get("completion_tokens", 0))
+    return (
+        f"{tokens(prompt + completion)} tok ({tokens(prompt)} in, {tokens(completion)} out) "
+        f"{cost(part.get('cost_usd'))}"
+    )
+
+
+def usage_line(usage: Mapping[str, Mapping[str, Any]]) -> str:
+    """Root and sub usage side by side, then the total cost."""
+    total = usage.get("total", {})
+    return (
+        f"root {usage_part(usage.get('root', {}))} · sub {usage_part(usage.get('sub', {}))} · "
+        f"total {cost(total.get('cost_usd'))}"
+    )

@@ -1,0 +1,49 @@
+"""`rlm runs` and `rlm show`: the table of past runs, and one run's header line.
+
+Imports `history` for its RunSummary only.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from rlm_cli.history import RunSummary
+from rlm_cli.render import fmt
+from rlm_cli.render.consoles import stdout_console
+
+RUNS_SCHEMA = 1
+
+
+def print_runs(runs: list[RunSummary], *, as_json: bool) -> None:
+    """A table of runs newest first, or one JSON object `{"schema": 1, "runs": [...]}`."""
+    if as_json:
+        payload = {"schema": RUNS_SCHEMA, "runs": [run.to_json_dict() for run in runs]}
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        return
+    if not runs:
+        sys.stderr.write("rlm: no recorded runs yet\n")
+        return
+    from rich.table import Table
+
+    table = Table(show_edge=False, box=None, pad_edge=False)
+    for column in ("run", "when", "status", "model", "cost", "question", "sources"):
+        table.add_column(column, no_wrap=column != "question", overflow="ellipsis")
+    for run in runs:
+        table.add_row(
+            run.run_id[:12], when(run.started), run.status, run.model,
+            fmt.cost(run.cost_usd) if run.status != "unfinished" else "-",
+            fmt.one_line(run.question, 60), fmt.one_line(" ".join(run.sources), 30),
+        )
+    stdout_console().print(table)
+
+
+def when(ts: float) -> str:
+    """Local date and time to the minute."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def run_header(run: RunSummary) -> str:
+    """`rlm: run abc123 · 2025-01-02 13:04 · openai/gpt-5-mini · where is auth handled?`."""
+    return f"rlm: run {run.run_id} · {when(run.started)} · {run.model} · {fmt.one_line(run.question, 100)}"

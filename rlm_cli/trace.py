@@ -1,0 +1,133 @@
+"""JSONL traces: one event per line, flushed as written, secrets redacted; and reading them back.
+
+Imports `events`, `result` and `settings` only (no Rich): the runner and `rlm replay` share it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rlm_cli.errors import InputError
+from rlm_cli.events import Event, event_from_dict, event_to_dict
+from rlm_cli.result import RunResult
+from rlm_cli.settings import Settings, state_dir
+
+MAX_FIELD_CHARS = 50_000
+# The answer is the product of the run: `rlm show` prints it from the trace, so it is kept whole.
+UNCUT = {("RunFinished", "answer"), ("AnswerUpdated", "content")}
+SECRET_NAME = re.compile(r"(_API_KEY|_TOKEN|_SECRET|_PASSWORD|_SECRET_KEY|_ACCESS_KEY|_PRIVATE_KEY|_ACCESS_KEY_ID)$")
+KNOWN_SECRETS = frozenset({
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AZURE_AD_TOKEN",
+    "AZURE_CLIENT_SECRET", "GH_TOKEN", "GITHUB_TOKEN", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN",
+    "VERTEXAI_CREDENTIALS", "DATABASE_URL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY",
+})
+MIN_SECRET_CHARS = 6  # shorter values ("1", "true") would redact half the trace
+REDACTED = "[redacted]"
+
+
+def runs_dir(settings: Settings) -> Path:
+    """Where traces are kept: `<state dir>/runs`."""
+    return state_dir(settings) / "runs"
+
+
+def default_trace_path(settings: Settings, run_id: str) -> Path:
+    """`<state dir>/runs/<run_id>.jsonl`."""
+    return runs_dir(settings) / f"{run_id}.jsonl"
+
+
+def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
+    """Values of credential-like environment variables, longest first."""
+    env = os.environ if env is None else env
+    found = {
+        value for name, value in env.items()
+        if len(value) >= MIN_SECRET_CHARS and (name.upper() in KNOWN_SECRETS or SECRET_NAME.search(name.upper()))
+    }
+    return sorted(found, key=len, reverse=True)
+
+
+def cut(text: str, limit: int = MAX_FIELD_CHARS) -> str:
+    """`text` whole, or its head and tail around a marker stating the true size."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n[... {len(text) - 2 * half} of {len(text)} characters cut ...]\n{text[-half:]}"
+
+
+class TraceWriter:
+    """A Renderer that appends each event to a JSONL file; thread-safe, one flush per line."""
+
+    def __init__(self, path: Path, *, env: Mapping[str, str] | None = None, max_field_chars: int = MAX_FIELD_CHARS) -> None:
+        self.path = path
+        self.max_field_chars = max_field_chars
+        secrets = secret_values(env)
+        # A secret can appear raw or JSON-escaped inside a line: redact both spellings.
+        self._secrets = sorted({s for v in secrets for s in (v, json.dumps(v)[1:-1])}, key=len, reverse=True)
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Traces hold prompts and answers: readable by their owner only.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._file = os.fdopen(fd, "a", encoding="utf-8")
+
+    def handle(self, event: Event) -> None:
+        """Append the event as one line and flush it."""
+        line = self.line(event)
+        with self._lock:
+            if not self._file.closed:
+                self._file.write(line)
+                self._file.flush()
+
+    def close(self, result: RunResult) -> None:
+        """Close the file; the last event written is normally RunFinished."""
+        with self._lock:
+            self._file.close()
+
+    def line(self, event: Event) -> str:
+        """The redacted, size-capped JSON line for an event."""
+        data = event_to_dict(event)
+        kind = data["event"]
+        for key, value in data.items():
+            if isinstance(value, str) and (kind, key) not in UNCUT:
+                data[key] = cut(value, self.max_field_chars)
+        line = json.dumps(data, ensure_ascii=False)
+        for secret in self._secrets:
+            line = line.replace(secret, REDACTED)
+        return line + "\n"
+
+
+def read_trace(path: Path) -> list[Event]:
+    """The events of a trace; a cut last line (a run killed mid-write) is skipped."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise InputError(f"no trace at {path}", hint="`rlm runs` lists the recorded runs") from None
+    except OSError as error:
+        raise InputError(f"cannot read trace {path}: {error.strerror}") from None
+    lines = text.splitlines()
+    events: list[Event] = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            events.append(event_from_dict(json.loads(line)))
+        except (ValueError, KeyError, TypeError) as error:
+            if number == len(lines) and not text.endswith("\n"):
+                break
+            raise InputError(f"{path}:{number}: not a trace line ({error})") from None
+    if not events:
+        raise InputError(f"{path} holds no events")
+    return events
+
+
+def parse_line(line: str) -> dict[str, Any] | None:
+    """One trace line as a dict, or None when it is cut or not JSON."""
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and "event" in data else None
