@@ -177,6 +177,11 @@ def config_path_command() -> None:
     typer.echo(str(config_path()))
 
 
+from rlm_cli.cli_history import register_history_commands  # noqa: E402 (after the app exists)
+
+register_history_commands(app)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
