@@ -6,14 +6,12 @@ Must stay import-light (no litellm, pypdf, chardet): `rlm --help` and completion
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from rlm_cli import __version__
-from rlm_cli.errors import InputError
 from rlm_cli.exits import EXIT_CODES_HELP, handles_errors
 
 app = typer.Typer(
@@ -118,7 +116,6 @@ def ask(
     """
     from rlm_cli.runner import RunRequest, run_and_report
 
-    sources, question = split_sources(arguments, paths_from)
     flags: dict[str, Any] = {
         "model": model, "sub_model": sub_model, "api_base": api_base, "depth": depth,
         "max_iterations": max_iterations, "max_cost": max_cost, "max_sub_calls": max_sub_calls,
@@ -130,33 +127,10 @@ def ask(
         "progress": progress, "trace": False if no_trace else None,
     }
     request = RunRequest(
-        question=question, sources=sources, paths_from=paths_from, trace_path=trace,
+        arguments=arguments, paths_from=paths_from, trace_path=trace,
         json_output=json_output, quiet=quiet, verbose=verbose,
     )
     raise typer.Exit(run_and_report(request, flags))
-
-
-def split_sources(arguments: list[str], paths_from: str | None) -> tuple[list[str], str]:
-    """Split `SOURCE... QUESTION` and refuse stdin when it is a terminal."""
-    if not arguments:
-        raise InputError("missing QUESTION", hint='rlm ask ./repo "where is auth handled?"')
-    *sources, question = arguments
-    if not question.strip():
-        raise InputError("the question is empty")
-    if not sources and not paths_from:
-        raise InputError(
-            "no SOURCE given: name files, directories, globs, or - for stdin",
-            hint=f'rlm ask ./repo "{question}"',
-        )
-    reads_stdin = "-" in sources or paths_from == "-"
-    if reads_stdin and sys.stdin.isatty():
-        raise InputError(
-            "'-' reads from stdin, but stdin is a terminal",
-            hint=f'pipe something in: cat big.log | rlm ask - "{question}"',
-        )
-    if sources.count("-") > 1 or ("-" in sources and paths_from == "-"):
-        raise InputError("stdin can be read only once")
-    return sources, question
 
 
 @config_app.command("show")

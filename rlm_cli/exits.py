@@ -9,7 +9,14 @@ from collections.abc import Callable
 from enum import IntEnum
 from typing import Any, TypeVar
 
-from rlm_cli.errors import ConfigError, InputError, LimitReached, ProviderError, RlmError, SandboxError
+from rlm_cli.errors import (
+    ConfigError,
+    InputError,
+    LimitReached,
+    ProviderError,
+    RlmError,
+    SandboxError,
+)
 
 
 class ExitCode(IntEnum):

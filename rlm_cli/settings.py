@@ -36,6 +36,7 @@ class Settings:
     cell_timeout: float = 120.0
     request_timeout: float = 600.0
     max_retries: int = 6
+    retry_base_delay: float = 1.0
     sandbox: str = "auto"
     allow_net: bool = False
     allow_write: tuple[str, ...] = ()

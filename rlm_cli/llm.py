@@ -1,0 +1,237 @@
+"""Model calls through LiteLLM: key checks, retries with backoff, usage and cost.
+
+The only module that imports litellm, and only lazily (it costs seconds to import).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import os
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rlm_cli.errors import ConfigError, ProviderError
+
+_RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
+_setup_lock = threading.Lock()
+_litellm: Any = None
+
+
+def litellm_module() -> Any:
+    """Import and configure litellm once: no network price fetch, nothing on stdout."""
+    global _litellm
+    with _setup_lock:
+        if _litellm is None:
+            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            import litellm
+
+            litellm.suppress_debug_info = True
+            litellm.telemetry = False
+            litellm.drop_params = True
+            for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm"):
+                logger = logging.getLogger(name)
+                logger.handlers = [logging.StreamHandler(sys.stderr)]
+                logger.setLevel(logging.ERROR)
+                logger.propagate = False
+            _litellm = litellm
+    return _litellm
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One model reply with its accounting."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None
+    latency_s: float
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    message: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with full jitter, bounded in count and in total waiting time."""
+
+    max_retries: int = 6
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+    max_total_wait: float = 180.0
+    sleep: Callable[[float], None] = time.sleep
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before retry number `attempt` (0-based)."""
+        backoff = random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+        if retry_after is not None:
+            return min(max(retry_after, backoff), self.max_delay * 2)
+        return backoff
+
+
+class LLMClient:
+    """Calls models; shared by the root loop and every sub-call of a run (thread-safe)."""
+
+    def __init__(
+        self,
+        *,
+        api_base: str | None = None,
+        request_timeout: float = 600.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.api_base = api_base
+        self.request_timeout = request_timeout
+        self.retry = retry or RetryPolicy()
+        self._placeholder_key = False
+
+    def check_keys(self, models: list[str]) -> None:
+        """Raise ConfigError naming the missing environment variable, before any call."""
+        litellm = litellm_module()
+        for model in dict.fromkeys(models):
+            try:
+                report = litellm.validate_environment(model=model, api_base=self.api_base)
+            except Exception as error:
+                raise ConfigError(f"unknown model {model!r}: {error}") from None
+            missing = [key for key in report.get("missing_keys", []) if not key.endswith("_API_BASE")]
+            if not missing:
+                continue
+            if self.api_base:
+                # OpenAI-compatible local servers (vLLM, llama.cpp, LM Studio) rarely need a key.
+                self._placeholder_key = True
+                continue
+            raise ConfigError(
+                f"missing API key for {model}: set {' or '.join(missing)}",
+                hint=f"export {missing[0]}=... (or pass --api-base for a local OpenAI-compatible server)",
+            )
+
+    def context_window(self, model: str, fallback: int) -> int:
+        """Input tokens the model accepts, from LiteLLM's model map, else `fallback`."""
+        try:
+            info = litellm_module().get_model_info(model)
+        except Exception:
+            return fallback
+        return int(info.get("max_input_tokens") or info.get("max_tokens") or fallback)
+
+    def complete(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Completion:
+        """One chat completion, retried on transient failures; ProviderError when they persist."""
+        litellm = litellm_module()
+        kwargs: dict[str, Any] = {
+            "model": model,
+            "messages": messages,
+            "timeout": self.request_timeout,
+            "max_retries": 0,  # retries are ours: backoff, jitter and Retry-After
+        }
+        if self.api_base:
+            kwargs["api_base"] = self.api_base
+        if self._placeholder_key:
+            kwargs["api_key"] = "not-needed"
+        if tools:
+            kwargs["tools"] = tools
+        waited = 0.0
+        attempt = 0
+        while True:
+            started = time.monotonic()
+            try:
+                response = litellm.completion(**kwargs)
+                return _to_completion(litellm, response, time.monotonic() - started)
+            except Exception as error:
+                fatal = _non_retryable(litellm, error, model)
+                if fatal is not None:
+                    raise fatal from None
+                if attempt >= self.retry.max_retries or (should_stop and should_stop()):
+                    raise ProviderError(
+                        f"{model}: {_describe(error)} (gave up after {attempt + 1} attempts)"
+                    ) from None
+                pause = self.retry.delay(attempt, _retry_after(error))
+                if waited + pause > self.retry.max_total_wait:
+                    raise ProviderError(
+                        f"{model}: {_describe(error)} (retries would exceed {self.retry.max_total_wait:.0f} s)"
+                    ) from None
+                self.retry.sleep(pause)
+                waited += pause
+                attempt += 1
+
+
+def _to_completion(litellm: Any, response: Any, latency: float) -> Completion:
+    choice = response.choices[0]
+    message = choice.message
+    usage = getattr(response, "usage", None)
+    prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+    completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+    tool_calls = [
+        {"id": call.id, "name": call.function.name, "arguments": call.function.arguments}
+        for call in (getattr(message, "tool_calls", None) or [])
+    ]
+    return Completion(
+        text=message.content or "",
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cost_usd=_cost(litellm, response),
+        latency_s=latency,
+        tool_calls=tool_calls,
+        message=message.model_dump() if hasattr(message, "model_dump") else dict(message),
+    )
+
+
+def _cost(litellm: Any, response: Any) -> float | None:
+    """USD for the call, or None where LiteLLM knows no price (never a made-up 0)."""
+    try:
+        cost = litellm.completion_cost(completion_response=response)
+    except Exception:
+        return None
+    return float(cost) if cost else None
+
+
+def _non_retryable(litellm: Any, error: Exception, model: str) -> Exception | None:
+    """The error to raise at once, or None when the failure is worth retrying."""
+    exceptions = litellm.exceptions
+    text = _describe(error)
+    if isinstance(error, exceptions.AuthenticationError):
+        return ConfigError(f"{model}: the provider refused the API key ({text})", hint="check the key's value")
+    if isinstance(error, exceptions.NotFoundError):
+        return ConfigError(f"{model}: unknown model or endpoint ({text})")
+    if isinstance(error, exceptions.ContextWindowExceededError):
+        return ProviderError(f"{model}: the prompt is longer than the model's context window ({text})")
+    if isinstance(error, exceptions.BadRequestError | exceptions.PermissionDeniedError):
+        if "api_key" in text.lower() or "api key" in text.lower():
+            return ConfigError(f"{model}: {text}")
+        return ProviderError(f"{model}: the provider rejected the request ({text})")
+    status = getattr(error, "status_code", None)
+    if isinstance(status, int) and status < 500 and status not in _RETRYABLE_STATUS:
+        return ProviderError(f"{model}: {text}")
+    return None
+
+
+def _retry_after(error: Exception) -> float | None:
+    """Seconds from a Retry-After header (seconds or an HTTP date), if the error carries one."""
+    headers: Any = getattr(error, "litellm_response_headers", None)
+    response = getattr(error, "response", None)
+    if not headers and response is not None:
+        headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    value = headers.get("retry-after") or headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+def _describe(error: Exception) -> str:
+    text = " ".join(str(error).split())
+    return text[:300] if text else type(error).__name__

@@ -1,0 +1,32 @@
+"""Shared fixtures: the fake provider and an isolated environment for every test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.provider import FakeProvider
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Config and state directories per test; no RLM_* or provider settings leak in."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("RLM_"):
+            monkeypatch.delenv(name)
+    return home
+
+
+@pytest.fixture
+def provider() -> Iterator[FakeProvider]:
+    """A running fake OpenAI-compatible server; script it through its attributes."""
+    with FakeProvider() as server:
+        yield server

@@ -1,0 +1,32 @@
+"""Run the real `rlm` command line in a child process, as a user's shell would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from tests.fakes.provider import FakeProvider
+
+FAKE_KEY = "sk-test-1234567890-should-never-leak"
+
+
+def rlm(args: Sequence[str], *, input: bytes | str | None = b"", env: dict[str, str] | None = None, timeout: float = 60, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Run `python -m rlm_cli ARGS`; stdin is an empty pipe unless given."""
+    full_env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "NO_COLOR": "1", **(env or {})}
+    if isinstance(input, bytes):
+        input = input.decode()
+    return subprocess.run(
+        [sys.executable, "-m", "rlm_cli", *args], input=input, env=full_env, capture_output=True,
+        text=True, timeout=timeout, check=False, **kwargs,
+    )
+
+
+def model_flags(provider: FakeProvider, *extra: str) -> list[str]:
+    """Flags pointing a run at the fake provider, with fast retries."""
+    return ["--model", "openai/root", "--sub-model", "openai/sub", "--api-base", provider.url, *extra]
+
+
+FAST_RETRIES = {"RLM_RETRY_BASE_DELAY": "0.01"}

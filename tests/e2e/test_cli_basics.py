@@ -1,0 +1,103 @@
+"""The command line's surface: help, version, config, and usage errors with their exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.e2e.helpers import rlm
+
+
+def test_help_lists_commands_and_exit_codes() -> None:
+    done = rlm(["--help"])
+    assert done.returncode == 0
+    for word in ("ask", "config", "Exit codes", "130 interrupted"):
+        assert word in done.stdout
+
+
+def test_ask_help_groups_options_in_panels() -> None:
+    done = rlm(["ask", "--help"], env={"COLUMNS": "120"})
+    assert done.returncode == 0
+    for panel in ("Model", "Budgets", "Input", "Sandbox", "Output"):
+        assert f"─ {panel} " in done.stdout
+    for option in ("--model", "--sub-model", "--api-base", "--depth", "--max-iterations", "--max-cost",
+                   "--max-sub-calls", "--timeout", "--concurrency", "--include", "--exclude",
+                   "--no-gitignore", "--cell-timeout", "--json", "--trace", "--quiet", "--sandbox"):
+        assert option in done.stdout
+
+
+def test_version_from_both_entry_points() -> None:
+    from rlm_cli import __version__
+
+    assert rlm(["--version"]).stdout.strip() == f"rlm {__version__}"
+    script = Path(sys.executable).with_name("rlm")
+    done = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=False)
+    assert done.stdout.strip() == f"rlm {__version__}"
+
+
+def test_config_show_reports_each_origin(isolated_env: Path) -> None:
+    config = isolated_env / "config" / "rlm" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('model = "openai/from-file"\nconcurrency = 4\n', encoding="utf-8")
+    done = rlm(["config", "show", "--json"], env={"RLM_CONCURRENCY": "6", "RLM_DEPTH": "2"})
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert shown["config_file"] == str(config)
+    settings = shown["settings"]
+    assert settings["model"] == {"value": "openai/from-file", "origin": "config"}
+    assert settings["concurrency"] == {"value": 6, "origin": "env"}
+    assert settings["depth"] == {"value": 2, "origin": "env"}
+    assert settings["max_iterations"] == {"value": 30, "origin": "default"}
+    table = rlm(["config", "show"], env={"COLUMNS": "150"})
+    assert "openai/from-file" in table.stdout and "config" in table.stdout
+
+
+def test_config_path_follows_xdg(isolated_env: Path) -> None:
+    done = rlm(["config", "path"])
+    assert done.stdout.strip() == str(isolated_env / "config" / "rlm" / "config.toml")
+
+
+def test_malformed_config_is_exit_4_naming_file_and_line(isolated_env: Path, tmp_path: Path) -> None:
+    config = isolated_env / "config" / "rlm" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("model = \n", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("hello")
+    done = rlm(["ask", str(tmp_path / "a.txt"), "what?"])
+    assert done.returncode == 4
+    assert str(config) in done.stderr and "line 1" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_missing_question_is_a_usage_error() -> None:
+    done = rlm(["ask"])
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+
+
+def test_stdin_from_a_terminal_exits_2_with_a_hint() -> None:
+    primary, secondary = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "rlm_cli", "ask", "-", "why?"], stdin=secondary,
+            capture_output=True, text=True, timeout=30, check=False,
+            env={**os.environ, "OPENAI_API_KEY": "sk-x"},
+        )
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert done.returncode == 2
+    assert "stdin is a terminal" in done.stderr
+    assert "cat big.log | rlm ask -" in done.stderr
+
+
+def test_missing_path_is_exit_2_and_json_still_prints_one_object(tmp_path: Path) -> None:
+    done = rlm(["ask", str(tmp_path / "nope"), "what?", "--json", "--model", "openai/x", "--api-base", "http://127.0.0.1:9/v1"])
+    assert done.returncode == 2
+    payload = json.loads(done.stdout)
+    assert payload["error"] and "nope" in payload["error"]
+    assert payload["ready"] is False and payload["schema"] == 1

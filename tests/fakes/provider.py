@@ -1,0 +1,351 @@
+"""A scripted OpenAI-compatible chat-completions server on 127.0.0.1, for tests and benchmarks.
+
+Root-model replies come from a script chosen by the request itself (the number of assistant
+messages so far), so the server keeps no conversation state. Sub-call replies come from rules over
+the prompt. It can add latency and fail on cue, and it records every request.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import struct
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Reply = str | dict[str, Any]
+RootScript = list[Reply] | Callable[["Request"], Reply]
+SubRule = Callable[["Request"], Reply]
+
+
+@dataclass
+class Request:
+    """One recorded chat-completions request."""
+
+    model: str
+    messages: list[dict[str, Any]]
+    stream: bool
+    tools: list[dict[str, Any]] | None
+    started: float
+    in_flight: int
+    body: dict[str, Any]
+    finished: float | None = None
+    status: int = 200
+
+    @property
+    def system(self) -> str:
+        """The system prompt (empty when there is none)."""
+        return next((_text(m) for m in self.messages if m.get("role") == "system"), "")
+
+    @property
+    def last_user(self) -> str:
+        """The last user message: the sub-call's prompt, or the root's latest feedback."""
+        return next((_text(m) for m in reversed(self.messages) if m.get("role") == "user"), "")
+
+    @property
+    def turn(self) -> int:
+        """How many assistant replies the conversation already holds."""
+        return sum(1 for m in self.messages if m.get("role") == "assistant")
+
+    @property
+    def prompt_chars(self) -> int:
+        """Characters across all messages."""
+        return sum(len(_text(m)) for m in self.messages)
+
+    @property
+    def message_sizes(self) -> list[int]:
+        """Characters of each message."""
+        return [len(_text(m)) for m in self.messages]
+
+
+@dataclass
+class Fault:
+    """A failure served instead of a reply: kind is status, hang, malformed or reset."""
+
+    kind: str
+    status: int = 500
+    retry_after: float | None = None
+    times: int | None = 1  # None: forever
+    models: tuple[str, ...] | None = None  # None: any model
+    hang_s: float = 30.0
+
+    def matches(self, model: str) -> bool:
+        return self.models is None or any(model.endswith(name) for name in self.models)
+
+
+def _text(message: dict[str, Any]) -> str:
+    content = message.get("content") or ""
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content)
+
+
+def default_sub_rule(request: Request) -> Reply:
+    """Answer a sub-call with a short, checkable echo of its prompt."""
+    return f"sub-answer to {len(request.last_user)} chars"
+
+
+def code(*lines: str) -> str:
+    """A root-model reply running the given code in one ```repl block."""
+    return "```repl\n" + "\n".join(lines) + "\n```"
+
+
+@dataclass
+class FakeProvider:
+    """The server. Use as a context manager or call start()/stop()."""
+
+    root_script: RootScript = field(default_factory=list)
+    sub_rule: SubRule = default_sub_rule
+    root_marker: str = "llm_batch("  # a request whose system prompt holds this is a root turn
+    latency: float = 0.0
+    sub_latency: float | None = None
+    requests: list[Request] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self.max_in_flight = 0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # lifecycle -----------------------------------------------------------------------------
+    def start(self) -> FakeProvider:
+        """Listen on an ephemeral port of 127.0.0.1."""
+        handler = _make_handler(self)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> FakeProvider:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The base URL to pass as --api-base."""
+        assert self._server is not None, "start() the server first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    # cues ----------------------------------------------------------------------------------
+    def fail(self, kind: str = "status", **options: Any) -> Fault:
+        """Queue a failure, e.g. fail(status=429, retry_after=1, times=3) or fail("reset")."""
+        fault = Fault(kind=kind, **options)
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def root_requests(self) -> list[Request]:
+        """Root-model turns (the system prompt teaches the REPL)."""
+        return [r for r in self.requests if self.is_root(r)]
+
+    def sub_requests(self) -> list[Request]:
+        """Every other request: sub-calls."""
+        return [r for r in self.requests if not self.is_root(r)]
+
+    def is_root(self, request: Request) -> bool:
+        """Whether a request is a root-model turn rather than a sub-call."""
+        return self.root_marker in request.system
+
+    # serving -------------------------------------------------------------------------------
+    def _take_fault(self, model: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.matches(model) and (fault.times is None or fault.times > 0):
+                    if fault.times is not None:
+                        fault.times -= 1
+                    return fault
+        return None
+
+    def _reply_for(self, request: Request) -> Reply:
+        if self.is_root(request):
+            script = self.root_script
+            if callable(script):
+                return script(request)
+            if request.turn < len(script):
+                return script[request.turn]
+            return "The script has no more turns."
+        return self.sub_rule(request)
+
+    def _enter(self, body: dict[str, Any]) -> Request:
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+            request = Request(
+                model=str(body.get("model", "")),
+                messages=list(body.get("messages") or []),
+                stream=bool(body.get("stream")),
+                tools=body.get("tools"),
+                started=time.monotonic(),
+                in_flight=self._in_flight,
+                body=body,
+            )
+            self.requests.append(request)
+        return request
+
+    def _leave(self, request: Request, status: int) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            request.finished = time.monotonic()
+            request.status = status
+
+    def _latency_for(self, request: Request) -> float:
+        if self.sub_latency is not None and not self.is_root(request):
+            return self.sub_latency
+        return self.latency
+
+
+def _make_handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            pass
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+            except json.JSONDecodeError:
+                self._send_json(400, {"error": {"message": "bad JSON", "type": "invalid_request_error"}})
+                return
+            if not self.path.rstrip("/").endswith("/chat/completions"):
+                self._send_json(404, {"error": {"message": f"no route {self.path}"}})
+                return
+            request = provider._enter(body)
+            status = 200
+            try:
+                status = self._serve(request)
+            finally:
+                provider._leave(request, status)
+
+        def _serve(self, request: Request) -> int:
+            delay = provider._latency_for(request)
+            if delay:
+                time.sleep(delay)
+            fault = provider._take_fault(request.model)
+            if fault is not None:
+                return self._serve_fault(fault)
+            reply = provider._reply_for(request)
+            message = _as_message(reply)
+            usage = {
+                "prompt_tokens": max(1, request.prompt_chars // 4),
+                "completion_tokens": max(1, len(message.get("content") or "") // 4),
+            }
+            usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+            if request.stream:
+                self._send_stream(request, message, usage)
+            else:
+                self._send_json(200, _completion(request.model, message, usage))
+            return 200
+
+        def _serve_fault(self, fault: Fault) -> int:
+            if fault.kind == "hang":
+                time.sleep(fault.hang_s)
+                self._reset()
+                return 0
+            if fault.kind == "reset":
+                self._reset()
+                return 0
+            if fault.kind == "malformed":
+                payload = b'{"id": "x", "choices": [ {"message": '
+                self._send_raw(200, payload, "application/json")
+                return 200
+            headers = {}
+            if fault.retry_after is not None:
+                headers["Retry-After"] = str(fault.retry_after)
+            kinds = {429: "rate_limit_error", 401: "authentication_error", 400: "invalid_request_error"}
+            error = {"error": {"message": f"fake failure {fault.status}", "type": kinds.get(fault.status, "server_error")}}
+            self._send_json(fault.status, error, headers)
+            return fault.status
+
+        def _reset(self) -> None:
+            # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+
+        def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+            self._send_raw(status, json.dumps(payload).encode(), "application/json", headers)
+
+        def _send_raw(self, status: int, data: bytes, kind: str, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _send_stream(self, request: Request, message: dict[str, Any], usage: dict[str, int]) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            for chunk in _stream_chunks(request.model, message, usage):
+                self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+                self.wfile.flush()
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+
+    return Handler
+
+
+def _as_message(reply: Reply) -> dict[str, Any]:
+    if isinstance(reply, str):
+        return {"role": "assistant", "content": reply}
+    return {"role": "assistant", "content": None, **reply}
+
+
+def _completion(model: str, message: dict[str, Any], usage: dict[str, int]) -> dict[str, Any]:
+    finish = "tool_calls" if message.get("tool_calls") else "stop"
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": usage,
+    }
+
+
+def _stream_chunks(model: str, message: dict[str, Any], usage: dict[str, int]) -> Iterator[dict[str, Any]]:
+    base = {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+    content = message.get("content") or ""
+    pieces = [content[i : i + 16] for i in range(0, len(content), 16)] or [""]
+    for index, piece in enumerate(pieces):
+        delta: dict[str, Any] = {"content": piece}
+        if index == 0:
+            delta["role"] = "assistant"
+        yield {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+    yield {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": usage}
+
+
+def rule(pairs: list[tuple[str, Reply]], default: Reply = "no rule matched") -> SubRule:
+    """A sub-call rule from (regex, reply) pairs tried in order against the prompt."""
+    compiled = [(re.compile(pattern, re.S), reply) for pattern, reply in pairs]
+
+    def answer(request: Request) -> Reply:
+        for pattern, reply in compiled:
+            if pattern.search(request.last_user):
+                return reply
+        return default
+
+    return answer
