@@ -13,7 +13,7 @@ from rlm_cli.render import fmt
 from rlm_cli.render.state import Batch, Call
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
-BAR_WIDTH = 20
+BAR_WIDTH = 12
 FULL_BATCH = 12  # batches up to this size list every call
 SHOWN_FAILED = 5
 SHOWN_RUNNING = 5
@@ -58,9 +58,8 @@ def call_label(call: Call, view: View, name: str) -> Text:
 
 
 def batch_label(batch: Batch, view: View) -> Text:
-    """`llm_batch · 50 calls ━━━━──── 32/50 done · 8 running · 2 failed · 3.4s`."""
-    text = Text("llm_batch", style="bold")
-    text.append(f" · {batch.size} calls ")
+    """`llm_batch ━━━━━━━━──── 32/50 done · 8 running · 2 failed · 3.4s`."""
+    text = Text("llm_batch ", style="bold", no_wrap=True, overflow="ellipsis")
     filled = round(BAR_WIDTH * batch.done / batch.size) if batch.size else BAR_WIDTH
     text.append("━" * filled, style="green")
     text.append("─" * (BAR_WIDTH - filled), style="dim")

@@ -61,6 +61,8 @@ class TreeRenderer:
             started = self._started
         if started:
             self._live.stop()
+            if not self.console.is_terminal:  # Live ends a terminal's last line itself
+                self.console.line()
 
     def _view(self) -> RenderableType:
         with self._lock:

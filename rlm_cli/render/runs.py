@@ -26,15 +26,18 @@ def print_runs(runs: list[RunSummary], *, as_json: bool) -> None:
         sys.stderr.write("rlm: no recorded runs yet\n")
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(show_edge=False, box=None, pad_edge=False)
-    for column in ("run", "when", "status", "model", "cost", "question", "sources"):
-        table.add_column(column, no_wrap=column != "question", overflow="ellipsis")
+    for column in ("run", "when", "status", "cost"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("question · model · sources", ratio=1, min_width=30, overflow="fold")
     for run in runs:
+        about = Text(fmt.one_line(run.question, 120))
+        about.append(f" · {run.model} · {fmt.one_line(' '.join(run.sources), 40)}", style="dim")
         table.add_row(
-            run.run_id[:12], when(run.started), run.status, run.model,
-            fmt.cost(run.cost_usd) if run.status != "unfinished" else "-",
-            fmt.one_line(run.question, 60), fmt.one_line(" ".join(run.sources), 30),
+            run.run_id[:8], short_when(run.started), run.status,
+            fmt.cost(run.cost_usd) if run.status != "unfinished" else "-", about,
         )
     stdout_console().print(table)
 
@@ -42,6 +45,11 @@ def print_runs(runs: list[RunSummary], *, as_json: bool) -> None:
 def when(ts: float) -> str:
     """Local date and time to the minute."""
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def short_when(ts: float) -> str:
+    """`01-02 13:04` for the table."""
+    return time.strftime("%m-%d %H:%M", time.localtime(ts))
 
 
 def run_header(run: RunSummary) -> str:

@@ -53,26 +53,28 @@ def footer(run: Run, state: RunState, view: View) -> Text:
         f"{fmt.count(run.sub_calls, 'sub-call')}{failed}\n",
     )
     usage = done.usage if done else {"root": run.root.as_dict(), "sub": run.sub.as_dict()}
-    text.append(f"root {fmt.usage_part(usage.get('root', {}))}", style="dim")
-    text.append(f" · sub {fmt.usage_part(usage.get('sub', {}))}", style="dim")
+    for name in ("root", "sub"):
+        part = usage.get(name, {})
+        used = int(part.get("prompt_tokens", 0)) + int(part.get("completion_tokens", 0))
+        text.append(f"{' · ' if name == 'sub' else ''}{name} {fmt.tokens(used)} tok {fmt.cost(part.get('cost_usd'))}", style="dim")
     return text
 
 
 def _root_label(run: Run) -> Text:
     start = run.started
     text = Text(fmt.one_line(start.question, 200), style="bold")
-    facts = [f"model {start.model}"]
+    models = f"model {start.model}"
     if start.sub_model and start.sub_model != start.model:
-        facts.append(f"sub {start.sub_model}")
-    data = start.input
-    facts.append(f"{data.get('documents', 0)} documents, {fmt.nbytes(int(data.get('bytes', 0)))}")
-    if data.get("skipped"):
-        facts.append(f"{data['skipped']} skipped")
+        models += f" · sub {start.sub_model}"
     if start.max_depth > 1:
-        facts.append(f"depth {start.max_depth}")
+        models += f" · depth {start.max_depth}"
+    data = start.input
+    corpus = f"{fmt.count(int(data.get('documents', 0)), 'document')}, {fmt.nbytes(int(data.get('bytes', 0)))}"
+    if data.get("skipped"):
+        corpus += f", {data['skipped']} skipped"
     if start.sources:
-        facts.append(fmt.one_line(" ".join(start.sources), 60))
-    text.append("\n" + " · ".join(facts), style="dim")
+        corpus += " · " + fmt.one_line(" ".join(start.sources), 50)
+    text.append(f"\n{models}\n{corpus}", style="dim")
     return text
 
 

@@ -1,0 +1,108 @@
+"""Plain progress lines, the silent renderer, and which renderer `make_renderer` picks."""
+
+from __future__ import annotations
+
+import re
+from io import StringIO
+
+import pytest
+from rich.console import Console
+
+from rlm_cli.render import Fanout, SilentRenderer, make_renderer
+from rlm_cli.render.live import TreeRenderer
+from rlm_cli.render.plain import PlainRenderer
+from rlm_cli.result import RunResult
+from tests.unit.render_streams import nested_run, scripted_run
+
+ESCAPE = re.compile(r"\x1b")
+
+
+def plain(events: list, *, verbose: bool = False) -> str:
+    out = StringIO()
+    renderer = PlainRenderer(out, verbose=verbose)
+    for event in events:
+        renderer.handle(event)
+    renderer.close(RunResult())
+    return out.getvalue()
+
+
+def test_plain_mode_writes_one_line_per_event_of_interest_without_escape_codes() -> None:
+    text = plain(scripted_run(500, failed=frozenset({3})).events)
+    assert not ESCAPE.search(text)
+    lines = text.splitlines()
+    assert lines[0] == (
+        "[    0.0s] run run-1 · model openai/root-model (sub openai/sub-model) · 120 documents, 2.3 MB, "
+        "3 skipped · question: where is auth handled?"
+    )
+    assert "[    1.5s] turn 1 · reply 1.2k in, 300 out · 1.5s · $0.0021" in lines
+    assert any(line.endswith("llm_batch b1 · 500 calls to openai/sub-model") for line in lines)
+    assert any("llm_batch b1 #3 · failed after" in line for line in lines)
+    assert any(re.search(r"llm_batch b1 · 500 calls done in .* \(1 failed\)$", line) for line in lines)
+    assert lines[-1].endswith("finished · stopped by answer · 3 turns · 501 sub-calls · 11.4s")
+    assert len(lines) < 25  # a 500-call batch does not print 500 lines
+
+
+def test_verbose_plain_prints_code_output_every_call_and_skipped_files() -> None:
+    run = scripted_run(5)
+    run.events[0] = type(run.events[0])(
+        **{**run.events[0].__dict__, "input": {"documents": 1, "bytes": 2, "skipped": 1, "skipped_files": ["big.bin"]}}
+    )
+    text = plain(run.events, verbose=True)
+    assert "  skipped: big.bin" in text
+    assert "print(len(context))" in text
+    assert "src/file_19.py" in text
+    assert "llm_batch b1 #4 · 240 tok" in text
+
+
+def test_child_runs_are_indented() -> None:
+    text = plain(nested_run().events)
+    assert "]   child run run-1.1 · model" in text
+    assert "]   turn 1 · reply" in text
+
+
+def test_silent_renderer_and_quiet_show_nothing() -> None:
+    out = Console(file=StringIO(), width=80, color_system=None, force_terminal=True)
+    renderer = make_renderer("tree", quiet=True, verbose=False, console=out)
+    assert isinstance(renderer, SilentRenderer)
+    for event in scripted_run().events:
+        renderer.handle(event)
+    renderer.close(RunResult())
+    assert out.file.getvalue() == ""  # type: ignore[attr-defined]
+    assert isinstance(make_renderer("none", quiet=False, verbose=False, console=out), SilentRenderer)
+
+
+@pytest.mark.parametrize(
+    ("terminal", "env", "expected"),
+    [
+        (True, {}, TreeRenderer),
+        (False, {}, PlainRenderer),
+        (True, {"NO_COLOR": "1"}, PlainRenderer),
+        (True, {"TERM": "dumb"}, PlainRenderer),
+    ],
+)
+def test_auto_picks_the_tree_only_on_a_colour_terminal(
+    terminal: bool, env: dict[str, str], expected: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    out = Console(file=StringIO(), force_terminal=terminal)
+    assert isinstance(make_renderer("auto", quiet=False, verbose=False, console=out), expected)
+
+
+def test_explicit_modes_and_bad_mode() -> None:
+    out = Console(file=StringIO())
+    assert isinstance(make_renderer("tree", quiet=False, verbose=False, console=out), TreeRenderer)
+    assert isinstance(make_renderer("plain", quiet=False, verbose=True, console=out), PlainRenderer)
+    with pytest.raises(ValueError, match="progress must be one of"):
+        make_renderer("fancy", quiet=False, verbose=False, console=out)
+
+
+def test_fanout_passes_events_and_close_to_each() -> None:
+    first, second = StringIO(), StringIO()
+    both = Fanout(PlainRenderer(first), PlainRenderer(second))
+    for event in scripted_run().events:
+        both.handle(event)
+    both.close(RunResult())
+    assert first.getvalue() == second.getvalue() != ""

@@ -1,0 +1,195 @@
+"""The tree renderer driven by recorded event streams, checked on a fixed-width colourless console."""
+
+from __future__ import annotations
+
+import random
+import threading
+from io import StringIO
+
+from rich.console import Console
+
+from rlm_cli import events as ev
+from rlm_cli.render.calls import View
+from rlm_cli.render.fit import FitHeight
+from rlm_cli.render.live import TreeRenderer
+from rlm_cli.render.state import RunState
+from rlm_cli.render.tree import run_view
+from rlm_cli.result import RunResult
+from tests.unit.render_streams import ANSWER, Stream, nested_run, scripted_run
+
+
+def console(height: int = 200) -> Console:
+    return Console(file=StringIO(), width=80, height=height, color_system=None)
+
+
+def final_tree(events: list[ev.Event]) -> str:
+    out = console()
+    renderer = TreeRenderer(out)
+    for event in events:
+        renderer.handle(event)
+    renderer.close(RunResult())
+    return out.file.getvalue()  # type: ignore[attr-defined]
+
+
+def frame(events: list[ev.Event], now: float, *, height: int = 200, verbose: bool = False) -> str:
+    state = RunState()
+    for event in events:
+        state.apply(event)
+    out = console(height)
+    out.print(FitHeight(run_view(state, View(now=now, verbose=verbose))))
+    return out.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_final_tree_shows_run_turns_code_output_batch_answer_and_footer() -> None:
+    text = final_tree(scripted_run().events)
+    assert text.startswith(
+        "where is auth handled?\n"
+        "model openai/root-model · sub openai/sub-model\n"
+        "120 documents, 2.3 MB, 3 skipped · ./repo\n"
+    )
+    for part in (
+        "├── turn 1 · 1.2k in, 300 out · 1.5s · $0.0021",
+        "│   └── cell 1 ✓ 0.2s",
+        "│       ├── print(len(context))",
+        "output · 298 chars · 21 lines",
+        "… 15 lines …",
+        "src/file_19.py",
+        "llm_batch ━━━━━━━━━━━━ 50/50 done · 2 failed · ",
+        "#7 ✗ 1.2s · RateLimitError: 429 after 6 retries",
+        "#4 ✓ 240 tok · 5.1s · \"chunk 4 mentions login()",
+        "└── … 45 more calls",
+        "llm_query ✓ 240 tok · 0.5s",
+        "└── answer (ready) · 102 chars",
+        "        - `verify_token()` checks JWTs",
+    ):
+        assert part in text, part
+    assert text.endswith(
+        "✓ answer ready · 10.1s · 3 turns · 51 sub-calls (2 failed)\n"
+        "root 4.5k tok $0.0063 · sub 12.2k tok $0.0051\n"
+    )
+
+
+def test_500_call_batch_collapses_to_counts_plus_failed_and_slowest() -> None:
+    text = final_tree(scripted_run(500, failed=frozenset({3, 99, 250})).events)
+    assert "llm_batch ━━━━━━━━━━━━ 500/500 done · 3 failed · " in text
+    assert "… 494 more calls" in text
+    for index in (3, 99, 250):
+        assert f"#{index} ✗" in text
+    assert text.count(" ✓ 240 tok · 5.2s") == 3  # the three slowest
+    assert len(text.splitlines()) < 60
+
+
+def test_mid_run_frame_has_spinners_progress_and_running_footer() -> None:
+    s = scripted_run(finish=False)
+    s.events = s.events[: s.events.index(next(e for e in s.events if isinstance(e, ev.BatchStarted))) + 1]
+    s.batch("b2", 40, failed=frozenset({2}), running=frozenset(range(30, 40)))
+    text = frame(s.events, now=s.t + 1.0)
+    assert "llm_batch ━━━━━━━━━─── 30/40 done · 10 running · 1 failed · ⠙ 1.1s" in text
+    assert "cell 1 running ⠙ 7.9s" in text
+    assert "#2 ✗ 2.7s · RateLimitError" in text
+    assert "├── #30 ⠙ 1.1s" in text
+    assert "\nrunning · " in text  # the footer while the run goes
+    assert "unfinished" not in text
+
+
+def test_spinner_frame_follows_the_clock() -> None:
+    events = Stream().start().events
+    s = Stream()
+    s.events = list(events)
+    s.turn("x = 1")
+    frames = {frame(s.events[:-1], now=s.t + i / 10).splitlines()[3] for i in range(10)}
+    assert len(frames) > 1
+
+
+def test_long_runs_fold_older_turns_while_live_but_not_at_the_end() -> None:
+    s = Stream().start()
+    for _ in range(12):
+        s.turn("print(1)")
+        s.cell(1, "print(1)")
+        s.executed(1)
+    live = frame(s.events, now=s.t)
+    assert "… 4 earlier turns" in live
+    assert "turn 5 · 1 cell · 0 sub-calls · 1.5k tok" in live
+    assert "turn 12 · 1.2k in" in live
+    final = final_tree(s.events)
+    assert "earlier turns" not in final
+    assert final.count("cell 1 ✓") == 12
+
+
+def test_tall_frames_keep_the_header_and_the_newest_lines() -> None:
+    s = scripted_run(finish=False)
+    text = frame(s.events, now=s.t, height=20)
+    lines = text.splitlines()
+    assert len(lines) <= 17
+    assert lines[0] == "where is auth handled?"
+    assert lines[2].startswith("⋮ ") and lines[2].endswith("lines above")
+    assert lines[-1].startswith("root 4.5k tok")
+
+
+def test_nested_rlm_query_draws_the_child_run_as_a_subtree() -> None:
+    text = final_tree(nested_run().events)
+    assert "rlm_query ✓ 240 tok · 3.0s" in text
+    assert "│       │   ├── child run · what does paper A evaluate?" in text
+    assert "│       │   ├── turn 1 · 1.2k in" in text
+    assert "llm_batch ━━━━━━━━━━━━ 3/3 done" in text
+    # Tokens of the child run count as the parent's sub usage.
+    assert text.endswith("sub 2.5k tok $0.0025\n")
+
+
+def test_errors_timeouts_restarts_and_notices_are_marked() -> None:
+    s = Stream().start()
+    s.turn("while True: pass")
+    s.cell(1, "while True: pass")
+    s.executed(1, "", error="Traceback ...\nTimeoutError: cell took too long", timed_out=True, restarted=True, duration=120)
+    s.emit(ev.Notice, 0.1, message="sub-call budget nearly spent", level="warning")
+    s.finish("", stopped_by="max_iterations", ready=False)
+    text = final_tree(s.events)
+    assert "cell 1 ✗ timed out after 2m00s · REPL restarted" in text
+    assert "TimeoutError: cell took too long" in text
+    assert "! sub-call budget nearly spent" in text
+    assert "◼ stopped by max_iterations (partial answer)" in text
+
+
+def test_unknown_cost_is_said_so() -> None:
+    s = scripted_run(finish=False)
+    s.emit(ev.ModelReplied, turn=3, prompt_chars=1, reply="", prompt_tokens=1, completion_tokens=1, cost_usd=None, latency_s=0.1)
+    assert "cost unknown" in frame(s.events, now=s.t).splitlines()[-1]
+
+
+def test_verbose_shows_every_call_and_the_full_output() -> None:
+    text = frame(scripted_run().events, now=0, verbose=True)
+    assert "#49 " in text and "more calls" not in text
+    assert "chunk 25 mentions login()" in text
+
+
+def test_events_from_many_threads_are_all_counted() -> None:
+    s = Stream().start()
+    s.turn("llm_batch(...)")
+    s.cell(1, "llm_batch(...)")
+    s.emit(ev.BatchStarted, batch_id="b1", size=400, model="m")
+    renderer = TreeRenderer(console(), refresh_per_second=50)
+    for event in s.events:
+        renderer.handle(event)
+    calls = [
+        (ev.SubcallStarted("run-1", call_id=f"c{i}", batch_id="b1", index=i, model="m", prompt="p", prompt_chars=1),
+         ev.SubcallFinished("run-1", call_id=f"c{i}", batch_id="b1", index=i, model="m", answer="a", answer_chars=1,
+                            prompt_tokens=1, completion_tokens=1, cost_usd=0.0, latency_s=0.01, error=None))
+        for i in range(400)
+    ]
+    random.Random(1).shuffle(calls)
+    workers = [threading.Thread(target=lambda part=calls[i::8]: [renderer.handle(e) for pair in part for e in pair]) for i in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    renderer.close(RunResult())
+    assert "400/400 done" in renderer.console.file.getvalue()  # type: ignore[attr-defined]
+    assert renderer.state.root is not None and renderer.state.root.sub_calls == 400
+
+
+def test_answer_updates_show_the_draft_then_the_ready_answer() -> None:
+    s = Stream().start()
+    s.answer("first draft")
+    assert "answer (draft) · 11 chars" in frame(s.events, now=s.t)
+    s.answer(ANSWER, ready=True)
+    assert "answer (ready)" in frame(s.events, now=s.t)
