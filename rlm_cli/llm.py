@@ -21,15 +21,22 @@ from rlm_cli.errors import ConfigError, ProviderError
 _RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
 _setup_lock = threading.Lock()
 _litellm: Any = None
+_skips_mcp = False  # whether completion() accepts _skip_mcp_handler
 
 
 def litellm_module() -> Any:
     """Import and configure litellm once: no network price fetch, nothing on stdout."""
-    global _litellm
+    global _litellm, _skips_mcp
     with _setup_lock:
         if _litellm is None:
             os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            import inspect
+
             import litellm
+
+            # Some releases route every call that has tools through an MCP handler that needs the
+            # optional `mcp` package; our tools are plain functions, so skip it where possible.
+            _skips_mcp = "_skip_mcp_handler" in inspect.unwrap(litellm.completion).__code__.co_consts
 
             litellm.suppress_debug_info = True
             litellm.telemetry = False
@@ -139,6 +146,8 @@ class LLMClient:
             kwargs["api_key"] = "not-needed"
         if tools:
             kwargs["tools"] = tools
+            if _skips_mcp:
+                kwargs["_skip_mcp_handler"] = True
         waited = 0.0
         attempt = 0
         while True:

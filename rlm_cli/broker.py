@@ -1,0 +1,229 @@
+"""The host side of sub-calls: serves llm_query, llm_batch and rlm_query for one run's REPL.
+
+Owns parallelism (one gate for the whole run tree), soft budgets, the sub-model's window check,
+the sub-LLM tool loop, and the events of every sub-call. Never prints.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rlm_cli.budget import Budget
+from rlm_cli.errors import RlmError
+from rlm_cli.events import (
+    BatchFinished,
+    BatchStarted,
+    Emit,
+    Notice,
+    SubcallFinished,
+    SubcallStarted,
+    ToolCalled,
+)
+from rlm_cli.llm import Completion, LLMClient
+from rlm_cli.subtools import run_tool, tool_schemas
+
+MAX_TOOL_ROUNDS = 8
+CHARS_PER_TOKEN = 3  # conservative: refuse a prompt before the provider would
+
+FINISH_NOW = (
+    "Error: the {limit} budget is used up, so this sub-call was not made. Finish now: put your "
+    "best answer in answer[\"content\"] and set answer[\"ready\"] = True."
+)
+
+# (prompt, context, budget, call id) -> (answer, child run id)
+ChildRunner = Callable[[str, str | None, Budget, str], tuple[str, str | None]]
+
+
+@dataclass
+class SubcallSettings:
+    """What the broker needs to know about sub-calls."""
+
+    sub_model: str
+    sub_window_tokens: int
+    can_recurse: bool
+
+
+class Broker:
+    """Answers the REPL's sub-calls for one run (the sandbox calls these from its thread)."""
+
+    _ids = itertools.count(1)
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        llm: LLMClient,
+        settings: SubcallSettings,
+        budget: Budget,
+        gate: threading.Semaphore,
+        concurrency: int,
+        emit: Emit,
+        corpus: Any = None,
+        child_runner: ChildRunner | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.llm = llm
+        self.settings = settings
+        self.budget = budget
+        self.gate = gate
+        self.concurrency = concurrency
+        self.emit = emit
+        self.corpus = corpus
+        self.child_runner = child_runner
+        self._noted: set[str] = set()
+
+    # the REPL contract -----------------------------------------------------------------------
+    def llm_query(self, prompt: str, model: str | None = None, tools: list[str] | None = None) -> str:
+        """One sub-LLM call; budget and window refusals come back as text, provider failures raise."""
+        return self._call(prompt, model, tools, batch_id=None, index=0, raise_errors=True)
+
+    def llm_batch(self, prompts: list[str], model: str | None = None, tools: list[str] | None = None) -> list[str]:
+        """Parallel sub-LLM calls, answers in input order; a failed item is an error string."""
+        batch_id = f"b{next(self._ids)}"
+        model_name = model or self.settings.sub_model
+        started = time.monotonic()
+        self.emit(BatchStarted(self.run_id, batch_id=batch_id, size=len(prompts), model=model_name))
+        answers: list[str] = [""] * len(prompts)
+        work: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for index in range(len(prompts)):
+            work.put(index)
+
+        def worker() -> None:
+            while True:
+                try:
+                    index = work.get_nowait()
+                except queue.Empty:
+                    return
+                answers[index] = self._call(prompts[index], model, tools, batch_id=batch_id, index=index, raise_errors=False)
+
+        # Daemon threads: an interrupted run must not wait for requests still in flight.
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(min(self.concurrency, len(prompts)))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        failed = sum(1 for answer in answers if answer.startswith("Error:"))
+        self.emit(BatchFinished(self.run_id, batch_id=batch_id, size=len(prompts), failed=failed, duration_s=time.monotonic() - started))
+        return answers
+
+    def rlm_query(self, prompt: str, context: str | None = None) -> str:
+        """A child RLM when depth allows, else a plain sub-call over prompt and context."""
+        if not (self.settings.can_recurse and self.child_runner):
+            full = prompt if context is None else f"{prompt}\n\n{context}"
+            return self.llm_query(full)
+        refused = self.budget.reserve_sub_call()
+        if refused:
+            return self._finish_now(refused)
+        call_id = f"c{next(self._ids)}"
+        self.emit(SubcallStarted(self.run_id, call_id=call_id, batch_id=None, index=0, model=self.settings.sub_model, prompt=prompt, prompt_chars=len(prompt), kind="rlm"))
+        started = time.monotonic()
+        child_budget = self.budget.child()
+        error: str | None = None
+        child_run_id: str | None = None
+        try:
+            answer, child_run_id = self.child_runner(prompt, context, child_budget, call_id)
+        except RlmError as failure:
+            answer, error = f"Error: {failure.message}", failure.message
+        self.emit(SubcallFinished(
+            self.run_id, call_id=call_id, batch_id=None, index=0, model=self.settings.sub_model,
+            answer=answer, answer_chars=len(answer), prompt_tokens=child_budget.tokens, completion_tokens=0,
+            cost_usd=child_budget.cost if child_budget.cost_known else None,
+            latency_s=time.monotonic() - started, error=error, child_run_id=child_run_id,
+        ))
+        return answer
+
+    # one call ---------------------------------------------------------------------------------
+    def _call(self, prompt: str, model: str | None, tools: list[str] | None, *, batch_id: str | None, index: int, raise_errors: bool) -> str:
+        model_name = model or self.settings.sub_model
+        refusal = self._refusal(prompt, tools)
+        if refusal:
+            return refusal
+        call_id = f"c{next(self._ids)}"
+        self.emit(SubcallStarted(self.run_id, call_id=call_id, batch_id=batch_id, index=index, model=model_name, prompt=prompt, prompt_chars=len(prompt)))
+        started = time.monotonic()
+        try:
+            completion = self._complete(call_id, model_name, prompt, tools)
+        except RlmError as failure:
+            self._finished(call_id, batch_id, index, model_name, "", None, started, failure.message)
+            if raise_errors:
+                raise
+            return f"Error: {failure.message}"
+        self._finished(call_id, batch_id, index, model_name, completion.text, completion, started, None)
+        return completion.text
+
+    def _refusal(self, prompt: str, tools: list[str] | None) -> str | None:
+        """Text returned instead of a call: over budget, over the window, or bad arguments."""
+        if not isinstance(prompt, str):
+            return f"Error: a prompt must be a string, not {type(prompt).__name__}"
+        if tools:
+            try:
+                tool_schemas(tools)
+            except ValueError as error:
+                return f"Error: {error}"
+        window_chars = self.settings.sub_window_tokens * CHARS_PER_TOKEN
+        if len(prompt) > window_chars:
+            return (
+                f"Error: this prompt has {len(prompt):,} characters, more than the sub-model's window "
+                f"(about {window_chars:,}); it was not sent. Split the text into pieces of at most "
+                f"{window_chars // 2:,} characters (context.chunks) and use llm_batch."
+            )
+        limit = self.budget.reserve_sub_call()
+        return self._finish_now(limit) if limit else None
+
+    def _finish_now(self, limit: str) -> str:
+        if limit not in self._noted:
+            self._noted.add(limit)
+            self.emit(Notice(self.run_id, message=f"{limit} reached: sub-calls now answer 'finish now'", level="warning"))
+        return FINISH_NOW.format(limit=limit.replace("_", "-"))
+
+    def _complete(self, call_id: str, model: str, prompt: str, tools: list[str] | None) -> Completion:
+        messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
+        schemas = tool_schemas(tools) if tools else None
+        for _round in range(MAX_TOOL_ROUNDS + 1):
+            with self.gate:
+                completion = self.llm.complete(model, messages, tools=schemas)
+            self.budget.charge("sub", completion.prompt_tokens, completion.completion_tokens, completion.cost_usd)
+            self._note_unpriced(completion)
+            if not completion.tool_calls or self.corpus is None:
+                return completion
+            messages.append({"role": "assistant", "content": completion.text or None, "tool_calls": [
+                {"id": call["id"], "type": "function", "function": {"name": call["name"], "arguments": call["arguments"]}}
+                for call in completion.tool_calls
+            ]})
+            for call in completion.tool_calls:
+                result = run_tool(self.corpus, call["name"], call["arguments"])
+                self.emit(ToolCalled(self.run_id, call_id=call_id, tool=call["name"], arguments=_arguments(call["arguments"]), result_chars=len(result)))
+                messages.append({"role": "tool", "tool_call_id": call["id"], "content": result})
+            schemas = schemas if _round < MAX_TOOL_ROUNDS - 1 else None  # last round: answer, no tools
+        return completion
+
+    def _note_unpriced(self, completion: Completion) -> None:
+        if completion.cost_usd is None and self.budget.limits.max_cost is not None and "unpriced" not in self._noted:
+            self._noted.add("unpriced")
+            self.emit(Notice(self.run_id, message="no price is known for this model: --max-cost cannot be applied", level="warning"))
+
+    def _finished(self, call_id: str, batch_id: str | None, index: int, model: str, answer: str, completion: Completion | None, started: float, error: str | None) -> None:
+        self.emit(SubcallFinished(
+            self.run_id, call_id=call_id, batch_id=batch_id, index=index, model=model,
+            answer=answer, answer_chars=len(answer),
+            prompt_tokens=completion.prompt_tokens if completion else 0,
+            completion_tokens=completion.completion_tokens if completion else 0,
+            cost_usd=completion.cost_usd if completion else None,
+            latency_s=time.monotonic() - started, error=error,
+        ))
+
+
+def _arguments(raw: str) -> dict[str, Any]:
+    import json
+
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        return {"raw": raw[:200]}
+    return value if isinstance(value, dict) else {"value": value}

@@ -1,0 +1,281 @@
+"""The RLM loop: root model turns, code cells in the REPL, the answer variable, limits, compaction.
+
+Emits events for everything and never prints; knows the sandbox and the LLM client only through
+their small interfaces.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from rlm_cli import prompts
+from rlm_cli.budget import Budget
+from rlm_cli.errors import ProviderError, RlmError
+from rlm_cli.events import (
+    AnswerUpdated,
+    CellExecuted,
+    CellStarted,
+    Emit,
+    HistoryCompacted,
+    ModelReplied,
+    RunFinished,
+    RunStarted,
+    TurnStarted,
+)
+from rlm_cli.llm import Completion, LLMClient
+from rlm_cli.replies import ProseFinal, code_blocks, prose_final
+
+COMPACT_AT = 0.75  # of the root model's window
+CHARS_PER_TOKEN = 4
+
+
+class Repl(Protocol):
+    """What the engine needs of a sandbox."""
+
+    answer: dict[str, Any]
+
+    def execute(self, code: str) -> Any: ...
+
+    def set_variable(self, name: str, value: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """The models and sizes a run works with."""
+
+    model: str
+    sub_model: str
+    max_depth: int
+    output_limit: int
+    root_window_tokens: int
+    sub_window_tokens: int
+    concurrency: int
+    libraries: tuple[str, ...] = ()
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended."""
+
+    answer: str
+    ready: bool
+    stopped_by: str
+    iterations: int
+    error: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+    error_kind: type[RlmError] | None = None
+
+
+@dataclass
+class _State:
+    messages: list[dict[str, Any]]
+    transcript: list[dict[str, Any]]
+    turn: int = 0
+    seen_output: bool = False
+    answer: dict[str, Any] = field(default_factory=lambda: {"content": "", "ready": False})
+
+
+class Engine:
+    """Runs one RLM (the root, or a child started by rlm_query) to its end."""
+
+    def __init__(
+        self, *, llm: LLMClient, config: EngineConfig, budget: Budget, emit: Emit, run_id: str,
+        parent_run_id: str | None = None, parent_call_id: str | None = None,
+    ) -> None:
+        self.llm = llm
+        self.config = config
+        self.budget = budget
+        self.emit = emit
+        self.run_id = run_id
+        self.parent_run_id = parent_run_id
+        self.parent_call_id = parent_call_id
+        self.started = time.monotonic()
+        self.sub_calls = 0
+
+    # the loop ---------------------------------------------------------------------------------
+    def run(self, question: str, repl: Repl, *, description: str, input_summary: dict[str, Any], sources: list[str]) -> RunOutcome:
+        """Turn after turn until the answer is ready or a limit stops the run."""
+        limits = self.budget.limits
+        self.emit(RunStarted(
+            self.run_id, question=question, model=self.config.model, sub_model=self.config.sub_model,
+            depth=self.budget.depth, max_depth=self.config.max_depth, parent_run_id=self.parent_run_id,
+            input=input_summary, sources=sources,
+            budgets={"max_iterations": limits.max_iterations, "max_sub_calls": limits.max_sub_calls,
+                     "max_cost": limits.max_cost, "max_tokens": limits.max_tokens, "timeout": limits.timeout_left},
+            parent_call_id=self.parent_call_id,
+        ))
+        first = prompts.first_user_message(description, question)
+        state = _State(
+            messages=[{"role": "system", "content": prompts.system_prompt(self._facts())}, {"role": "user", "content": first}],
+            transcript=[{"role": "user", "content": first}],
+        )
+        state.answer = dict(repl.answer)
+        self.question = question
+        try:
+            while state.turn < limits.max_iterations:
+                # A sub-call turned away last turn means the model was told to finish and did not.
+                reached = self.budget.reached() or self.budget.refused
+                if reached:
+                    return self._finish_on_limit(state, reached)
+                if self._turn(state, repl):
+                    return self._finish(state, "answer")
+            return self._finish_on_limit(state, "max_iterations")
+        except RlmError as error:
+            # The provider or the sandbox failed for good: end with what the answer holds so far.
+            self._sync_answer(state, repl)
+            return self._finish(state, "error", error=error.message, kind=type(error))
+        except KeyboardInterrupt:
+            self._sync_answer(state, repl)
+            self._finish(state, "interrupt", error="interrupted")
+            raise
+
+    def _turn(self, state: _State, repl: Repl) -> bool:
+        """One root turn; True when the answer is ready."""
+        state.turn += 1
+        self.emit(TurnStarted(self.run_id, turn=state.turn))
+        self._compact_if_needed(state, repl)
+        reply = self._root_call(state, state.messages)
+        self._append(state, "assistant", reply)
+        blocks = code_blocks(reply)
+        final = prose_final(reply)
+        if not blocks:
+            if final is None:
+                self._append(state, "user", prompts.NO_CODE_NUDGE)
+                return False
+            return self._accept_prose_final(state, repl, final)
+        feedback = [self._run_cell(state, repl, index, code, len(blocks)) for index, code in enumerate(blocks, 1)]
+        ready = self._sync_answer(state, repl)
+        notes: list[str] = []
+        if ready and not state.seen_output:
+            repl.execute('answer["ready"] = False')
+            self._sync_answer(state, repl)
+            notes.append(prompts.EARLY_READY_NOTE)
+            ready = False
+        state.seen_output = True
+        if ready:
+            return True
+        if final is not None:
+            notes.append(prompts.PROSE_FINAL_NOTE.format(call=final.call))
+        notes.append(prompts.turn_status(state.turn, self.budget.limits.max_iterations, self.budget.remaining_text()))
+        self._append(state, "user", "\n\n".join(feedback + notes))
+        return False
+
+    def _run_cell(self, state: _State, repl: Repl, index: int, code: str, count: int) -> str:
+        self.emit(CellStarted(self.run_id, turn=state.turn, cell=index, code=code))
+        result = repl.execute(code)
+        shown = result.for_model(self.config.output_limit)
+        self.emit(CellExecuted(
+            self.run_id, turn=state.turn, cell=index, output=shown,
+            output_chars=result.stdout_chars + result.stderr_chars, error=result.error,
+            duration_s=result.duration_s, timed_out=result.timed_out, restarted=result.restarted,
+        ))
+        return f"Output of block {index} of {count}:\n{shown}" if count > 1 else shown
+
+    def _accept_prose_final(self, state: _State, repl: Repl, final: ProseFinal) -> bool:
+        if not state.seen_output:
+            self._append(state, "user", prompts.EARLY_READY_NOTE)
+            return False
+        call = f"FINAL_VAR({final.value!r})" if final.kind == "var" else f"FINAL({final.value!r})"
+        result = repl.execute(call)
+        if result.error:
+            self._append(state, "user", result.for_model(self.config.output_limit))
+            return False
+        return self._sync_answer(state, repl)
+
+    def _sync_answer(self, state: _State, repl: Repl) -> bool:
+        """Pick up the REPL's answer; emit AnswerUpdated when it changed. True when ready."""
+        answer = {"content": str(repl.answer.get("content", "")), "ready": bool(repl.answer.get("ready"))}
+        if answer != state.answer:
+            state.answer = answer
+            self.emit(AnswerUpdated(self.run_id, content=answer["content"], ready=answer["ready"]))
+        return answer["ready"]
+
+    # model calls -------------------------------------------------------------------------------
+    def _root_call(self, state: _State, messages: list[dict[str, Any]]) -> str:
+        completion: Completion = self.llm.complete(self.config.model, messages)
+        self.budget.charge("root", completion.prompt_tokens, completion.completion_tokens, completion.cost_usd)
+        self.emit(ModelReplied(
+            self.run_id, turn=state.turn, prompt_chars=sum(len(m["content"] or "") for m in messages),
+            reply=completion.text, prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens, cost_usd=completion.cost_usd,
+            latency_s=completion.latency_s,
+        ))
+        return completion.text
+
+    def _compact_if_needed(self, state: _State, repl: Repl) -> None:
+        """Fold older turns into a summary when the history nears the root model's window."""
+        chars = sum(len(m["content"] or "") for m in state.messages)
+        if chars < COMPACT_AT * self.config.root_window_tokens * CHARS_PER_TOKEN or len(state.messages) < 6:
+            return
+        summary = self._root_call(state, [*state.messages, {"role": "user", "content": prompts.COMPACTION_REQUEST}])
+        repl.set_variable("history", state.transcript)
+        folded = len(state.messages) - 4
+        first = state.messages[1]["content"].split(prompts.COMPACTED_PREFIX)[0].rstrip()
+        state.messages = [
+            state.messages[0],
+            {"role": "user", "content": f"{first}\n\n{prompts.COMPACTED_PREFIX}{summary}"},
+            *state.messages[-2:],
+        ]
+        after = sum(len(m["content"] or "") for m in state.messages)
+        self.emit(HistoryCompacted(self.run_id, turns_folded=folded // 2, chars_before=chars, chars_after=after))
+
+    def _append(self, state: _State, role: str, content: str) -> None:
+        state.messages.append({"role": role, "content": content})
+        state.transcript.append({"role": role, "content": content})
+
+    # endings ------------------------------------------------------------------------------------
+    def _finish_on_limit(self, state: _State, reason: str) -> RunOutcome:
+        """One last root call for the best answer from what is known; the answer is partial."""
+        draft = state.answer["content"]
+        request = prompts.LIMIT_FINAL_REQUEST.format(reason=_reason_text(reason), question=self.question, draft=draft or "(none yet)")
+        try:
+            reply = self._root_call(state, [*state.messages, {"role": "user", "content": request}])
+        except ProviderError:
+            reply = ""
+        best = _strip_code(reply) or draft
+        if best != draft:
+            state.answer = {"content": best, "ready": False}
+            self.emit(AnswerUpdated(self.run_id, content=best, ready=False))
+        return self._finish(state, reason)
+
+    def _finish(self, state: _State, stopped_by: str, *, error: str | None = None, kind: type[RlmError] | None = None) -> RunOutcome:
+        usage = self.budget.snapshot()
+        ready = stopped_by == "answer"
+        outcome = RunOutcome(answer=state.answer["content"], ready=ready, stopped_by=stopped_by, iterations=state.turn, error=error, usage=usage, error_kind=kind)
+        self.emit(RunFinished(
+            self.run_id, stopped_by=stopped_by, ready=ready, answer=outcome.answer, iterations=state.turn,
+            sub_calls=self.budget.sub_calls, usage=usage, elapsed_s=time.monotonic() - self.started, error=error,
+        ))
+        return outcome
+
+    def _facts(self) -> prompts.PromptFacts:
+        limits = self.budget.limits
+        return prompts.PromptFacts(
+            sub_model=self.config.sub_model, sub_window_tokens=self.config.sub_window_tokens,
+            concurrency=self.config.concurrency, output_limit=self.config.output_limit,
+            max_iterations=limits.max_iterations, can_recurse=self.budget.depth < self.config.max_depth,
+            max_sub_calls=limits.max_sub_calls, max_cost=limits.max_cost, max_tokens=limits.max_tokens,
+            timeout=limits.timeout_left, libraries=self.config.libraries,
+        )
+
+
+_REASONS = {
+    "max_iterations": "the turn limit (--max-iterations) is reached",
+    "max_cost": "the cost limit (--max-cost) is reached",
+    "max_sub_calls": "the sub-call limit (--max-sub-calls) is reached",
+    "max_tokens": "the token limit (--max-tokens) is reached",
+    "timeout": "the time limit (--timeout) is reached",
+}
+
+
+def _reason_text(reason: str) -> str:
+    return _REASONS.get(reason, reason)
+
+
+def _strip_code(reply: str) -> str:
+    text = reply
+    for block in code_blocks(reply):
+        text = text.replace(block, "")
+    return text.replace("```repl", "").replace("```python", "").replace("```", "").strip()

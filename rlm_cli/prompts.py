@@ -1,0 +1,188 @@
+"""What the root model is told: the system prompt, the first user message, and per-turn notes.
+
+Pure text building; imports nothing heavy. The prompt's size never depends on the input's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+SYSTEM_PROMPT = """\
+You answer a question about an input that is far too large to read in one go. The input is \
+loaded into a persistent Python REPL as the variable `context`; you see only a description of \
+it. You work by writing Python code, turn after turn, and by sending pieces of the input to \
+sub-LLMs from that code. You are the orchestrator: let code do searching and counting, and let \
+sub-LLMs do the reading and judging of large pieces.
+
+## The REPL
+Write code in ```repl blocks (```python also works). Every block of a reply runs in order, and \
+you then see what it printed (stdout, stderr, the repr of a trailing expression, errors). Only \
+what you print comes back, cut from both ends past {output_limit:,} characters, so print \
+summaries, counts and short samples, never the whole input. Variables persist between turns. \
+Write one block per reply unless the steps are trivial.
+
+Names available in the REPL:
+- `context`: the input. `len(context)`, `context[a:b]`, `str(context)`, `"x" in context`, \
+`context.count(s)`, `context.splitlines()` work as on a string; `context.files` (paths), \
+`context.documents`, `context.read(path)` / `context[path]` give single documents; \
+`context.grep(pattern, paths=None, ignore_case=False, context_lines=0, max_matches=...)` returns \
+matches with `.path`, `.line_no`, `.line`; `context.chunks(max_chars, overlap=0, by="lines" or \
+"files")` returns pieces (usable as strings) that know where they came from. Use `help(...)` on \
+any of them.
+- `llm_query(prompt, model=None, tools=None) -> str`: one sub-LLM call. The sub-LLM sees only \
+the prompt you give it, so put the text it must read into the prompt.
+- `llm_batch(prompts, model=None, tools=None) -> list[str]`: many sub-LLM calls in parallel \
+(up to {concurrency} at a time), answers in the same order; a failed item is a string starting \
+with "Error:", the batch never raises. `llm_query_batched` is the same function.
+- `tools=["read", "grep"]` lets a sub-LLM open files and grep the input itself, so that long \
+exploration happens in its context, not yours.
+- `rlm_query(prompt, context=None) -> str`: {rlm_query_line}
+- `answer`: a dict. Keep your current best answer in `answer["content"]`; set \
+`answer["ready"] = True` only when it is final. `FINAL(text)` does both at once, and \
+`FINAL_VAR(name)` does it with a variable's value (pass the name as a string).
+- `SHOW_VARS()` lists your variables.{libraries_line}
+
+## Sub-LLMs
+The sub-model ({sub_model}) accepts about {sub_window_chars:,} characters per prompt; a longer \
+prompt is refused and not sent. Prefer few large calls over many small ones: give each call a \
+big chunk (around {chunk_hint:,} characters) and batch about 10-20 prompts per `llm_batch` call. \
+Never make one call per line or per record. Ask sub-LLMs for short, structured answers that \
+your code can combine (JSON, a number, a label).
+
+## How to work
+1. Look first: print the size, the list of files, samples, `grep` results. Never mark the answer \
+ready before you have seen output from the context.
+2. Use code for what code does well: search, filter, count, parse, slice.
+3. For meaning (classifying, summarising, judging, finding what grep cannot), chunk the input \
+(by file, by section, or by size) and fan out with `llm_batch`; then aggregate in code, or with \
+one more sub-call over the collected answers.
+4. Draft the answer in `answer["content"]` as you go, so a partial answer exists if you run out \
+of budget.
+5. Verify: check the draft against the context (grep for the facts you cite, count again).
+6. Finish: `FINAL(...)`, `FINAL_VAR("name")`, or `answer["ready"] = True`, in a code block. \
+Answer the question directly and completely, in the language of the question; cite file paths \
+and line numbers where they help.
+
+Never invent REPL output: you only know what the REPL printed back to you. If a cell times out \
+or is slow, write cheaper code (search before you loop, avoid quadratic work).
+
+## Budgets
+{budget_lines}
+When a budget runs out, sub-calls return a message telling you to finish: then set your best \
+answer and mark it ready.
+"""
+
+FIRST_USER_MESSAGE = """\
+{description}
+
+The question:
+{question}
+
+Begin by looking at `context` in a ```repl block. You have not seen any of it yet."""
+
+NO_CODE_NUDGE = (
+    "Your reply had no ```repl code block and no final answer. Continue working in a ```repl "
+    "block, or finish with FINAL(...) / answer[\"ready\"] = True once the answer is verified."
+)
+
+PROSE_FINAL_NOTE = (
+    "Your reply wrote {call} outside a code block while also running code, so it was not "
+    "accepted: the code's output is above, and you had not seen it. If the answer still holds, "
+    "finish with FINAL(...) or FINAL_VAR(...) now; otherwise keep working."
+)
+
+EARLY_READY_NOTE = (
+    "answer[\"ready\"] was set before you had seen any output from the REPL, so it was not "
+    "accepted. Check the output above; if the answer holds, mark it ready again."
+)
+
+LIMIT_FINAL_REQUEST = """\
+The run must stop now: {reason}. No more code will run. Reply with your best answer to the \
+question from what you have found so far, in plain text (no code). Say briefly what is \
+uncertain or unchecked.
+
+The question: {question}
+Your current draft answer: {draft}"""
+
+COMPACTION_REQUEST = """\
+Summarise the work so far for yourself, to continue in a shorter context: what you found (with \
+exact numbers, names, paths), which variables in the REPL hold which results, what is still to \
+do, and your current draft answer. Be specific and complete; the older turns will be replaced \
+by this summary. The full transcript stays in the REPL variable `history`."""
+
+COMPACTED_PREFIX = "Summary of the earlier turns (the full transcript is in the REPL variable `history`):\n\n"
+
+
+@dataclass(frozen=True)
+class PromptFacts:
+    """What the system prompt states: budgets, models and capacities."""
+
+    sub_model: str
+    sub_window_tokens: int
+    concurrency: int
+    output_limit: int
+    max_iterations: int
+    can_recurse: bool
+    max_sub_calls: int | None = None
+    max_cost: float | None = None
+    max_tokens: int | None = None
+    timeout: float | None = None
+    libraries: Sequence[str] = ()
+
+
+def system_prompt(facts: PromptFacts) -> str:
+    """The root model's system prompt."""
+    sub_window_chars = facts.sub_window_tokens * 3
+    rlm_line = (
+        "a child RLM with its own REPL over `context` (your text, or the same input when None), "
+        "for a sub-question that itself needs exploring. Costly: prefer llm_batch."
+        if facts.can_recurse
+        else "at this depth the same as llm_query(prompt + context)."
+    )
+    libraries = (
+        "\n- Installed libraries you can import: " + ", ".join(facts.libraries) + "."
+        if facts.libraries
+        else ""
+    )
+    return SYSTEM_PROMPT.format(
+        output_limit=facts.output_limit,
+        concurrency=facts.concurrency,
+        rlm_query_line=rlm_line,
+        libraries_line=libraries,
+        sub_model=facts.sub_model,
+        sub_window_chars=sub_window_chars,
+        chunk_hint=max(10_000, min(200_000, sub_window_chars // 4)),
+        budget_lines="\n".join(budget_lines(facts)),
+    )
+
+
+def budget_lines(facts: PromptFacts) -> list[str]:
+    """One line per budget in force."""
+    lines = [f"- At most {facts.max_iterations} turns (replies) of yours."]
+    if facts.max_sub_calls is not None:
+        lines.append(f"- At most {facts.max_sub_calls} sub-LLM calls in all.")
+    if facts.max_cost is not None:
+        lines.append(f"- At most ${facts.max_cost:.2f} spent in all.")
+    if facts.max_tokens is not None:
+        lines.append(f"- At most {facts.max_tokens:,} tokens in all (yours and the sub-LLMs').")
+    if facts.timeout is not None:
+        lines.append(f"- At most {facts.timeout:.0f} seconds of wall time.")
+    return lines
+
+
+def first_user_message(description: str, question: str) -> str:
+    """The opening user message: the input's description and the question."""
+    return FIRST_USER_MESSAGE.format(description=description, question=question)
+
+
+def turn_status(turn: int, max_iterations: int, remaining: str) -> str:
+    """A short status line appended after each turn's REPL output."""
+    left = max_iterations - turn
+    status = f"[turn {turn} of {max_iterations}; {left} left"
+    if remaining:
+        status += f"; {remaining}"
+    status += "]"
+    if left <= 2:
+        status += " Finish soon: set answer[\"content\"] to your best answer and mark it ready."
+    return status

@@ -1,0 +1,287 @@
+"""Wires one run: ingest, sandbox, broker, engine, renderers and trace; returns a RunResult.
+
+The one place that turns any failure into a RunResult with its exit code, so `--json` always
+prints one object. Never imports typer.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from rlm_cli.budget import Budget, Limits
+from rlm_cli.errors import InputError, LimitReached, RlmError
+from rlm_cli.events import Emit, Event
+from rlm_cli.exits import ExitCode, error_line, exit_code_for
+from rlm_cli.result import RunResult
+from rlm_cli.settings import Settings
+
+_LIMIT_STOPS = {"max_iterations", "max_cost", "max_sub_calls", "max_tokens", "timeout"}
+
+
+@dataclass
+class RunRequest:
+    """What the user asked for, beyond the settings."""
+
+    arguments: list[str] = field(default_factory=list)  # SOURCE... QUESTION, as typed
+    paths_from: str | None = None
+    trace_path: Path | None = None
+    json_output: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    stdin: BinaryIO | None = None
+
+
+def split_sources(arguments: list[str], paths_from: str | None, stdin_is_tty: bool) -> tuple[list[str], str]:
+    """Split `SOURCE... QUESTION`; refuse stdin when it is a terminal."""
+    if not arguments:
+        raise InputError("missing QUESTION", hint='rlm ask ./repo "where is auth handled?"')
+    *sources, question = arguments
+    if not question.strip():
+        raise InputError("the question is empty")
+    if not sources and not paths_from:
+        raise InputError(
+            "no SOURCE given: name files, directories, globs, or - for stdin",
+            hint=f'rlm ask ./repo "{question}"',
+        )
+    if sources.count("-") > 1 or ("-" in sources and paths_from == "-"):
+        raise InputError("stdin can be read only once")
+    if ("-" in sources or paths_from == "-") and stdin_is_tty:
+        raise InputError(
+            "'-' reads from stdin, but stdin is a terminal",
+            hint=f'pipe something in: cat big.log | rlm ask - "{question}"',
+        )
+    return sources, question
+
+
+def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
+    """Run, show progress, print the answer (or the JSON object); return the exit code."""
+    from rlm_cli.render import make_renderer
+    from rlm_cli.render.answer import print_result
+    from rlm_cli.settings import resolve
+
+    result = RunResult()
+    renderer = None
+    try:
+        settings = resolve(flags).settings
+        renderer = make_renderer(settings.progress, quiet=request.quiet, verbose=request.verbose)
+        result = execute(request, settings, renderer.handle)
+    except BaseException as error:  # every failure becomes a result: --json must still print one object
+        if isinstance(error, SystemExit):
+            raise
+        result = failed_result(result, error)
+    if renderer is not None:
+        renderer.close(result)
+    print_result(result, as_json=request.json_output, quiet=request.quiet)
+    return result.exit_code
+
+
+def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
+    """One run from sources to answer. Failures inside the run come back in the RunResult."""
+    stdin = request.stdin or sys.stdin.buffer
+    sources, question = split_sources(request.arguments, request.paths_from, request.stdin is None and sys.stdin.isatty())
+    from rlm_cli.ingest import IngestOptions, ingest
+
+    run_id = new_run_id()
+    result = RunResult(model=settings.model, sub_model=settings.effective_sub_model, depth=settings.depth, run_id=run_id)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="rlm-") as spool, _trace(request, settings, run_id, emit) as (emit, trace_path):
+        result.trace = trace_path
+        options = IngestOptions(include=settings.include, exclude=settings.exclude, gitignore=settings.gitignore, max_file_size=settings.max_file_size)
+        ingested = ingest(sources, options, spool_dir=Path(spool), paths_from=request.paths_from, stdin=stdin)
+        result.input = ingested.summary()
+        _note_skipped(ingested, run_id, emit, request.verbose)
+        session = RunSession(settings, emit)
+        try:
+            outcome = session.run_root(run_id, question, ingested, sources)
+        except KeyboardInterrupt:
+            result.answer, result.stopped_by, result.exit_code = session.partial_answer, "interrupt", int(ExitCode.INTERRUPTED)
+            result.error = "interrupted"
+            _fill_usage(result, session)
+            result.elapsed_s = time.monotonic() - started
+            return result
+        result.answer, result.ready, result.stopped_by = outcome.answer, outcome.ready, outcome.stopped_by
+        result.iterations, result.usage, result.error = outcome.iterations, outcome.usage, outcome.error
+        _fill_usage(result, session)
+        result.exit_code = _exit_code(outcome.stopped_by, outcome.error_kind)
+    result.elapsed_s = time.monotonic() - started
+    return result
+
+
+class RunSession:
+    """The shared pieces of a run tree: the LLM client, the concurrency gate, child runs."""
+
+    def __init__(self, settings: Settings, emit: Emit) -> None:
+        from rlm_cli.llm import LLMClient, RetryPolicy
+        from rlm_cli.sandbox.libraries import available_libraries
+
+        self.settings = settings
+        self.emit = emit
+        self.llm = LLMClient(
+            api_base=settings.api_base, request_timeout=settings.request_timeout,
+            retry=RetryPolicy(max_retries=settings.max_retries, base_delay=settings.retry_base_delay),
+        )
+        self.gate = threading.BoundedSemaphore(settings.concurrency)
+        self.libraries = tuple(available_libraries())
+        self.partial_answer = ""
+        self.root_budget: Budget | None = None
+        self.sub_calls = 0
+
+    def run_root(self, run_id: str, question: str, ingested: Any, sources: list[str]) -> Any:
+        """The top-level run."""
+        settings = self.settings
+        self.llm.check_keys([settings.model, settings.effective_sub_model])
+        deadline = time.monotonic() + settings.timeout if settings.timeout else None
+        budget = Budget(Limits(settings.max_iterations, settings.max_sub_calls, settings.max_cost, settings.max_tokens, deadline))
+        self.root_budget = budget
+        return self._run(run_id, None, None, question, ingested, sources, budget)
+
+    def _run(self, run_id: str, parent_run_id: str | None, parent_call_id: str | None, question: str, ingested: Any, sources: list[str], budget: Budget) -> Any:
+        from rlm_cli.broker import Broker, SubcallSettings
+        from rlm_cli.engine import Engine
+        from rlm_cli.sandbox import Sandbox
+
+        settings = self.settings
+        config = self._engine_config()
+        broker = Broker(
+            run_id=run_id, llm=self.llm, budget=budget, gate=self.gate, concurrency=settings.concurrency,
+            emit=self.emit, corpus=ingested.corpus,
+            settings=SubcallSettings(config.sub_model, config.sub_window_tokens, budget.depth < settings.depth),
+            child_runner=lambda prompt, context, child_budget, call_id: self._child(run_id, call_id, prompt, context, ingested, child_budget),
+        )
+        engine = Engine(llm=self.llm, config=config, budget=budget, emit=self.emit, run_id=run_id, parent_run_id=parent_run_id, parent_call_id=parent_call_id)
+        with Sandbox(self._sandbox_config(ingested), broker) as sandbox:
+            try:
+                return engine.run(question, sandbox, description=ingested.corpus.describe(), input_summary=ingested.summary(), sources=sources)
+            except KeyboardInterrupt:
+                if parent_run_id is None:
+                    self.partial_answer = str(sandbox.answer.get("content", ""))
+                raise
+
+    def _child(self, parent_run_id: str, call_id: str, prompt: str, context: str | None, ingested: Any, budget: Budget) -> tuple[str, str]:
+        """An rlm_query child run over `context` (or the parent's input); returns (answer, run id)."""
+        from rlm_cli.ingest import IngestOptions, ingest
+
+        run_id = new_run_id()
+        if context is None:
+            outcome = self._run(run_id, parent_run_id, call_id, prompt, ingested, ["(parent input)"], budget)
+            return _child_answer(outcome), run_id
+        with tempfile.TemporaryDirectory(prefix="rlm-child-") as spool:
+            source = Path(spool) / "context.txt"
+            source.write_text(context, encoding="utf-8")
+            child_input = ingest([str(source)], IngestOptions(), spool_dir=Path(spool))
+            outcome = self._run(run_id, parent_run_id, call_id, prompt, child_input, ["(rlm_query context)"], budget)
+        return _child_answer(outcome), run_id
+
+    def _engine_config(self) -> Any:
+        from rlm_cli.engine import EngineConfig
+
+        settings = self.settings
+        sub_model = settings.effective_sub_model
+        return EngineConfig(
+            model=settings.model, sub_model=sub_model, max_depth=settings.depth, output_limit=settings.output_limit,
+            root_window_tokens=self.llm.context_window(settings.model, settings.root_context_window),
+            sub_window_tokens=self.llm.context_window(sub_model, settings.sub_context_window),
+            concurrency=settings.concurrency, libraries=self.libraries,
+        )
+
+    def _sandbox_config(self, ingested: Any) -> Any:
+        from rlm_cli.sandbox import SandboxConfig
+
+        settings = self.settings
+        return SandboxConfig(
+            mode=settings.sandbox, manifest_path=ingested.manifest_path,
+            readable_paths=tuple(Path(p) for p in ingested.corpus.roots()),
+            cell_timeout=settings.cell_timeout, output_limit=settings.output_limit,
+            allow_net=settings.allow_net, allow_write=tuple(Path(p) for p in settings.allow_write),
+        )
+
+
+def _child_answer(outcome: Any) -> str:
+    if outcome.ready:
+        return outcome.answer
+    note = f"[the child run stopped ({outcome.stopped_by}) before its answer was ready; partial answer follows]\n"
+    return note + outcome.answer
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC time plus random hex."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+
+
+@contextmanager
+def _trace(request: RunRequest, settings: Settings, run_id: str, emit: Emit) -> Iterator[tuple[Emit, str | None]]:
+    """Fan events out to the trace file(s) as well as the renderer."""
+    from rlm_cli.settings import state_dir
+    from rlm_cli.trace import TraceWriter
+
+    paths: list[Path] = []
+    if request.trace_path:
+        paths.append(request.trace_path)
+    if settings.trace:
+        paths.append(state_dir(settings) / "runs" / f"{run_id}.jsonl")
+    writers = [TraceWriter(path) for path in paths]
+    lock = threading.Lock()
+
+    def fanout(event: Event) -> None:
+        with lock:
+            for writer in writers:
+                writer.handle(event)
+        emit(event)
+
+    try:
+        yield fanout, str(paths[0]) if paths else None
+    finally:
+        for writer in writers:
+            writer.close()
+
+
+def _note_skipped(ingested: Any, run_id: str, emit: Emit, verbose: bool) -> None:
+    from rlm_cli.events import Notice
+
+    if not verbose:
+        return
+    for skipped in ingested.skipped:
+        emit(Notice(run_id, message=f"skipped {skipped.path}: {skipped.reason}"))
+
+
+def _fill_usage(result: RunResult, session: RunSession) -> None:
+    budget = session.root_budget
+    if budget is not None:
+        result.usage = budget.snapshot()
+        result.sub_calls = budget.sub_calls
+
+
+def _exit_code(stopped_by: str, error_kind: type[BaseException] | None) -> int:
+    if stopped_by == "answer":
+        return int(ExitCode.OK)
+    if stopped_by in _LIMIT_STOPS:
+        return int(ExitCode.LIMIT)
+    if stopped_by == "interrupt":
+        return int(ExitCode.INTERRUPTED)
+    return int(exit_code_for(error_kind("")) if error_kind else ExitCode.PROVIDER)
+
+
+def failed_result(result: RunResult, error: BaseException) -> RunResult:
+    """A result for a run that could not go on: error set, the documented exit code."""
+    import os
+
+    if os.environ.get("RLM_DEBUG") and not isinstance(error, RlmError | KeyboardInterrupt):
+        raise error
+    result.error = error_line(error).removeprefix("rlm: error: ").removeprefix("rlm: ")
+    hint = getattr(error, "hint", None)
+    if hint:
+        result.error += f" (hint: {hint})"
+    result.stopped_by = "interrupt" if isinstance(error, KeyboardInterrupt) else "error"
+    if isinstance(error, LimitReached):
+        result.stopped_by, result.answer = error.stopped_by, error.partial_answer
+    result.exit_code = int(exit_code_for(error))
+    return result
