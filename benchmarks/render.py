@@ -14,18 +14,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rich.console import Console  # noqa: E402
+from rich.console import Console
 
-from rlm_cli.events import Event  # noqa: E402
-from rlm_cli.render.calls import View  # noqa: E402
-from rlm_cli.render.fit import FitHeight  # noqa: E402
-from rlm_cli.render.live import TreeRenderer  # noqa: E402
-from rlm_cli.render.plain import PlainRenderer  # noqa: E402
-from rlm_cli.render.state import RunState  # noqa: E402
-from rlm_cli.render.tree import run_view  # noqa: E402
-from rlm_cli.result import RunResult  # noqa: E402
-from rlm_cli.trace import TraceWriter  # noqa: E402
-from tests.unit.render_streams import long_stream  # noqa: E402
+from rlm_cli.events import Event
+from rlm_cli.render.calls import View
+from rlm_cli.render.fit import FitHeight
+from rlm_cli.render.live import TreeRenderer
+from rlm_cli.render.plain import PlainRenderer
+from rlm_cli.render.state import RunState
+from rlm_cli.render.tree import run_view
+from rlm_cli.result import RunResult
+from rlm_cli.trace import TraceWriter
+from tests.unit.render_streams import long_stream
 
 EVENTS = 10_000
 REPEATS = 5
