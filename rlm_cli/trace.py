@@ -82,7 +82,7 @@ class TraceWriter:
                 self._file.write(line)
                 self._file.flush()
 
-    def close(self, result: RunResult) -> None:
+    def close(self, result: RunResult | None = None) -> None:
         """Close the file; the last event written is normally RunFinished."""
         with self._lock:
             self._file.close()

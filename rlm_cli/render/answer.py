@@ -33,7 +33,8 @@ def print_result(
         _print_answer(result.answer, out)
     out.flush()
     if result.error:
-        err.write(f"rlm: error: {result.error}\n")
+        interrupted = result.stopped_by == "interrupt"
+        err.write("rlm: interrupted\n" if interrupted else f"rlm: error: {result.error}\n")
     if not quiet:
         err.write(status_lines(result))
     err.flush()

@@ -88,3 +88,9 @@ def test_json_is_exactly_one_object_on_stdout(res: RunResult) -> None:
     data = json.loads(out)
     assert data == json.loads(json.dumps(res.to_json_dict()))
     assert data["schema"] == 1 and data["error"] == res.error and data["exit_code"] == res.exit_code
+
+
+def test_an_interrupted_run_says_so_once_and_keeps_its_partial_answer() -> None:
+    out, err = printed(result(ready=False, stopped_by="interrupt", error="interrupted", exit_code=130))
+    assert out == ANSWER + "\n"
+    assert err.startswith("rlm: interrupted\nrlm: partial answer: stopped by interrupt")
