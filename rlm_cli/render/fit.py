@@ -12,7 +12,7 @@ from rich.segment import Segment
 class FitHeight:
     """Draw `renderable` in at most the screen height minus `reserve` lines."""
 
-    def __init__(self, renderable: RenderableType, *, head: int = 2, reserve: int = 3) -> None:
+    def __init__(self, renderable: RenderableType, *, head: int = 3, reserve: int = 3) -> None:
         self.renderable = renderable
         self.head = head
         self.reserve = reserve

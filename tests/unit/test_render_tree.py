@@ -122,7 +122,7 @@ def test_tall_frames_keep_the_header_and_the_newest_lines() -> None:
     lines = text.splitlines()
     assert len(lines) <= 17
     assert lines[0] == "where is auth handled?"
-    assert lines[2].startswith("⋮ ") and lines[2].endswith("lines above")
+    assert lines[3].startswith("⋮ ") and lines[3].endswith("lines above")
     assert lines[-1].startswith("root 4.5k tok")
 
 
