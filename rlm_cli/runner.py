@@ -220,14 +220,13 @@ def new_run_id() -> str:
 @contextmanager
 def _trace(request: RunRequest, settings: Settings, run_id: str, emit: Emit) -> Iterator[tuple[Emit, str | None]]:
     """Fan events out to the trace file(s) as well as the renderer."""
-    from rlm_cli.settings import state_dir
-    from rlm_cli.trace import TraceWriter
+    from rlm_cli.trace import TraceWriter, default_trace_path
 
     paths: list[Path] = []
     if request.trace_path:
         paths.append(request.trace_path)
     if settings.trace:
-        paths.append(state_dir(settings) / "runs" / f"{run_id}.jsonl")
+        paths.append(default_trace_path(settings, run_id))
     writers = [TraceWriter(path) for path in paths]
     lock = threading.Lock()
 

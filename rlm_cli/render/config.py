@@ -18,8 +18,9 @@ def print_settings(resolved: ResolvedSettings, *, as_json: bool) -> None:
         }
         sys.stdout.write(json.dumps(payload, indent=2, default=list) + "\n")
         return
-    from rlm_cli.render.consoles import stdout_console
     from rich.table import Table
+
+    from rlm_cli.render.consoles import stdout_console
 
     table = Table(title="rlm settings", title_justify="left", show_edge=False)
     for column in ("setting", "value", "from", "env var"):

@@ -349,3 +349,22 @@ def rule(pairs: list[tuple[str, Reply]], default: Reply = "no rule matched") -> 
         return default
 
     return answer
+
+
+LIMIT_MARKER = "The run must stop now"
+
+
+def script(*turns: Reply, on_limit: Reply = "best answer under the limit", after: Reply | None = None) -> RootScript:
+    """Root turns in order; `on_limit` answers the engine's last call when a budget stops a run.
+
+    Past the last turn the model keeps working (`after`, by default a harmless cell), so a run
+    only ends by its own answer or by a limit.
+    """
+    keep_working = after if after is not None else code("print('still working')")
+
+    def reply(request: Request) -> Reply:
+        if LIMIT_MARKER in request.last_user:
+            return on_limit
+        return turns[request.turn] if request.turn < len(turns) else keep_working
+
+    return reply

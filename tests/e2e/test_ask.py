@@ -1,0 +1,251 @@
+"""End to end: the real `rlm ask` process against the scripted fake provider."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.helpers import FAKE_KEY, FAST_RETRIES, model_flags, rlm
+from tests.fakes.provider import FakeProvider, Request, code, script
+
+SECRET_LINE = "ERROR 03:12 deploy failed: disk quota exceeded on db-7"
+
+
+@pytest.fixture
+def logs(tmp_path: Path) -> Path:
+    """A small directory of logs with one line that matters."""
+    root = tmp_path / "logs"
+    root.mkdir()
+    for day in range(3):
+        lines = [f"INFO 0{day}:{minute:02d} request served in {minute} ms" for minute in range(60)]
+        if day == 2:
+            lines.insert(40, SECRET_LINE)
+        (root / f"day{day}.log").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def test_multi_turn_run_greps_chunks_fans_out_and_answers(provider: FakeProvider, logs: Path) -> None:
+    provider.sub_rule = lambda request: "quota" if "quota" in request.last_user else "nothing"
+    provider.root_script = script(
+        code("print(len(context), context.files)", "hits = context.grep('ERROR')", "print(hits)"),
+        code("pieces = context.chunks(2000)", "found = llm_batch([f'Any failure? {p}' for p in pieces])",
+             "print(len(pieces), found.count('quota'))"),
+        code("answer['content'] = f\"{hits[0].path}:{hits[0].line_no}: quota ({found.count('quota')} chunk)\"",
+             "answer['ready'] = True"),
+    )
+    done = rlm(["ask", str(logs), "why did the deploy fail?", *model_flags(provider)])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "day2.log:41: quota (1 chunk)\n"
+    roots, subs = provider.root_requests(), provider.sub_requests()
+    assert len(roots) == 3
+    chunk_count = int(roots[2].last_user.split()[0])
+    assert len(subs) == chunk_count > 1
+    assert sum("quota" in r.last_user for r in subs) == 1
+    # The root model saw the grep result, never the input itself.
+    assert SECRET_LINE in roots[1].last_user
+    assert all("served in 17 ms" not in r.system + r.messages[1]["content"] for r in roots)
+
+
+@pytest.mark.parametrize(
+    "finish",
+    [
+        code("FINAL('forty-two')"),
+        code("result = 'forty-two'", "FINAL_VAR('result')"),
+        code("answer['content'] = 'forty-two'", "answer['ready'] = True"),
+        "The answer is verified.\nFINAL(forty-two)",
+        "FINAL_VAR(result)",
+    ],
+)
+def test_every_way_to_finish(provider: FakeProvider, logs: Path, finish: str) -> None:
+    provider.root_script = script(code("result = 'forty-two'", "print(len(context))"), finish)
+    done = rlm(["ask", str(logs), "what is it?", *model_flags(provider)])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "forty-two\n"
+    assert len(provider.root_requests()) == 2
+
+
+def test_prose_final_next_to_code_waits_for_the_output(provider: FakeProvider, logs: Path) -> None:
+    provider.root_script = script(
+        code("print(context.count('ERROR'))"),
+        code("n = context.count('INFO')", "print(n)") + "\nFINAL(there are 3 INFO lines)",
+        "FINAL(there are 180 INFO lines)",
+    )
+    done = rlm(["ask", str(logs), "how many INFO lines?", *model_flags(provider)])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "there are 180 INFO lines\n"
+    third = provider.root_requests()[2].last_user
+    assert "180" in third and "not accepted" in third
+
+
+def test_ready_on_the_first_turn_is_not_accepted(provider: FakeProvider, logs: Path) -> None:
+    provider.root_script = script(code("FINAL('guess')"), code("FINAL('checked')"))
+    done = rlm(["ask", str(logs), "q?", *model_flags(provider)])
+    assert done.stdout == "checked\n"
+    assert "before you had seen any output" in provider.root_requests()[1].last_user
+
+
+def test_reply_without_code_gets_a_nudge(provider: FakeProvider, logs: Path) -> None:
+    provider.root_script = script("Let me think about it.", code("print(1)"), code("FINAL('ok')"))
+    done = rlm(["ask", str(logs), "q?", *model_flags(provider)])
+    assert done.returncode == 0 and done.stdout == "ok\n"
+    assert "no ```repl code block" in provider.root_requests()[1].last_user
+
+
+def test_rlm_query_at_depth_2_runs_a_child_loop(provider: FakeProvider, logs: Path, tmp_path: Path) -> None:
+    def root(request: Request) -> str:
+        if "count the lines" in request.messages[1]["content"]:  # the child run's question
+            return [code("print(len(context.splitlines()))"), code("FINAL(str(len(context.splitlines())) + ' lines')")][request.turn]
+        return [
+            code("sub = rlm_query('count the lines', context='a\\nb\\nc')", "print(sub)"),
+            code("FINAL('child says: ' + sub)"),
+        ][request.turn]
+
+    provider.root_script = root
+    trace = tmp_path / "trace.jsonl"
+    done = rlm(["ask", str(logs), "q?", "--depth", "2", "--trace", str(trace), *model_flags(provider)])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "child says: 3 lines\n"
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    starts = [e for e in events if e["event"] == "RunStarted"]
+    assert len(starts) == 2 and starts[1]["parent_run_id"] == starts[0]["run_id"] and starts[1]["depth"] == 2
+
+
+def test_rlm_query_at_depth_1_is_a_plain_sub_call(provider: FakeProvider, logs: Path) -> None:
+    provider.sub_rule = lambda request: f"plain:{request.last_user.count('x')}"
+    provider.root_script = script(code("print(rlm_query('count', context='xxx'))"), code("FINAL('done')"))
+    done = rlm(["ask", str(logs), "q?", *model_flags(provider)])
+    assert done.returncode == 0
+    assert "plain:3" in provider.root_requests()[1].last_user
+
+
+@pytest.mark.parametrize(
+    ("flags", "stopped_by"),
+    [
+        (["--max-iterations", "2"], "max_iterations"),
+        (["--max-sub-calls", "2"], "max_sub_calls"),
+        (["--max-tokens", "1500"], "max_tokens"),
+        (["--timeout", "2"], "timeout"),
+    ],
+)
+def test_each_budget_stops_with_exit_3_and_a_partial_answer(provider: FakeProvider, logs: Path, flags: list[str], stopped_by: str) -> None:
+    work = code("answer['content'] = 'draft: quota?'", "print(llm_batch(['a', 'b', 'c']))", "import time; time.sleep(0.4)")
+    provider.root_script = script(work, work, work, after=work, on_limit="partial: probably the disk quota")
+    done = rlm(["ask", str(logs), "why?", "--json", *flags, *model_flags(provider)])
+    assert done.returncode == 3, done.stderr
+    result = json.loads(done.stdout)
+    assert result["stopped_by"] == stopped_by
+    assert result["ready"] is False
+    assert result["answer"] == "partial: probably the disk quota"
+    assert "must stop now" in provider.root_requests()[-1].last_user
+
+
+def test_cost_budget_with_a_priced_model(provider: FakeProvider, logs: Path) -> None:
+    work = code("answer['content'] = 'draft'", "print(llm_batch(['x' * 4000] * 4))")
+    provider.root_script = script(work, after=work, on_limit="partial under the cost limit")
+    flags = ["--model", "openai/gpt-4o-mini", "--api-base", provider.url, "--max-cost", "0.0005"]
+    done = rlm(["ask", str(logs), "why?", "--json", *flags])
+    assert done.returncode == 3, done.stderr
+    result = json.loads(done.stdout)
+    assert result["stopped_by"] == "max_cost"
+    assert result["usage"]["total"]["cost_usd"] >= 0.0005
+
+
+def test_a_429_storm_is_ridden_out(provider: FakeProvider, logs: Path) -> None:
+    provider.fail(status=429, retry_after=0.05, times=5)
+    provider.root_script = script(code("print(llm_query('hi'))"), code("FINAL('fine')"))
+    done = rlm(["ask", str(logs), "q?", *model_flags(provider)], env=FAST_RETRIES)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "fine\n"
+    assert sum(r.status == 429 for r in provider.requests) == 5
+
+
+def test_permanent_500_is_exit_5_with_the_partial_answer(provider: FakeProvider, logs: Path) -> None:
+    provider.root_script = script(code("answer['content'] = 'half done'"), code("print(2)"))
+    provider.fail(status=500, times=None, models=None)
+    provider.faults[-1].times = None
+    provider.faults.clear()
+
+    def failing_after_first(request: Request):
+        return code("answer['content'] = 'half done'")
+
+    provider.root_script = failing_after_first
+    calls = {"n": 0}
+    original = provider._take_fault
+
+    def fail_from_second_root_call(model: str):
+        calls["n"] += 1
+        return None if calls["n"] == 1 else provider.fail(status=500, times=None)
+
+    provider._take_fault = fail_from_second_root_call  # type: ignore[method-assign]
+    done = rlm(["ask", str(logs), "q?", "--json", *model_flags(provider)], env={**FAST_RETRIES, "RLM_MAX_RETRIES": "2"})
+    provider._take_fault = original  # type: ignore[method-assign]
+    assert done.returncode == 5, done.stderr
+    result = json.loads(done.stdout)
+    assert result["stopped_by"] == "error" and "500" in result["error"]
+    assert result["answer"] == "half done"
+
+
+def test_missing_key_is_exit_4_naming_the_variable(logs: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    done = subprocess.run(
+        [sys.executable, "-m", "rlm_cli", "ask", str(logs), "q?", "--model", "openai/gpt-4o-mini"],
+        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=60, check=False,
+    )
+    assert done.returncode == 4
+    assert "OPENAI_API_KEY" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_sigint_gives_130_the_partial_answer_and_no_orphans(provider: FakeProvider, logs: Path, tmp_path: Path) -> None:
+    provider.root_script = script(code("import os", "answer['content'] = f'partial from {os.getpid()}'", "import time; time.sleep(60)"))
+    trace = tmp_path / "trace.jsonl"
+    env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "NO_COLOR": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rlm_cli", "ask", str(logs), "q?", "--json", "--trace", str(trace), *model_flags(provider)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not trace.exists() or "CellStarted" not in trace.read_text()):
+        time.sleep(0.1)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    result = json.loads(stdout)
+    assert result["stopped_by"] == "interrupt"
+    worker_pid = int(result["answer"].split()[-1])
+    assert result["answer"].startswith("partial from")
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker_pid, 0)
+    lines = trace.read_text().splitlines()
+    assert all(json.loads(line) for line in lines)
+    assert json.loads(lines[-1])["event"] == "RunFinished"
+
+
+def test_json_contract_keys(provider: FakeProvider, logs: Path) -> None:
+    provider.root_script = script(code("print(1)"), code("FINAL('ok')"))
+    done = rlm(["ask", str(logs), "q?", "--json", *model_flags(provider)])
+    result = json.loads(done.stdout)
+    assert set(result) >= {"answer", "ready", "schema", "stopped_by", "model", "sub_model", "iterations",
+                           "sub_calls", "depth", "usage", "elapsed_s", "input", "trace", "error"}
+    assert result["schema"] == 1 and result["ready"] is True and result["stopped_by"] == "answer"
+    assert set(result["usage"]) >= {"root", "sub", "total"}
+    assert set(result["usage"]["root"]) == {"prompt_tokens", "completion_tokens", "cost_usd"}
+    assert result["usage"]["root"]["cost_usd"] is None  # the fake model has no price
+    assert result["input"]["documents"] == 3 and result["iterations"] == 2
+    assert FAKE_KEY not in Path(result["trace"]).read_text()
+
+
+def test_stdin_is_a_source(provider: FakeProvider) -> None:
+    provider.root_script = script(code("print(context.count('needle'))"), code("FINAL(str(context.count('needle')))"))
+    done = rlm(["ask", "-", "how many needles?", *model_flags(provider)], input="hay needle hay\nneedle\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "2\n"
