@@ -1,0 +1,210 @@
+"""Sandbox: the host's handle on the REPL. Starts the worker in the chosen mode, runs cells,
+restarts a worker that died (restoring `context`, the contract names, set variables and the
+answer), and turns every outcome into a CellResult.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from rlm_cli.errors import SandboxError
+from rlm_cli.sandbox import launch
+from rlm_cli.sandbox.calls import Broker
+from rlm_cli.sandbox.config import SandboxConfig
+from rlm_cli.sandbox.contract import RESERVED
+from rlm_cli.sandbox.inprocess import InProcessSession
+from rlm_cli.sandbox.result import CellResult, empty_answer
+from rlm_cli.sandbox.session import WorkerSession
+
+MAX_GRACE = 2.0  # seconds between the worker's own interrupt and the kill
+
+
+class Sandbox:
+    """The REPL the root model's code runs in. Use as a context manager, or call close()."""
+
+    def __init__(self, config: SandboxConfig, broker: Broker) -> None:
+        self.config = config
+        self._broker = broker
+        self._mode = config.mode
+        self._session: WorkerSession | InProcessSession | None = None
+        self._scratch: Path | None = None
+        self._answer: dict[str, Any] = empty_answer()
+        self._variables: dict[str, Any] = {}
+        self._failures = 0
+
+    @property
+    def mode(self) -> str:
+        """The mode in use once started ("bwrap", "process" or "none"); before, the one asked for."""
+        return self._mode
+
+    @property
+    def answer(self) -> dict[str, Any]:
+        """The last known answer, `{"content": str, "ready": bool}`; it survives restarts."""
+        return dict(self._answer)
+
+    @property
+    def scratch_dir(self) -> Path | None:
+        """The worker's working directory (and $HOME), once started."""
+        return self._scratch
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Pick the mode and start the worker; SandboxError when that is impossible."""
+        if self._session is not None:
+            return
+        self._mode = launch.resolve_mode(self.config.mode)
+        if self._scratch is None:
+            self._scratch = self.config.scratch_dir or Path(tempfile.mkdtemp(prefix="rlm-scratch-"))
+            self._scratch.mkdir(parents=True, exist_ok=True)
+        self._session = self._spawn()
+
+    def set_variable(self, name: str, value: Any) -> None:
+        """Bind a JSON-able value in the REPL; it is bound again after any restart."""
+        if not name.isidentifier() or name in RESERVED:
+            raise ValueError(f"cannot set {name!r} in the REPL: not a free variable name")
+        json.dumps(value)  # not JSON-able: fail here, not in the channel
+        self._variables[name] = value
+        if self._session is not None:
+            self._session.set_variable(name, value)
+
+    def execute(self, code: str) -> CellResult:
+        """Run one cell. Raises SandboxError only when no worker can be kept alive."""
+        self.start()
+        assert self._session is not None
+        timeout = self.config.cell_timeout
+        try:
+            outcome = self._session.run(code, timeout, min(MAX_GRACE, timeout))
+        except BaseException:  # Ctrl-C or a broker bug: leave no worker behind
+            self.close()
+            raise
+        if outcome.get("died"):
+            self._failures += 1
+            self._session = None
+            self._session = self._restart(outcome["reason"])
+            return self._died_result(outcome)
+        self._failures = 0
+        self._answer = outcome["answer"]
+        return self._result(outcome)
+
+    def close(self) -> None:
+        """Stop the worker and everything it started; remove a scratch dir made here."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+        if self._scratch is not None and self.config.scratch_dir is None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+    def _spawn(self) -> WorkerSession | InProcessSession:
+        assert self._scratch is not None
+        config, scratch = self.config, str(self._scratch)
+        init = {
+            "manifest": str(config.manifest_path) if config.manifest_path else None,
+            "capture_limit": config.capture_limit,
+            "memory_limit": config.memory_limit,
+            "file_size_limit": config.file_size_limit,
+            "answer": self._answer,
+            "variables": self._variables,
+        }
+        if self._mode == "none":
+            return InProcessSession(_load_context(config.manifest_path), init, self._broker)
+        writable = [scratch, *map(str, config.allow_write)]
+        readable = launch.runtime_paths() + [str(p) for p in config.readable_paths]
+        if config.manifest_path:
+            readable.append(str(config.manifest_path))
+        home = str(Path.home())
+        init["op"] = "init"
+        init["policy"] = {
+            "writable": writable, "readable": readable, "allow_net": config.allow_net,
+            "protected": [home] if home != "/" else [],
+        }
+        return WorkerSession(
+            lambda fd: launch.worker_command(self._mode, fd, scratch, readable, writable, config.allow_net),
+            launch.worker_env(scratch, config.allow_net), scratch, init, self._broker,
+            config.start_timeout,
+        )
+
+    def _restart(self, reason: str) -> WorkerSession | InProcessSession:
+        """A new worker, or SandboxError once failures in a row pass max_restarts."""
+        while True:
+            if self._failures > self.config.max_restarts:
+                raise SandboxError(
+                    f"the REPL worker failed {self._failures} times in a row (last: {reason}); giving up",
+                    hint="the partial answer is kept; cells that exhaust memory or crash Python "
+                    "end the worker",
+                )
+            try:
+                return self._spawn()
+            except SandboxError as error:
+                self._failures += 1
+                reason = error.message
+
+    def _result(self, outcome: dict[str, Any]) -> CellResult:
+        notes = []
+        if outcome["restored"]:
+            names = ", ".join(f"`{name}`" for name in outcome["restored"])
+            notes.append(f"REPL names put back after the cell replaced them: {names}; keep your data under other names.")
+        if outcome["timed_out"]:
+            notes.append(self._timeout_note())
+        notes += self._cut_note(outcome)
+        return CellResult(
+            stdout=outcome["stdout"], stderr=outcome["stderr"], value_repr=outcome["value_repr"],
+            error=outcome["error"], duration_s=outcome["duration_s"], variables=outcome["variables"],
+            answer=self.answer, timed_out=outcome["timed_out"], notice=" ".join(notes) or None,
+            stdout_chars=outcome["stdout_chars"], stderr_chars=outcome["stderr_chars"],
+        )
+
+    def _died_result(self, outcome: dict[str, Any]) -> CellResult:
+        reason = outcome["reason"]
+        if outcome["timed_out"]:
+            error = (f"CellTimeout: the cell ran longer than {self.config.cell_timeout:g} s, "
+                     "ignored the interrupt and was killed")
+            notes = [self._timeout_note()]
+        else:
+            error = f"WorkerDied: the REPL process ended while running this cell ({reason})"
+            notes = []
+        notes.append(
+            "A new REPL process was started: `context` and the REPL functions are back, but your "
+            "variables were lost (recompute what you need); `answer` was kept."
+        )
+        notes += self._cut_note(outcome)
+        return CellResult(
+            stdout=outcome["stdout"], stderr=outcome["stderr"], error=error,
+            duration_s=outcome["duration_s"], variables=list(self._variables), answer=self.answer,
+            timed_out=outcome["timed_out"], restarted=True, notice=" ".join(notes),
+            stdout_chars=outcome["stdout_chars"], stderr_chars=outcome["stderr_chars"],
+        )
+
+    def _timeout_note(self) -> str:
+        return (
+            f"The cell was stopped after {self.config.cell_timeout:g} s, the limit per cell. "
+            "Write cheaper code: work on a sample, use context.grep, send larger chunks per "
+            "llm_batch call."
+        )
+
+    def _cut_note(self, outcome: dict[str, Any]) -> list[str]:
+        limit = self.config.output_limit
+        if max(outcome["stdout_chars"], outcome["stderr_chars"]) <= limit:
+            return []
+        return ["The output was cut from the middle: print less (counts, slices, samples)."]
+
+
+def _load_context(manifest: Path | None) -> Any:
+    if manifest is None:
+        return ""
+    from rlm_cli.corpus import load_manifest
+
+    return load_manifest(manifest)

@@ -1,0 +1,32 @@
+"""`--sandbox none`: the REPL inside the host process. For debugging only: no isolation, no
+limits, and a cell that crashes takes the host with it. The cell timeout works only when cells
+run on the main thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rlm_cli.sandbox.calls import Broker, serve_call
+from rlm_cli.sandbox.repl import Repl
+
+
+class InProcessSession:
+    """The same Repl the worker runs, called directly."""
+
+    def __init__(self, context: Any, init: dict[str, Any], broker: Broker) -> None:
+        self._repl = Repl(context, lambda kind, args: serve_call(broker, kind, args), init["capture_limit"])
+        self._repl.set_answer(init["answer"])
+        for name, value in init["variables"].items():
+            self._repl.set_variable(name, value)
+
+    def set_variable(self, name: str, value: Any) -> None:
+        """Bind a name in the namespace."""
+        self._repl.set_variable(name, value)
+
+    def run(self, code: str, timeout: float, grace: float) -> dict[str, Any]:
+        """Run a cell in this process."""
+        return self._repl.run(code, timeout)
+
+    def close(self) -> None:
+        """Nothing to reap."""

@@ -1,0 +1,116 @@
+"""The persistent REPL: one namespace, cells run in it, the contract names kept in place.
+
+Runs inside the worker process (or in the host for `--sandbox none`). Standard library only.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import linecache
+import sys
+import time
+import traceback
+from typing import Any
+
+from rlm_cli.sandbox.alarm import CellAlarm, CellTimeout
+from rlm_cli.sandbox.capture import CappedText
+from rlm_cli.sandbox.clip import clip_output
+from rlm_cli.sandbox.contract import RESERVED, Call, make_contract, user_variables
+
+
+class Repl:
+    """A namespace that outlives cells, with `context` and the contract names always present."""
+
+    def __init__(self, context: Any, call: Call, capture_limit: int) -> None:
+        self.answer: dict[str, Any] = {"content": "", "ready": False}
+        self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+        self.capture_limit = capture_limit
+        self._alarm = CellAlarm()
+        self._call = call
+        self._fixed = {"context": context, **make_contract(self.namespace, self.answer, self._paused_call)}
+        self._cells = 0
+        self._restore()
+
+    def _paused_call(self, kind: str, args: dict[str, Any]) -> dict[str, Any]:
+        with self._alarm.paused():
+            return self._call(kind, args)
+
+    def set_variable(self, name: str, value: Any) -> None:
+        """Bind a value the host provides (e.g. the conversation history)."""
+        self.namespace[name] = value
+
+    def set_answer(self, answer: dict[str, Any]) -> None:
+        """Carry the answer over, e.g. into a restarted worker."""
+        self.answer["content"] = str(answer.get("content", ""))
+        self.answer["ready"] = bool(answer.get("ready", False))
+
+    def run(self, code: str, timeout: float) -> dict[str, Any]:
+        """Run one cell; everything the code does ends up in the returned dict, nothing raises."""
+        self._cells += 1
+        filename = f"<cell {self._cells}>"
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        out, err = CappedText(self.capture_limit), CappedText(self.capture_limit)
+        value_repr = error = None
+        timed_out = False
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = out, err
+        started = time.perf_counter()
+        try:
+            with self._alarm.running(timeout):
+                value_repr = self._execute(code, filename)
+        except CellTimeout as exc:
+            timed_out = True
+            error = _format_error(exc)
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt included: the REPL lives on
+            error = _format_error(exc)
+        finally:
+            duration = time.perf_counter() - started
+            sys.stdout, sys.stderr = saved
+        restored = self._restore()
+        return {
+            "stdout": out.getvalue(), "stderr": err.getvalue(),
+            "stdout_chars": out.total, "stderr_chars": err.total,
+            "value_repr": value_repr, "error": error, "duration_s": duration,
+            "timed_out": timed_out, "restored": restored,
+            "variables": user_variables(self.namespace), "answer": dict(self.answer),
+        }
+
+    def _execute(self, code: str, filename: str) -> str | None:
+        tree = ast.parse(code, filename, "exec")
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        exec(compile(tree, filename, "exec"), self.namespace)
+        if last is None:
+            return None
+        value = eval(compile(ast.Expression(last.value), filename, "eval"), self.namespace)
+        if value is None:
+            return None
+        return clip_output(repr(value), self.capture_limit)
+
+    def _restore(self) -> list[str]:
+        """Put back contract names the cell replaced; `answer` keeps the edits made through it."""
+        restored = [name for name, value in self._fixed.items() if self.namespace.get(name) is not value]
+        self.namespace.update(self._fixed)
+        current = self.namespace.get("answer")
+        if isinstance(current, dict):
+            if current is not self.answer:
+                self.set_answer({**self.answer, **current})
+        elif "answer" in self.namespace:
+            restored.append("answer")
+        self.namespace["answer"] = self.answer
+        return [name for name in RESERVED if name in restored]
+
+
+def _format_error(exc: BaseException) -> str:
+    """The exception with a traceback of the model's own frames (cells) only."""
+    summary = traceback.TracebackException.from_exception(exc)
+    _keep_cell_frames(summary)
+    return "".join(summary.format()).rstrip("\n")
+
+
+def _keep_cell_frames(summary: traceback.TracebackException) -> None:
+    frames = [frame for frame in summary.stack if frame.filename.startswith("<cell ")]
+    summary.stack = traceback.StackSummary.from_list(frames)
+    for linked in (summary.__cause__, summary.__context__):
+        if linked is not None:
+            _keep_cell_frames(linked)

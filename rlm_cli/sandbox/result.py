@@ -1,0 +1,49 @@
+"""CellResult: what one cell did, and the text the root model is shown for it. Leaf module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rlm_cli.sandbox.clip import clip_output
+
+NO_OUTPUT = "(no output: print() what you want to see)"
+
+
+def empty_answer() -> dict[str, object]:
+    """The answer before the model has written any."""
+    return {"content": "", "ready": False}
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """The outcome of one cell. Errors, timeouts and worker deaths are recorded, never raised."""
+
+    stdout: str = ""
+    stderr: str = ""
+    value_repr: str | None = None
+    error: str | None = None
+    duration_s: float = 0.0
+    variables: list[str] = field(default_factory=list)
+    answer: dict[str, object] = field(default_factory=empty_answer)
+    timed_out: bool = False
+    restarted: bool = False
+    notice: str | None = None
+    stdout_chars: int = 0
+    stderr_chars: int = 0
+
+    def for_model(self, limit: int) -> str:
+        """The text shown to the root model: every part cut from the middle past `limit`."""
+        parts: list[str] = []
+        if self.stdout:
+            parts.append(clip_output(self.stdout, limit, total=self.stdout_chars))
+        if self.stderr:
+            parts.append("[stderr]\n" + clip_output(self.stderr, limit, total=self.stderr_chars))
+        if self.value_repr is not None:
+            parts.append("[value of the last expression]\n" + clip_output(self.value_repr, limit))
+        if self.error:
+            parts.append("[error]\n" + clip_output(self.error, limit))
+        if not parts:
+            parts.append(NO_OUTPUT)
+        if self.notice:
+            parts.append("[note] " + clip_output(self.notice, limit))
+        return "\n".join(parts)

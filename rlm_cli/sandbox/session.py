@@ -1,0 +1,198 @@
+"""One worker process seen from the host: spawn and handshake, cells under a deadline, sub-calls
+served on threads, and a kill that takes the worker's whole process group with it.
+
+The hard deadline is the cell timeout plus a grace period; the worker interrupts itself at the
+timeout, so the kill is for cells that ignore the interrupt. Time spent in sub-calls is not
+counted, on either side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from rlm_cli.errors import SandboxError
+from rlm_cli.sandbox import protocol
+from rlm_cli.sandbox.calls import Broker, serve_call
+from rlm_cli.sandbox.drain import RawOutput
+
+MAX_PARALLEL_CALLS = 32  # sub-calls from threads inside a cell; a batch is one of them
+EXIT_WAIT = 1.0  # seconds a worker that closed its channel gets to exit before it is killed
+
+
+class WorkerSession:
+    """A running worker process and its control channel."""
+
+    def __init__(
+        self,
+        command: Callable[[int], list[str]],
+        env: dict[str, str],
+        cwd: str,
+        init: dict[str, Any],
+        broker: Broker,
+        start_timeout: float,
+    ) -> None:
+        self._broker = broker
+        self._events: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+        self._send_lock = threading.Lock()
+        self._clock_lock = threading.Lock()
+        self._in_flight = 0
+        self._paused_total = 0.0
+        self._paused_since = 0.0
+        self._calls = ThreadPoolExecutor(MAX_PARALLEL_CALLS, thread_name_prefix="rlm-subcall")
+        self._sock, theirs = socket.socketpair()
+        out_read, out_write = os.pipe()
+        err_read, err_write = os.pipe()
+        try:
+            self.process = subprocess.Popen(
+                command(theirs.fileno()), pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                stdout=out_write, stderr=err_write, cwd=cwd, env=env, start_new_session=True,
+            )
+        except OSError as error:
+            for fd in (out_read, err_read):
+                os.close(fd)
+            raise SandboxError(f"cannot start the REPL worker: {error}") from None
+        finally:
+            theirs.close()
+            os.close(out_write)
+            os.close(err_write)
+        self.raw = RawOutput(out_read, err_read, init["capture_limit"])
+        threading.Thread(target=self._read_forever, name="rlm-worker-reader", daemon=True).start()
+        self._handshake(init, start_timeout)
+
+    def _handshake(self, init: dict[str, Any], timeout: float) -> None:
+        try:
+            self._send(init)
+            reply = self._events.get(timeout=timeout)
+        except (OSError, queue.Empty):
+            reply = {"op": "closed"}
+        if reply.get("op") == "ready":
+            return
+        self.close()
+        _, err = self.raw.take()
+        detail = reply.get("error") or err.getvalue().strip() or self.describe_exit()
+        raise SandboxError(f"the REPL worker did not start: {detail}")
+
+    def _send(self, message: dict[str, Any]) -> None:
+        with self._send_lock:
+            protocol.send(self._sock, message)
+
+    def _read_forever(self) -> None:
+        while True:
+            try:
+                message = protocol.recv(self._sock)
+            except (OSError, ValueError, protocol.ChannelClosed):
+                self._events.put({"op": "closed"})  # dead, or it spoke garbage: both end it
+                return
+            if message.get("op") == "call":
+                self._pause(+1)
+                try:
+                    self._calls.submit(self._serve, message)
+                except RuntimeError:  # closing: nobody is waiting for the reply any more
+                    return
+            else:
+                self._events.put(message)
+
+    def _serve(self, message: dict[str, Any]) -> None:
+        try:
+            reply = serve_call(self._broker, message.get("kind", ""), message.get("args") or {})
+            self._send({"op": "reply", "id": message["id"], **reply})
+        except OSError:  # the worker died while the broker was busy
+            pass
+        finally:
+            self._pause(-1)
+
+    def _pause(self, delta: int) -> None:
+        """Track sub-calls in flight; the cell's clock stops while there is any."""
+        with self._clock_lock:
+            now = time.monotonic()
+            if self._in_flight == 0 and delta > 0:
+                self._paused_since = now
+            self._in_flight += delta
+            if self._in_flight == 0:
+                self._paused_total += now - self._paused_since
+
+    def _paused_clock(self) -> float:
+        with self._clock_lock:
+            ongoing = time.monotonic() - self._paused_since if self._in_flight else 0.0
+            return self._paused_total + ongoing
+
+    def set_variable(self, name: str, value: Any) -> None:
+        """Bind a name in the worker (ordered before any later cell)."""
+        with contextlib.suppress(OSError):  # a dead worker's successor gets it in its init
+            self._send({"op": "set", "name": name, "value": value})
+
+    def run(self, code: str, timeout: float, grace: float) -> dict[str, Any]:
+        """Run a cell. A dict with `died: True` and a `reason` when the worker did not survive."""
+        started, paused_at_start = time.monotonic(), self._paused_clock()
+        try:
+            self._send({"op": "exec", "code": code, "timeout": timeout})
+        except OSError:
+            return self._died(started, timed_out=False)
+        while True:
+            busy = time.monotonic() - started - (self._paused_clock() - paused_at_start)
+            remaining = timeout + grace - busy
+            if remaining <= 0:
+                return self._died(started, timed_out=True)
+            try:
+                message = self._events.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if message.get("op") == "closed":
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.process.wait(EXIT_WAIT)  # let it finish dying, to report how
+                return self._died(started, timed_out=False)
+            if message.get("op") == "result":
+                return self._with_raw_output(message)
+
+    def _with_raw_output(self, result: dict[str, Any]) -> dict[str, Any]:
+        out, err = self.raw.take()
+        for name, raw in (("stdout", out), ("stderr", err)):
+            if raw.total:
+                result[name] += raw.getvalue()
+                result[f"{name}_chars"] += raw.total
+        return result
+
+    def _died(self, started: float, timed_out: bool) -> dict[str, Any]:
+        self.close()
+        result = {
+            "died": True, "timed_out": timed_out, "reason": self.describe_exit(),
+            "duration_s": time.monotonic() - started, "stdout": "", "stderr": "",
+            "stdout_chars": 0, "stderr_chars": 0,
+        }
+        return self._with_raw_output(result)
+
+    def describe_exit(self) -> str:
+        """How the worker ended, in words."""
+        code = self.process.poll()
+        if code is None:
+            return "still running"
+        # bubblewrap reports a child killed by signal N as exit status 128 + N
+        signum = -code if code < 0 else code - 128 if code > 128 else 0
+        if signum:
+            try:
+                name = signal.Signals(signum).name
+            except ValueError:
+                name = f"signal {signum}"
+            hint = ", perhaps out of memory" if signum == signal.SIGKILL else ""
+            return f"killed by {name}{hint}"
+        return f"exit status {code}"
+
+    def close(self) -> None:
+        """Kill the worker's process group, reap it, release the channel. Idempotent."""
+        if self.process.returncode is None:  # not reaped yet, so the group id is still ours
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self._sock.close()
+        self.raw.close()
+        self._calls.shutdown(wait=False, cancel_futures=True)
