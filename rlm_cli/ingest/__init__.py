@@ -1,0 +1,121 @@
+"""Ingestion: sources (paths, globs, directories, `-`) to a Corpus and the manifest the worker reads.
+
+Host side. chardet, pypdf and pathspec are imported lazily, inside functions, never at import.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from rlm_cli.corpus import MANIFEST_VERSION, Corpus, Skipped
+from rlm_cli.errors import InputError
+from rlm_cli.ingest.documents import examine
+from rlm_cli.ingest.spool import Spool
+from rlm_cli.ingest.walk import Candidate, Walker, covering_roots, read_path_list
+
+STDIN_PATH = "<stdin>"
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """How sources are read. A file named explicitly ignores max_file_size."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    gitignore: bool = True
+    max_file_size: int = 50 * 1024 * 1024
+    mmap_threshold: int = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """The corpus, the skipped inputs, and where the manifest for the worker was written."""
+
+    corpus: Corpus
+    manifest_path: Path
+
+    @property
+    def skipped(self) -> list[Skipped]:
+        """Every input left out, with its reason."""
+        return self.corpus.skipped
+
+    def summary(self) -> dict[str, int]:
+        """Documents, bytes and skipped counts (the `--json` input block)."""
+        return self.corpus.summary()
+
+
+def ingest(
+    sources: list[str], options: IngestOptions, *, spool_dir: Path,
+    paths_from: str | None = None, stdin: BinaryIO | None = None,
+) -> IngestResult:
+    """Read every source into a Corpus and write its manifest into spool_dir."""
+    spool = Spool(spool_dir)
+    stream = stdin if stdin is not None else sys.stdin.buffer
+    walker = Walker(
+        include=options.include, exclude=options.exclude, gitignore=options.gitignore,
+        max_file_size=options.max_file_size,
+    )
+    for source in [*sources, *_listed(paths_from, stream)]:
+        if source == "-":
+            _add_stdin(walker, spool, stream)
+        else:
+            walker.add_source(source)
+    entries: list[dict[str, Any]] = []
+    skipped = list(walker.skipped)
+    for candidate in walker.candidates:
+        result = examine(candidate, options.mmap_threshold, spool)
+        (skipped if isinstance(result, Skipped) else entries).append(result)
+    _require_text(entries, skipped, walker, sources)
+    manifest = {
+        "version": MANIFEST_VERSION,
+        "documents": entries,
+        "skipped": [asdict(item) for item in skipped],
+        "roots": covering_roots([*walker.roots, str(spool.directory), *(entry["file"] for entry in entries)]),
+    }
+    manifest_path = spool.directory / "manifest.json"
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    return IngestResult(Corpus.from_manifest(manifest), manifest_path)
+
+
+def _listed(paths_from: str | None, stream: BinaryIO) -> list[str]:
+    if paths_from is None:
+        return []
+    if paths_from == "-":
+        return read_path_list(stream)
+    try:
+        with open(paths_from, "rb") as handle:
+            return read_path_list(handle)
+    except OSError as error:
+        raise InputError(f"cannot read --paths-from {paths_from}: {error.strerror}") from None
+
+
+def _add_stdin(walker: Walker, spool: Spool, stream: BinaryIO) -> None:
+    path = spool.stdin(stream)
+    size = path.stat().st_size
+    if size == 0:
+        walker.skipped.append(Skipped(STDIN_PATH, "empty"))
+        return
+    walker.add_file(Candidate(STDIN_PATH, str(path), size, explicit=True, kind="stdin"))
+
+
+def _require_text(entries: list[dict[str, Any]], skipped: list[Skipped], walker: Walker, sources: list[str]) -> None:
+    """Raise InputError when nothing readable remains."""
+    if any(entry["chars"] != 0 for entry in entries):
+        return
+    if entries:
+        raise InputError(f"nothing to read: {len(entries):,} documents, all empty")
+    if sources == ["-"]:
+        raise InputError("stdin is empty" if skipped and skipped[0].reason == "empty" else f"stdin: {skipped[0].reason}")
+    if walker.missing and len(walker.missing) == len(sources):
+        raise InputError(f"no such file or directory: {walker.missing[0]}")
+    reasons = Counter(item.reason.split(":")[0].split(" (")[0] for item in skipped)
+    detail = ", ".join(f"{count:,} {reason}" for reason, count in reasons.most_common())
+    raise InputError(
+        f"nothing readable in {' '.join(sources) or 'the listed paths'}" + (f" ({detail})" if detail else ""),
+        hint="rlm ask -v lists skipped files; --no-gitignore and --max-file-size widen the walk",
+    )

@@ -1,0 +1,132 @@
+"""Decoding decisions: BOMs, binary sniffing, the UTF-8 fast path, chardet for the rest.
+
+Works on bytes already read; chardet is imported only when UTF-8 fails.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+
+HEAD = 64 * 1024  # bytes sniffed before deciding anything
+_SAMPLE = 256 * 1024  # bytes chardet looks at
+_SLICE = 16 * 1024 * 1024  # bytes decoded at a time when counting characters
+_BINARY_RATIO = 0.3
+_MIN_CONFIDENCE = 0.2
+# Bytes that appear in text: printable ASCII, common whitespace, ESC (ANSI colours), backspace,
+# and every byte >= 0x80 (some encoding's letters).
+_TEXT_BYTES = bytes(range(0x20, 0x7F)) + b"\t\n\r\f\v\x1b\x08" + bytes(range(0x80, 0x100))
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: it starts with the same two bytes
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+ASCII_COMPATIBLE_BOMS = {"utf-8-sig": len(codecs.BOM_UTF8)}
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """How a document decodes: the codec name, its length in characters, and any caveat."""
+
+    encoding: str
+    chars: int
+    note: str | None = None
+
+
+def bom_encoding(head: bytes) -> str | None:
+    """The codec a byte-order mark announces, or None."""
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding
+    return None
+
+
+def looks_binary(head: bytes) -> bool:
+    """True for a NUL byte or many control bytes in the first block (BOM-less input)."""
+    if b"\0" in head:
+        return True
+    control = len(head.translate(None, _TEXT_BYTES))
+    return bool(head) and control / len(head) > _BINARY_RATIO
+
+
+def measure(data: bytes, bom: str | None) -> Decoded:
+    """Decide the encoding of a whole document and count its characters."""
+    if bom is None and data.isascii():
+        return Decoded("utf-8", len(data))
+    encoding = bom or "utf-8"
+    chars = _strict_length(data, encoding)
+    if chars is not None:
+        return Decoded(encoding, chars)
+    if bom is None and not _mostly_utf8(data):
+        encoding, note = detect(data[:_SAMPLE])
+        chars = _strict_length(data, encoding)
+        if chars is not None:
+            return Decoded(encoding, chars, note)
+    text = data.decode(encoding, errors="replace")
+    bad = text.count("\ufffd") - _count_real_replacements(data, encoding)
+    return Decoded(encoding, len(text), f"{bad:,} undecodable byte sequences shown as U+FFFD ({encoding})")
+
+
+def sniff(head: bytes, bom: str | None) -> Decoded:
+    """Decide the encoding from the first block alone (for inputs too big to read); chars unknown (-1)."""
+    if bom is not None:
+        return Decoded(bom, -1)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return Decoded("utf-8", -1)
+    except UnicodeDecodeError:
+        pass
+    encoding, note = detect(head)
+    return Decoded(encoding, -1, f"{note}, judged from the first {len(head):,} bytes")
+
+
+def detect(sample: bytes) -> tuple[str, str]:
+    """chardet's guess as a Python codec name, and a note saying how sure it was.
+
+    Below _MIN_CONFIDENCE (short samples: chardet then picks almost at random among
+    single-byte code pages) the guess is cp1252, the commonest non-UTF-8 text encoding.
+    """
+    import chardet
+
+    try:
+        from chardet import EncodingEra
+
+        guess = chardet.detect(sample, encoding_era=EncodingEra.MODERN_WEB)
+    except ImportError:  # chardet before 7 has no encoding eras
+        guess = chardet.detect(sample)
+    confidence = guess.get("confidence") or 0.0
+    encoding = guess.get("encoding") if confidence >= _MIN_CONFIDENCE else None
+    try:
+        name = codecs.lookup(encoding or "cp1252").name
+    except LookupError:
+        name = "cp1252"
+    if encoding is None:
+        return name, f"not UTF-8; encoding unsure, read as {name}"
+    return name, f"not UTF-8; chardet detected {name} (confidence {confidence:.2f})"
+
+
+def _strict_length(data: bytes, encoding: str) -> int | None:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    chars = 0
+    try:
+        for start in range(0, len(data), _SLICE):
+            chars += len(decoder.decode(data[start : start + _SLICE], final=start + _SLICE >= len(data)))
+        if not data:
+            chars += len(decoder.decode(b"", final=True))
+    except (UnicodeDecodeError, LookupError):
+        return None
+    return chars
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """UTF-8 with a few stray bytes (a common log accident) rather than another encoding."""
+    high = len(data) - len(data.translate(None, _HIGH_BYTES))
+    bad = data.decode("utf-8", errors="replace").count("\ufffd") - _count_real_replacements(data, "utf-8")
+    return bad * 20 <= high
+
+
+def _count_real_replacements(data: bytes, encoding: str) -> int:
+    return data.count("\ufffd".encode(encoding.removesuffix("-sig"))) if encoding.startswith("utf-8") else 0
