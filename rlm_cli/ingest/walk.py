@@ -154,7 +154,9 @@ class Walker:
                 self._skip(shown + "/", reason)
                 return None
             self._seen_dirs.add((info.st_dev, info.st_ino))
-            return entry.path, child + "/", rules
+            # Files below a linked folder are recorded by their real path: the worker reads those.
+            folder = os.path.realpath(entry.path) if entry.is_symlink() else entry.path
+            return folder, child + "/", rules
         if not is_file:
             self._skip(shown, "broken symlink" if entry.is_symlink() else "not a regular file")
         elif rules and rules.ignored(base + child):
