@@ -766,15 +766,21 @@ def _lines_before(piece: str, line_start: int, wanted: int, tail: list[str]) -> 
 
 
 def _lines_after(piece: str, line_end: int, wanted: int) -> list[str]:
-    rest = piece[line_end + 1 :].split("\n", wanted)[:wanted] if line_end + 1 < len(piece) else []
-    return [line.removesuffix("\r") for line in rest]
+    return _first_lines(piece[line_end + 1 :], wanted) if line_end + 1 < len(piece) else []
 
 
 def _fill_after(waiting: list[Match], piece: str, wanted: int) -> None:
-    lines = [line.removesuffix("\r") for line in piece.split("\n", wanted)[:wanted]]
+    lines = _first_lines(piece, wanted)
     for match in waiting:
         match.after.extend(lines[: wanted - len(match.after)])
     waiting.clear()
+
+
+def _first_lines(text: str, wanted: int) -> list[str]:
+    parts = text.split("\n", wanted)
+    if len(parts) <= wanted and parts[-1] == "":
+        parts.pop()  # what follows a final newline is not a line
+    return [line.removesuffix("\r") for line in parts[:wanted]]
 
 
 def _clip(line: str, column: int) -> str:
