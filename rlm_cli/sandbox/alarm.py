@@ -29,8 +29,6 @@ class CellAlarm:
         self._in_flight = 0
         self._remaining = 0.0
         self.timeout = 0.0
-        if self.enabled:
-            signal.signal(signal.SIGALRM, self._ring)
 
     def _ring(self, signum: int, frame: FrameType | None) -> None:
         if self._armed:
@@ -44,6 +42,7 @@ class CellAlarm:
         with self._lock:
             self._armed, self._in_flight = armed, 0
         if armed:
+            signal.signal(signal.SIGALRM, self._ring)  # again: a cell may have replaced it
             signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
             yield

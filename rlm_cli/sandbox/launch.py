@@ -41,9 +41,11 @@ def runtime_paths() -> list[str]:
     """What the worker's Python must read: its prefixes, import paths and the rlm_cli package."""
     package = str(Path(rlm_cli.__file__).resolve().parent)
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, package}
+    # not the project root of an editable install (it holds more than the package), nor the
+    # current directory `python -m` puts first (it may be the user's home)
+    skipped = {PACKAGE_ROOT, os.path.realpath(os.getcwd())}
     for entry in sys.path:
-        # the project root of an editable install holds more than the package: mount only that
-        if entry and os.path.isabs(entry) and os.path.realpath(entry) != PACKAGE_ROOT:
+        if entry and os.path.isabs(entry) and os.path.realpath(entry) not in skipped:
             paths.add(entry)
     return sorted(paths)
 

@@ -48,8 +48,9 @@ def apply_limits(memory: int | None, file_size: int | None) -> None:
     if file_size:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write raises, not kills
         _lower(resource.RLIMIT_FSIZE, file_size)
-    # RLIMIT_NPROC counts every task of the user: leave room above what runs now, no more
-    _lower(resource.RLIMIT_NPROC, _tasks_on_system() + 64)
+    # RLIMIT_NPROC counts every task (thread) of the user, the host's included: leave room
+    # above what runs now, enough for the host's threads and the cell's, no more
+    _lower(resource.RLIMIT_NPROC, _tasks_on_system() + 512)
 
 
 def _lower(which: int, value: int) -> None:

@@ -75,6 +75,9 @@ class WorkerSession:
             reply = self._events.get(timeout=timeout)
         except (OSError, queue.Empty):
             reply = {"op": "closed"}
+        except BaseException:  # Ctrl-C while starting
+            self.close()
+            raise
         if reply.get("op") == "ready":
             return
         self.close()
