@@ -151,9 +151,11 @@ def config_path_command() -> None:
     typer.echo(str(config_path()))
 
 
+from rlm_cli.cli_bench import register_bench_command  # noqa: E402 (after the app exists)
 from rlm_cli.cli_history import register_history_commands  # noqa: E402 (after the app exists)
 
 register_history_commands(app)
+register_bench_command(app)
 
 
 def main() -> None:

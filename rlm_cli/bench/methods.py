@@ -1,0 +1,124 @@
+"""The methods a bench item is answered by: `rlm`, `rlm-no-sub` and the `direct` baseline.
+
+Each takes an item and the run's settings and returns an Outcome; none raises for a failed call.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from rlm_cli.bench.items import CHARS_PER_TOKEN, Item
+from rlm_cli.settings import Settings
+
+RESERVE_TOKENS = 1_000  # of the direct baseline's window: instructions, question and the answer
+CUT_NOTE = "\n\n[... {cut:,} characters cut from the middle to fit the model's context window ...]\n\n"
+
+
+@dataclass(frozen=True)
+class MethodConfig:
+    """What every method needs: settings for the run, and the direct baseline's window override."""
+
+    settings: Settings
+    window: int | None = None
+
+
+@dataclass
+class Outcome:
+    """What one method made of one item."""
+
+    answer: str
+    stopped_by: str
+    root_tokens: int = 0
+    sub_tokens: int = 0
+    cost_usd: float | None = None
+    wall_s: float = 0.0
+    turns: int = 0
+    sub_calls: int = 0
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run_rlm(item: Item, config: MethodConfig) -> Outcome:
+    """This tool: the input in the REPL, sub-calls allowed up to the configured depth."""
+    return _ask(item, config.settings)
+
+
+def run_rlm_no_sub(item: Item, config: MethodConfig) -> Outcome:
+    """The REPL alone: the sub-call budget is zero, so every sub-call is refused."""
+    return _ask(item, replace(config.settings, max_sub_calls=0))
+
+
+def run_direct(item: Item, config: MethodConfig) -> Outcome:
+    """The whole input in one prompt, cut to the model's window; the cut is recorded."""
+    from rlm_cli.errors import RlmError
+    from rlm_cli.llm import LLMClient, RetryPolicy
+
+    settings = config.settings
+    llm = LLMClient(
+        api_base=settings.api_base, request_timeout=settings.request_timeout,
+        retry=RetryPolicy(max_retries=settings.max_retries, base_delay=settings.retry_base_delay),
+    )
+    window = config.window or llm.context_window(settings.model, settings.root_context_window)
+    prompt, kept = direct_prompt(item, window)
+    extra = {"truncated": kept < 1.0, "kept_fraction": round(kept, 4), "window_tokens": window}
+    started = time.monotonic()
+    try:
+        llm.check_keys([settings.model])
+        completion = llm.complete(settings.model, [{"role": "user", "content": prompt}])
+    except RlmError as error:
+        return Outcome("", "error", wall_s=time.monotonic() - started, turns=1, error=error.message, extra=extra)
+    return Outcome(
+        completion.text, "answer", root_tokens=completion.prompt_tokens + completion.completion_tokens,
+        cost_usd=completion.cost_usd, wall_s=time.monotonic() - started, turns=1, extra=extra,
+    )
+
+
+def direct_prompt(item: Item, window_tokens: int) -> tuple[str, float]:
+    """The direct baseline's prompt and the fraction of the input it kept (middle cut first)."""
+    text = item.as_text()
+    room = max(0, window_tokens - RESERVE_TOKENS - len(item.question) // CHARS_PER_TOKEN) * CHARS_PER_TOKEN
+    kept = 1.0
+    if len(text) > room:
+        head = room // 2
+        text = text[:head] + CUT_NOTE.format(cut=len(text) - room) + text[len(text) - (room - head):]
+        kept = room / len(item.as_text())
+    prompt = f"Read the input below, then answer the question after it.\n\n<input>\n{text}\n</input>\n\n{item.question}"
+    return prompt, kept
+
+
+def _ask(item: Item, settings: Settings) -> Outcome:
+    from rlm_cli.api import ask
+
+    with tempfile.TemporaryDirectory(prefix="rlm-bench-") as scratch:
+        sources: list[str] = []
+        if item.files:
+            # A repository is a directory on disk, as a user would point `rlm ask` at one.
+            root = Path(scratch) / "repo"
+            for path, body in item.files.items():
+                (root / path).parent.mkdir(parents=True, exist_ok=True)
+                (root / path).write_text(body, encoding="utf-8")
+            sources = [str(root)]
+        result = ask(item.question, sources, text=None if item.files else item.text, settings=settings)
+    usage = result.usage
+    return Outcome(
+        result.answer, result.stopped_by,
+        root_tokens=_tokens(usage.get("root", {})), sub_tokens=_tokens(usage.get("sub", {})),
+        cost_usd=usage.get("total", {}).get("cost_usd"), wall_s=result.elapsed_s,
+        turns=result.iterations, sub_calls=result.sub_calls, error=result.error,
+    )
+
+
+def _tokens(part: dict[str, Any]) -> int:
+    return int(part.get("prompt_tokens", 0)) + int(part.get("completion_tokens", 0))
+
+
+METHODS: dict[str, Callable[[Item, MethodConfig], Outcome]] = {
+    "rlm": run_rlm,
+    "direct": run_direct,
+    "rlm-no-sub": run_rlm_no_sub,
+}
