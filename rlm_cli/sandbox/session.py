@@ -17,7 +17,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rlm_cli.errors import SandboxError
@@ -25,7 +24,6 @@ from rlm_cli.sandbox import protocol
 from rlm_cli.sandbox.calls import Broker, serve_call
 from rlm_cli.sandbox.drain import RawOutput
 
-MAX_PARALLEL_CALLS = 32  # sub-calls from threads inside a cell; a batch is one of them
 EXIT_WAIT = 1.0  # seconds a worker that closed its channel gets to exit before it is killed
 
 
@@ -48,7 +46,6 @@ class WorkerSession:
         self._in_flight = 0
         self._paused_total = 0.0
         self._paused_since = 0.0
-        self._calls = ThreadPoolExecutor(MAX_PARALLEL_CALLS, thread_name_prefix="rlm-subcall")
         self._sock, theirs = socket.socketpair()
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
@@ -97,11 +94,10 @@ class WorkerSession:
                 self._events.put({"op": "closed"})  # dead, or it spoke garbage: both end it
                 return
             if message.get("op") == "call":
+                # one daemon thread per call: calls run in parallel (the broker limits them), and a
+                # call still waiting on a model when the host exits does not hold the exit up
                 self._pause(+1)
-                try:
-                    self._calls.submit(self._serve, message)
-                except RuntimeError:  # closing: nobody is waiting for the reply any more
-                    return
+                threading.Thread(target=self._serve, args=(message,), name="rlm-subcall", daemon=True).start()
             else:
                 self._events.put(message)
 
@@ -198,4 +194,3 @@ class WorkerSession:
             self.process.wait()
         self._sock.close()
         self.raw.close()
-        self._calls.shutdown(wait=False, cancel_futures=True)

@@ -281,3 +281,18 @@ def test_set_variable_binds_json_values(make: SandboxFactory) -> None:
         sandbox.set_variable("context", "x")
     with pytest.raises(TypeError):
         sandbox.set_variable("blob", object())
+
+
+def test_a_sub_call_can_run_a_child_sandbox(make: SandboxFactory, broker: FakeBroker) -> None:
+    """rlm_query runs a child RLM with its own REPL, started from the thread serving the call."""
+
+    def rlm_query(prompt: str, context: str | None = None) -> str:
+        inner = make()
+        inner.set_variable("question", prompt)
+        inner.execute("FINAL(question.upper() + ' ' + llm_query('x'))")
+        inner.close()
+        return str(inner.answer["content"])
+
+    broker.rlm_query = rlm_query  # type: ignore[method-assign]
+    result = make().execute("rlm_query('deeper')")
+    assert result.value_repr == "'DEEPER answer to x'"

@@ -1,4 +1,5 @@
-"""No worker outlives its host: Ctrl-C while a cell runs, or the host killed outright."""
+"""No worker outlives its host: Ctrl-C while a cell runs or waits for a sub-call, or the host
+killed outright."""
 
 from __future__ import annotations
 
@@ -19,19 +20,21 @@ HOST = textwrap.dedent(
     from rlm_cli.sandbox import Sandbox, SandboxConfig
     from tests.unit.sandbox_helpers import FakeBroker
 
-    with Sandbox(SandboxConfig(mode=sys.argv[1], cell_timeout=60), FakeBroker()) as sandbox:
+    with Sandbox(SandboxConfig(mode=sys.argv[1], cell_timeout=60), FakeBroker(delay=60)) as sandbox:
         print(sandbox.scratch_dir, flush=True)
         try:
-            sandbox.execute("print('started', flush=True)\\nwhile True:\\n    pass")
+            sandbox.execute(sys.argv[2])
         except KeyboardInterrupt:
             sys.exit(130)
     """
 )
+BUSY = "while True:\n    pass"
+WAITING = "llm_query('a slow model')"
 
 
-def _start_host(mode: str) -> tuple[subprocess.Popen[str], str]:
+def _start_host(mode: str, cell: str) -> tuple[subprocess.Popen[str], str]:
     host = subprocess.Popen(
-        [sys.executable, "-c", HOST, mode], stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-c", HOST, mode, cell], stdout=subprocess.PIPE, text=True,
         cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
     )
     assert host.stdout is not None
@@ -41,9 +44,10 @@ def _start_host(mode: str) -> tuple[subprocess.Popen[str], str]:
     return host, scratch
 
 
+@pytest.mark.parametrize("cell", [BUSY, WAITING], ids=["busy", "waiting-for-a-sub-call"])
 @pytest.mark.parametrize("mode", REAL_MODES)
-def test_ctrl_c_during_a_cell_reaps_the_worker(mode: str) -> None:
-    host, scratch = _start_host(mode)
+def test_ctrl_c_during_a_cell_reaps_the_worker(mode: str, cell: str) -> None:
+    host, scratch = _start_host(mode, cell)
     host.send_signal(signal.SIGINT)
     assert host.wait(timeout=10) == 130
     assert wait_until(lambda: not processes_in(scratch))
@@ -51,7 +55,7 @@ def test_ctrl_c_during_a_cell_reaps_the_worker(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", REAL_MODES)
 def test_a_killed_host_takes_its_worker_along(mode: str) -> None:
-    host, scratch = _start_host(mode)
+    host, scratch = _start_host(mode, BUSY)
     host.kill()
     host.wait(timeout=10)
     assert wait_until(lambda: not processes_in(scratch))
