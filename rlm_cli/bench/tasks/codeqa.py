@@ -167,7 +167,9 @@ class _Repo:
 def generate_codeqa(rng: random.Random, size: int, index: int) -> Item:
     """A repository; the question names a role and offers four (function, caller) options."""
     repo = _Repo(rng)
-    while repo.chars < size * CHARS_PER_TOKEN or len(repo.modules) < 4:
+    # The roles, their callers and the import lines come on top of the filler functions.
+    filler = size * CHARS_PER_TOKEN - sum(len(role.body) + 250 for role in ROLES)
+    while repo.chars < filler or len(repo.modules) < 2:
         module = repo.new_module()
         for _ in range(rng.randint(3, 7)):
             _add_filler(repo, module)
