@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from rlm_cli.corpus import MANIFEST_VERSION, Corpus, Skipped
 from rlm_cli.errors import InputError
-from rlm_cli.ingest.documents import examine
+from rlm_cli.ingest.documents import Limits, examine
 from rlm_cli.ingest.spool import Spool
 from rlm_cli.ingest.walk import Candidate, Walker, covering_roots, read_path_list
 
@@ -56,10 +56,7 @@ def ingest(
     """Read every source into a Corpus and write its manifest into spool_dir."""
     spool = Spool(spool_dir)
     stream = stdin if stdin is not None else sys.stdin.buffer
-    walker = Walker(
-        include=options.include, exclude=options.exclude, gitignore=options.gitignore,
-        max_file_size=options.max_file_size,
-    )
+    walker = Walker(include=options.include, exclude=options.exclude, gitignore=options.gitignore)
     for source in [*sources, *_listed(paths_from, stream)]:
         if source == "-":
             _add_stdin(walker, spool, stream)
@@ -67,15 +64,16 @@ def ingest(
             walker.add_source(source)
     entries: list[dict[str, Any]] = []
     skipped = list(walker.skipped)
+    limits = Limits(options.max_file_size, options.mmap_threshold)
     for candidate in walker.candidates:
-        result = examine(candidate, options.mmap_threshold, spool)
+        result = examine(candidate, limits, spool)
         (skipped if isinstance(result, Skipped) else entries).append(result)
     _require_text(entries, skipped, walker, sources)
     manifest = {
         "version": MANIFEST_VERSION,
         "documents": entries,
-        "skipped": [asdict(item) for item in skipped],
-        "roots": covering_roots([*walker.roots, str(spool.directory), *(entry["file"] for entry in entries)]),
+        "skipped": [{"path": item.path, "reason": item.reason} for item in skipped],
+        "roots": covering_roots([*walker.roots, str(spool.directory)], [entry["file"] for entry in entries]),
     }
     manifest_path = spool.directory / "manifest.json"
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")

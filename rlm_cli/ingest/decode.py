@@ -8,7 +8,9 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass
 
-HEAD = 64 * 1024  # bytes sniffed before deciding anything
+HEAD = 64 * 1024  # bytes read first: all of most files, enough to sniff the rest
+SNIFF = 8 * 1024  # bytes searched for a NUL (as git does)
+_CONTROL_SNIFF = 4 * 1024  # bytes whose share of control characters is judged
 _SAMPLE = 256 * 1024  # bytes chardet looks at
 _SLICE = 16 * 1024 * 1024  # bytes decoded at a time when counting characters
 _BINARY_RATIO = 0.3
@@ -24,6 +26,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+_BOM_STARTS = frozenset(bom[:1] for bom, _ in _BOMS)
 ASCII_COMPATIBLE_BOMS = {"utf-8-sig": len(codecs.BOM_UTF8)}
 
 
@@ -38,6 +41,8 @@ class Decoded:
 
 def bom_encoding(head: bytes) -> str | None:
     """The codec a byte-order mark announces, or None."""
+    if head[:1] not in _BOM_STARTS:
+        return None
     for bom, encoding in _BOMS:
         if head.startswith(bom):
             return encoding
@@ -45,9 +50,10 @@ def bom_encoding(head: bytes) -> str | None:
 
 
 def looks_binary(head: bytes) -> bool:
-    """True for a NUL byte or many control bytes in the first block (BOM-less input)."""
-    if b"\0" in head:
+    """True for a NUL byte or many control bytes near the start (BOM-less input)."""
+    if b"\0" in head[:SNIFF]:
         return True
+    head = head[:_CONTROL_SNIFF]
     control = len(head.translate(None, _TEXT_BYTES))
     return bool(head) and control / len(head) > _BINARY_RATIO
 

@@ -1,4 +1,4 @@
-"""One candidate file to one manifest entry: PDF, binary, text read whole, or huge and mapped.
+"""One candidate file to one manifest entry: PDF, binary, too large, text read whole, or mapped.
 
 Reads each file once with a few system calls; decoding decisions come from decode.py.
 """
@@ -6,7 +6,7 @@ Reads each file once with a few system calls; decoding decisions come from decod
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, NamedTuple
 
 from rlm_cli.corpus import Skipped
 from rlm_cli.ingest import decode, pdf
@@ -14,7 +14,7 @@ from rlm_cli.ingest.spool import Spool
 from rlm_cli.ingest.walk import Candidate
 
 
-def examine(candidate: Candidate, mmap_threshold: int, spool: Spool) -> dict[str, Any] | Skipped:
+def examine(candidate: Candidate, limits: Limits, spool: Spool) -> dict[str, Any] | Skipped:
     """The manifest entry for a candidate, or why it is skipped."""
     try:
         fd = os.open(candidate.file, os.O_RDONLY)
@@ -22,12 +22,16 @@ def examine(candidate: Candidate, mmap_threshold: int, spool: Spool) -> dict[str
         return Skipped(candidate.path, f"unreadable: {error.strerror}")
     try:
         head = os.read(fd, decode.HEAD)
-        if head.startswith(b"%PDF-") or (candidate.path.lower().endswith(".pdf") and b"%PDF-" in head[:1024]):
+        if candidate.size is None:  # a short first read of a regular file is the whole file
+            candidate.size = len(head) if len(head) < decode.HEAD else os.fstat(fd).st_size
+        if not candidate.explicit and candidate.size > limits.max_file_size:
+            return Skipped(candidate.path, f"too large: {candidate.size:,} bytes over --max-file-size {limits.max_file_size:,}")
+        if head.startswith(b"%PDF-") or (head.find(b"%PDF-", 0, 1024) != -1 and candidate.path.lower().endswith(".pdf")):
             return pdf.extract(candidate.path, candidate.file, candidate.size, spool)
         bom = decode.bom_encoding(head)
         if bom is None and decode.looks_binary(head):
             return Skipped(candidate.path, "binary")
-        if candidate.size > mmap_threshold:
+        if candidate.size > limits.mmap_threshold:
             return _mapped(candidate, head, bom, spool)
         data = _read_rest(fd, head, candidate.size)
     except OSError as error:
@@ -36,6 +40,13 @@ def examine(candidate: Candidate, mmap_threshold: int, spool: Spool) -> dict[str
         os.close(fd)
     decoded = decode.measure(data, bom)
     return _entry(candidate, candidate.file, decoded, len(data), mapped=False, offset=0)
+
+
+class Limits(NamedTuple):
+    """Sizes that change how a file is taken."""
+
+    max_file_size: int  # walked files past this are skipped
+    mmap_threshold: int  # files past this are memory-mapped, not read
 
 
 def _read_rest(fd: int, head: bytes, size: int) -> bytes:
@@ -54,12 +65,17 @@ def _mapped(candidate: Candidate, head: bytes, bom: str | None, spool: Spool) ->
         # Mapped text is scanned for b"\n" in blocks, which needs an ASCII-compatible encoding.
         target = spool.transcode(candidate.file, bom)
         note = f"transcoded from {bom} to UTF-8 for memory mapping"
-        return _entry(candidate, str(target), decode.Decoded("utf-8", -1, note), candidate.size, mapped=True, offset=0)
+        return _entry(candidate, str(target), decode.Decoded("utf-8", -1, note), _size(candidate), mapped=True, offset=0)
     sniffed = decode.sniff(head, bom)
     offset = decode.ASCII_COMPATIBLE_BOMS.get(sniffed.encoding, 0)
     encoding = "utf-8" if offset else sniffed.encoding
     note = sniffed.note or f"encoding judged from the first {len(head):,} bytes; undecodable bytes later show as U+FFFD"
-    return _entry(candidate, candidate.file, decode.Decoded(encoding, -1, note), candidate.size, mapped=True, offset=offset)
+    return _entry(candidate, candidate.file, decode.Decoded(encoding, -1, note), _size(candidate), mapped=True, offset=offset)
+
+
+def _size(candidate: Candidate) -> int:
+    assert candidate.size is not None  # examine measured it
+    return candidate.size
 
 
 def _entry(candidate: Candidate, file: str, decoded: decode.Decoded, size: int, *, mapped: bool, offset: int) -> dict[str, Any]:

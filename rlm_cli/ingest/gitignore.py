@@ -5,6 +5,7 @@ pathspec does the pattern semantics; this module decides which files apply where
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from typing import Any
 class IgnoreRules:
     """The ignore files that apply at one directory, deepest first (deeper files win)."""
 
-    def __init__(self, specs: tuple[tuple[str, Any], ...] = ()) -> None:
+    def __init__(self, specs: tuple[tuple[str, Any, re.Pattern[str]], ...] = ()) -> None:
         self._specs = specs
 
     def __bool__(self) -> bool:
@@ -23,15 +24,18 @@ class IgnoreRules:
         spec = _load(path)
         if spec is None:
             return self
-        specs = (*self._specs, (base, spec)) if lowest else ((base, spec), *self._specs)
-        return IgnoreRules(specs)
+        entry = (base, spec, _any_pattern(spec))
+        return IgnoreRules((*self._specs, entry) if lowest else (entry, *self._specs))
 
     def ignored(self, relative: str, is_dir: bool = False) -> bool:
         """Whether the path (relative to the walk's base) is ignored."""
-        for base, spec in self._specs:
+        for base, spec, any_pattern in self._specs:
             if not relative.startswith(base):
                 continue
-            result = spec.check_file(relative[len(base) :] + ("/" if is_dir else ""))
+            path = relative[len(base) :] + ("/" if is_dir else "")
+            if any_pattern.match(path) is None:  # the usual case, without pathspec's per-call cost
+                continue
+            result = spec.check_file(path)
             if result.include is not None:
                 return bool(result.include)
         return False
@@ -45,6 +49,15 @@ def _load(path: Path) -> Any:
     except OSError:
         return None
     return GitIgnoreSpec.from_lines(lines) if any(line.strip() for line in lines) else None
+
+
+def _any_pattern(spec: Any) -> re.Pattern[str]:
+    """One regex matching whatever any of the spec's patterns matches."""
+    sources = [
+        pattern.regex.pattern.replace("(?P<ps_d>", "(?:")
+        for pattern in spec.patterns if pattern.include is not None and pattern.regex is not None
+    ]
+    return re.compile("|".join(f"(?:{source})" for source in sources) or "(?!)")
 
 
 def find_repository(directory: Path) -> Path | None:

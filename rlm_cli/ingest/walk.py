@@ -1,16 +1,17 @@
 """Sources to candidate files: paths, globs, directory walks, --paths-from lists.
 
-Owns gitignore and --include/--exclude filtering, symlink loops, duplicates and the size cap.
+Owns gitignore and --include/--exclude filtering, symlink loops and duplicates.
 """
 
 from __future__ import annotations
 
 import glob
+import operator
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from rlm_cli.corpus import Skipped
 from rlm_cli.ingest.gitignore import IgnoreRules, rules_above
@@ -18,17 +19,24 @@ from rlm_cli.ingest.gitignore import IgnoreRules, rules_above
 VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs", ".jj", "CVS"})
 _MAX_ROOTS = 64
 _GLOB_MAGIC = frozenset("*?[")
+_by_name = operator.attrgetter("name")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Candidate:
-    """A file to read: how it is shown, where its bytes are, and whether the user named it."""
+    """A file to read: how it is shown, where its bytes are, and whether the user named it.
+
+    `size` is known for named files; walked files are measured when read (saving a stat each).
+    """
 
     path: str
     file: str
-    size: int
+    size: int | None
     explicit: bool
     kind: str = "text"
+
+
+_Folder = tuple[str, str, "IgnoreRules", int]  # path, relative path, rules in force, device
 
 
 class _Filter:
@@ -52,14 +60,13 @@ class _Filter:
 class Walker:
     """Collects candidates and skips from sources, in the order given."""
 
-    def __init__(self, *, include: tuple[str, ...], exclude: tuple[str, ...], gitignore: bool, max_file_size: int) -> None:
+    def __init__(self, *, include: tuple[str, ...], exclude: tuple[str, ...], gitignore: bool) -> None:
         self.candidates: list[Candidate] = []
         self.skipped: list[Skipped] = []
         self.roots: list[str] = []
         self.missing: list[str] = []
         self._filter = _Filter(include, exclude)
         self._gitignore = gitignore
-        self._max_file_size = max_file_size
         self._seen_dirs: set[tuple[int, int]] = set()
         self._seen_files: dict[tuple[int, int], str] = {}
 
@@ -96,20 +103,17 @@ class Walker:
             self._skip(shown, "not a regular file")
         elif named or self._filter.wants_file(shown):
             self.roots.append(os.path.abspath(source))
-            self._add_file(shown, os.path.abspath(source), info, explicit=True)
+            self._add_file(shown, os.path.abspath(source), (info.st_dev, info.st_ino), info.st_size)
         else:
             self._skip(shown, "excluded (--include/--exclude)")
 
-    def _add_file(self, shown: str, file: str, info: os.stat_result, *, explicit: bool) -> None:
-        key = (info.st_dev, info.st_ino)
+    def _add_file(self, shown: str, file: str, key: tuple[int, int], size: int | None) -> None:
+        """Record a file once; `size` is None for walked files (measured when read)."""
         if key in self._seen_files:
             self._skip(shown, f"duplicate of {self._seen_files[key]}")
             return
-        if not explicit and info.st_size > self._max_file_size:
-            self._skip(shown, f"too large: {info.st_size:,} bytes over --max-file-size {self._max_file_size:,}")
-            return
         self._seen_files[key] = shown
-        self.candidates.append(Candidate(shown, file, info.st_size, explicit))
+        self.candidates.append(Candidate(shown, file, size, explicit=size is not None))
 
     def _walk(self, source: str, info: os.stat_result) -> None:
         root = Path(os.path.abspath(source))
@@ -120,12 +124,12 @@ class Walker:
         self._seen_dirs.add((info.st_dev, info.st_ino))
         self.roots.append(str(root))
         rules, base = rules_above(root) if self._gitignore else (IgnoreRules(), "")
-        stack: list[tuple[str, str, IgnoreRules]] = [(str(root), "", rules)]
+        stack: list[_Folder] = [(str(root), "", rules, info.st_dev)]
         while stack:
-            directory, relative, rules = stack.pop()
+            directory, relative, rules, device = stack.pop()
             try:
                 with os.scandir(directory) as listing:
-                    entries = sorted(listing, key=lambda entry: entry.name)
+                    entries = sorted(listing, key=_by_name)
             except OSError as error:
                 self._skip(prefix + relative or ".", f"unreadable: {error.strerror}")
                 continue
@@ -133,51 +137,54 @@ class Walker:
                 rules = rules.with_file(base + relative, Path(directory, ".gitignore"))
             folders = [
                 folder for entry in entries
-                if (folder := self._visit(entry, prefix, relative, base, rules)) is not None
+                if (folder := self._visit(entry, prefix, (relative, base, rules, device))) is not None
             ]
             stack.extend(reversed(folders))
 
-    def _visit(self, entry: os.DirEntry[str], prefix: str, relative: str, base: str, rules: IgnoreRules) -> tuple[str, str, IgnoreRules] | None:
+    def _visit(self, entry: os.DirEntry[str], prefix: str, where: tuple[str, str, IgnoreRules, int]) -> _Folder | None:
         """Take one directory entry; return it when it is a folder to walk."""
+        relative, base, rules, device = where
         child = relative + entry.name
         shown = prefix + child
         try:
-            is_dir, is_file = entry.is_dir(), entry.is_file()
-            if is_dir or is_file:
+            if entry.is_dir():
+                return self._enter(entry, child, shown, base, rules)
+            if not entry.is_file():
+                self._skip(shown, "broken symlink" if entry.is_symlink() else "not a regular file")
+            elif rules and rules.ignored(base + child):
+                self._skip(shown, "ignored (.gitignore)")
+            elif not self._filter.wants_file(child):
+                self._skip(shown, "excluded (--include/--exclude)")
+            elif entry.is_symlink():
                 info = entry.stat()
+                self._add_file(shown, os.path.realpath(entry.path), (info.st_dev, info.st_ino), None)
+            else:
+                # The folder's device and the listing's inode number identify the file without a stat.
+                self._add_file(shown, entry.path, (device, entry.inode()), None)
         except OSError as error:
             self._skip(shown, f"unreadable: {error.strerror}")
-            return None
-        if is_dir:
-            reason = self._dir_skip(entry, child, base, rules, info)
-            if reason:
-                self._skip(shown + "/", reason)
-                return None
-            self._seen_dirs.add((info.st_dev, info.st_ino))
-            # Files below a linked folder are recorded by their real path: the worker reads those.
-            folder = os.path.realpath(entry.path) if entry.is_symlink() else entry.path
-            return folder, child + "/", rules
-        if not is_file:
-            self._skip(shown, "broken symlink" if entry.is_symlink() else "not a regular file")
-        elif rules and rules.ignored(base + child):
-            self._skip(shown, "ignored (.gitignore)")
-        elif not self._filter.wants_file(child):
-            self._skip(shown, "excluded (--include/--exclude)")
-        else:
-            file = os.path.realpath(entry.path) if entry.is_symlink() else entry.path
-            self._add_file(shown, file, info, explicit=False)
         return None
 
-    def _dir_skip(self, entry: os.DirEntry[str], child: str, base: str, rules: IgnoreRules, info: Any) -> str | None:
+    def _enter(self, entry: os.DirEntry[str], child: str, shown: str, base: str, rules: IgnoreRules) -> _Folder | None:
+        """A folder to walk, or None when it is skipped (recorded with its reason)."""
+        reason = None
         if entry.name in VCS_DIRS:
-            return "version control"
-        if rules and rules.ignored(base + child, is_dir=True):
-            return "ignored (.gitignore)"
-        if self._filter.excludes_dir(child):
-            return "excluded (--exclude)"
-        if (info.st_dev, info.st_ino) in self._seen_dirs:
-            return "symlink loop or repeat" if entry.is_symlink() else "already included"
-        return None
+            reason = "version control"
+        elif rules and rules.ignored(base + child, is_dir=True):
+            reason = "ignored (.gitignore)"
+        elif self._filter.excludes_dir(child):
+            reason = "excluded (--exclude)"
+        else:
+            info = entry.stat()
+            if (info.st_dev, info.st_ino) in self._seen_dirs:
+                reason = "symlink loop or repeat" if entry.is_symlink() else "already included"
+        if reason:
+            self._skip(shown + "/", reason)
+            return None
+        self._seen_dirs.add((info.st_dev, info.st_ino))
+        # Files below a linked folder are recorded by their real path: the worker reads those.
+        folder = os.path.realpath(entry.path) if entry.is_symlink() else entry.path
+        return folder, child + "/", rules, info.st_dev
 
     def _skip(self, path: str, reason: str) -> None:
         self.skipped.append(Skipped(path, reason))
@@ -199,17 +206,19 @@ def read_path_list(stream: BinaryIO) -> list[str]:
     return [os.fsdecode(name) for name in names if name]
 
 
-def covering_roots(paths: list[str]) -> list[str]:
-    """Few absolute paths whose subtrees hold every path given (what the worker must read)."""
-    roots = sorted({os.path.abspath(path) for path in paths}, key=_parts)
+def covering_roots(roots: list[str], files: list[str]) -> list[str]:
+    """Few absolute paths whose subtrees hold every root and file (what the worker must read)."""
+    prefixes = tuple(root.rstrip("/") + "/" for root in roots)
+    # Files outside every root come from symlinks; most files are under a walked root.
+    paths = sorted({*roots, *(file for file in files if not file.startswith(prefixes))}, key=_parts)
     while True:
         kept: list[str] = []
-        for path in roots:  # sorted by parts: a folder comes right before what it holds
+        for path in paths:  # sorted by parts: a folder comes right before what it holds
             if not kept or not (path == kept[-1] or path.startswith(kept[-1].rstrip("/") + "/")):
                 kept.append(path)
         if len(kept) <= _MAX_ROOTS:
             return kept
-        roots = sorted({os.path.dirname(path) for path in kept}, key=_parts)
+        paths = sorted({os.path.dirname(path) for path in kept}, key=_parts)
 
 
 def _parts(path: str) -> list[str]:

@@ -1,0 +1,130 @@
+"""Ingestion speed: rlm's ingest vs a raw read of the same files vs files-to-prompt.
+
+Run: python benchmarks/ingest.py [--repeat 3] [--files 20000]
+Trees: a generated tree of --files files and this interpreter's standard library directory.
+files-to-prompt is installed from PyPI into its own virtual environment under ~/.cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rlm_cli.ingest import IngestOptions, ingest
+
+F2P_VENV = Path.home() / ".cache" / "rlm-bench" / "files-to-prompt"
+WORDS = ["alpha", "beta", "gamma", "delta", "error", "warning", "request", "user", "session", "token", "cache", "index", "query", "value"]
+
+
+def generate_tree(root: Path, files: int) -> None:
+    """A repository-like tree: 1-16 KB text files in nested folders, .gitignore files, some binaries."""
+    rng = random.Random(0)
+    root.mkdir(parents=True)
+    (root / ".gitignore").write_text("*.tmp\nbuild/\n")
+    for number in range(files):
+        folder = root / f"pkg{number % 40}" / f"mod{number % 13}" / f"sub{number % 5}"
+        folder.mkdir(parents=True, exist_ok=True)
+        if number % 500 == 0:
+            (folder / ".gitignore").write_text("*.bak\n!keep.bak\n")
+        if number % 100 == 7:
+            (folder / f"blob{number}.bin").write_bytes(rng.randbytes(8192))
+            continue
+        lines = [
+            f"{number}:{line} " + " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 14)))
+            for line in range(rng.randint(10, 200))
+        ]
+        suffix = ".tmp" if number % 97 == 0 else ".py"
+        (folder / f"file{number}{suffix}").write_text("\n".join(lines) + "\n")
+
+
+def raw_read(root: str) -> int:
+    """Walk the tree and read every file's bytes, discarding them; returns the bytes read."""
+    total = 0
+    for folder, _, names in os.walk(root):
+        for name in names:
+            try:
+                with open(os.path.join(folder, name), "rb") as handle:
+                    total += len(handle.read())
+            except OSError:
+                pass
+    return total
+
+
+def run_ingest(root: str, spool: Path) -> dict[str, int]:
+    return ingest([root], IngestOptions(), spool_dir=spool).summary()
+
+
+def best_of(repeat: int, action: Callable[[], object]) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = action()
+        times.append(time.perf_counter() - started)
+    return min(times), result
+
+
+def files_to_prompt() -> Path | None:
+    """The files-to-prompt executable in its own environment (installed on first use)."""
+    executable = F2P_VENV / "bin" / "files-to-prompt"
+    if not executable.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(F2P_VENV)], check=True)
+        install = subprocess.run([str(F2P_VENV / "bin" / "pip"), "install", "-q", "files-to-prompt"], check=False)
+        if install.returncode != 0:
+            return None
+    return executable
+
+
+def measure(name: str, root: str, repeat: int, f2p: Path | None) -> dict[str, float]:
+    raw_read(root)  # warm the page cache so every contender reads from memory
+    raw_s, raw_bytes = best_of(repeat, lambda: raw_read(root))
+    with tempfile.TemporaryDirectory() as spool:
+        ingest_s, summary = best_of(repeat, lambda: run_ingest(root, Path(spool)))
+    child = [sys.executable, __file__, "--child", root]
+    ingest_proc_s, _ = best_of(repeat, lambda: subprocess.run(child, check=True, stdout=subprocess.DEVNULL))
+    row = {"raw": raw_s, "ingest": ingest_s, "ingest_process": ingest_proc_s}
+    print(f"\n{name}: {root}")
+    print(f"  raw read          {raw_s:7.3f} s  ({raw_bytes / 1e6:,.0f} MB read)")
+    print(f"  rlm ingest        {ingest_s:7.3f} s  in-process  ({summary})")
+    print(f"  rlm ingest        {ingest_proc_s:7.3f} s  as a new process (interpreter start included)")
+    if f2p is not None:
+        command = [str(f2p), root]
+        f2p_s, _ = best_of(repeat, lambda: subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False))
+        row["f2p"] = f2p_s
+        print(f"  files-to-prompt   {f2p_s:7.3f} s  as a new process, output to /dev/null")
+    print(f"  ingest / raw read            {ingest_s / raw_s:5.2f}x  (goal: at most 2x)")
+    if "f2p" in row:
+        print(f"  files-to-prompt / ingest     {row['f2p'] / ingest_proc_s:5.2f}x  (goal: at least 3x; both as processes)")
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--files", type=int, default=20_000)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        with tempfile.TemporaryDirectory() as spool:
+            print(run_ingest(args.child, Path(spool)))
+        return
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, best of {args.repeat}, warm page cache")
+    f2p = files_to_prompt()
+    if f2p is None:
+        print("files-to-prompt could not be installed: that comparison is left out")
+    with tempfile.TemporaryDirectory() as directory:
+        tree = Path(directory) / "tree"
+        generate_tree(tree, args.files)
+        measure(f"generated tree ({args.files:,} files)", str(tree), args.repeat, f2p)
+    measure("standard library", sysconfig.get_paths()["stdlib"], args.repeat, f2p)
+
+
+if __name__ == "__main__":
+    main()
