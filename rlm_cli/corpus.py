@@ -15,7 +15,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 MANIFEST_VERSION = 1
 MAX_MATCHES = 1000
@@ -27,8 +27,7 @@ _PIECE = 4 * 1024 * 1024  # characters per piece when streaming a loaded documen
 _SHOWN_LINE = 240  # characters of a matched line a repr shows
 
 
-@dataclass(frozen=True)
-class Skipped:
+class Skipped(NamedTuple):
     """An input left out of the corpus, and why."""
 
     path: str
@@ -547,11 +546,14 @@ class Corpus(_TextLike):
         """Build a corpus from a manifest already parsed from JSON."""
         if data.get("version") != MANIFEST_VERSION:
             raise ValueError(f"unsupported manifest version {data.get('version')!r}")
+        skipped = [Skipped(item["path"], item["reason"]) for item in data.get("skipped", ())]
+        return cls.from_entries(data["documents"], skipped)
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[dict[str, Any]], skipped: Iterable[Skipped] = ()) -> Corpus:
+        """Build a corpus from manifest document entries (sharing one text cache)."""
         cache = _TextCache()
-        return cls(
-            (Document(entry, cache) for entry in data["documents"]),
-            (Skipped(item["path"], item["reason"]) for item in data.get("skipped", ())),
-        )
+        return cls((Document(entry, cache) for entry in entries), skipped)
 
     @property
     def files(self) -> list[str]:

@@ -72,12 +72,12 @@ def ingest(
     manifest = {
         "version": MANIFEST_VERSION,
         "documents": entries,
-        "skipped": [{"path": item.path, "reason": item.reason} for item in skipped],
+        "skipped": [item._asdict() for item in skipped],
         "roots": covering_roots([*walker.roots, str(spool.directory)], [entry["file"] for entry in entries]),
     }
     manifest_path = spool.directory / "manifest.json"
-    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-    return IngestResult(Corpus.from_manifest(manifest), manifest_path)
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    return IngestResult(Corpus.from_entries(entries, skipped), manifest_path)
 
 
 def _listed(paths_from: str | None, stream: BinaryIO) -> list[str]:
