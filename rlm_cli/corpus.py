@@ -252,7 +252,9 @@ class _Mapped:
             byte_start, byte_end, first, count = blocks[number]
             low, high = max(start, first) - first, min(end, first + count) - first
             if count == byte_end - byte_start:  # one byte per character: slice the mapping
-                yield self._mapping()[byte_start + low : byte_start + high].decode(self._encoding, errors="replace")
+                data = self._mapping()[byte_start + low : byte_start + high]
+                self._release(byte_start + low, byte_start + high)
+                yield data.decode(self._encoding, errors="replace")
             else:
                 yield self._block_text(number)[low:high]
             number += 1
