@@ -38,6 +38,7 @@ class IngestResult:
 
     corpus: Corpus
     manifest_path: Path
+    roots: tuple[str, ...] = ()  # what the sandboxed worker must be able to read
 
     @property
     def skipped(self) -> list[Skipped]:
@@ -77,7 +78,7 @@ def ingest(
     }
     manifest_path = spool.directory / "manifest.json"
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-    return IngestResult(Corpus.from_entries(entries, skipped), manifest_path)
+    return IngestResult(Corpus.from_entries(entries, skipped), manifest_path, tuple(manifest["roots"]))
 
 
 def _listed(paths_from: str | None, stream: BinaryIO) -> list[str]:
