@@ -109,7 +109,8 @@ def _require_text(entries: list[dict[str, Any]], skipped: list[Skipped], walker:
     if entries:
         raise InputError(f"nothing to read: {len(entries):,} documents, all empty")
     if sources == ["-"]:
-        raise InputError("stdin is empty" if skipped and skipped[0].reason == "empty" else f"stdin: {skipped[0].reason}")
+        reason = next((item.reason for item in skipped if item.path == STDIN_PATH), "empty")
+        raise InputError("stdin is empty" if reason == "empty" else f"nothing readable on stdin: {reason}")
     if walker.missing and len(walker.missing) == len(sources):
         raise InputError(f"no such file or directory: {walker.missing[0]}")
     reasons = Counter(item.reason.split(":")[0].split(" (")[0] for item in skipped)

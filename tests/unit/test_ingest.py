@@ -219,6 +219,8 @@ def test_stdin_is_spooled_to_a_file(tmp_path: Path) -> None:
 def test_empty_stdin_is_an_error_alone_and_a_skip_with_others(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="stdin is empty"):
         run(["-"], tmp_path)
+    with pytest.raises(InputError, match="nothing readable on stdin: binary"):
+        run(["-"], tmp_path, stdin=b"\0\1\2")
     write_tree(tmp_path, {"f.txt": "f\n"})
     result = run(["-", str(tmp_path / "f.txt")], tmp_path)
     assert reasons(result)["<stdin>"] == "empty"
