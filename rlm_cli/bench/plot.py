@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rlm_cli.bench.items import size_label
+
 PLOT_FILE = "score_vs_size.png"
 MISSING = "plot skipped: matplotlib is not installed (pip install 'rlm-cli[bench]')"
 
@@ -32,6 +34,8 @@ def plot_summary(summary: dict[str, Any], out_dir: Path, caption: str = "") -> P
                 panel.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=method)
         panel.set_title(task)
         panel.set_xscale("log")
+        panel.set_xticks(summary["sizes"], [size_label(size) for size in summary["sizes"]])
+        panel.minorticks_off()
         panel.set_ylim(-0.05, 1.05)
         panel.set_xlabel("input size (tokens)")
         panel.set_ylabel("mean score")

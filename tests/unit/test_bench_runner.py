@@ -100,7 +100,7 @@ def test_plot_degrades_without_matplotlib(tmp_path: Path, monkeypatch: pytest.Mo
     import sys
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    summary = {"tasks": ["niah"], "methods": ["rlm"], "groups": [], "model": "m", "sub_model": "m", "n": 1, "seed": 0}
+    summary = {"tasks": ["niah"], "sizes": [1_000], "methods": ["rlm"], "groups": [], "model": "m", "sub_model": "m", "n": 1, "seed": 0}
     assert plot_summary(summary, tmp_path) is None
 
 
