@@ -26,9 +26,6 @@ class Broker(Protocol):
         ...
 
 
-KINDS = ("llm_query", "llm_batch", "rlm_query")
-
-
 def serve_call(broker: Broker, kind: str, args: dict[str, Any]) -> dict[str, Any]:
     """Run one sub-call on the broker; whatever it raises becomes an error reply."""
     try:

@@ -17,7 +17,7 @@ class SandboxConfig:
     readable_paths: tuple[Path, ...] = ()  # corpus roots, spool dir: read-only inside
     cell_timeout: float = 120.0
     output_limit: int = 20_000  # characters per part shown to the model
-    capture_limit: int = 4_000_000  # characters kept per stream while a cell runs
+    capture_limit: int = 4_000_000  # characters kept per stream while a cell runs (hard cap)
     memory_limit: int | None = 4 * 1024**3  # bytes of heap (RLIMIT_DATA); None: no limit
     file_size_limit: int | None = 1024**3  # bytes per written file (RLIMIT_FSIZE)
     allow_net: bool = False

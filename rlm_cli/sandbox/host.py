@@ -22,6 +22,7 @@ from rlm_cli.sandbox.result import CellResult, empty_answer
 from rlm_cli.sandbox.session import WorkerSession
 
 MAX_GRACE = 2.0  # seconds between the worker's own interrupt and the kill
+INTERRUPT_WAIT = 1.0  # seconds a cell gets to stop on Ctrl-C before the worker is killed
 
 
 class Sandbox:
@@ -69,7 +70,11 @@ class Sandbox:
         if self._scratch is None:
             self._scratch = self.config.scratch_dir or Path(tempfile.mkdtemp(prefix="rlm-scratch-"))
             self._scratch.mkdir(parents=True, exist_ok=True)
-        self._session = self._spawn()
+        try:
+            self._session = self._spawn()
+        except BaseException:  # `with` does not call __exit__ when __enter__ fails
+            self.close()
+            raise
 
     def set_variable(self, name: str, value: Any) -> None:
         """Bind a JSON-able value in the REPL; it is bound again after any restart."""
@@ -87,7 +92,11 @@ class Sandbox:
         timeout = self.config.cell_timeout
         try:
             outcome = self._session.run(code, timeout, min(MAX_GRACE, timeout))
-        except BaseException:  # Ctrl-C or a broker bug: leave no worker behind
+        except KeyboardInterrupt:
+            self._keep_answer_of_interrupted_cell()
+            self.close()
+            raise
+        except BaseException:  # a broker bug: leave no worker behind
             self.close()
             raise
         if outcome.get("died"):
@@ -98,6 +107,13 @@ class Sandbox:
         self._failures = 0
         self._answer = outcome["answer"]
         return self._result(outcome)
+
+    def _keep_answer_of_interrupted_cell(self) -> None:
+        """On Ctrl-C, give the cell a moment to stop so the answer it set so far is not lost."""
+        interrupt = getattr(self._session, "interrupt", None)
+        outcome = interrupt(INTERRUPT_WAIT) if interrupt else None
+        if outcome and "answer" in outcome:
+            self._answer = outcome["answer"]
 
     def close(self) -> None:
         """Stop the worker and everything it started; remove a scratch dir made here."""
@@ -112,6 +128,7 @@ class Sandbox:
         assert self._scratch is not None
         config, scratch = self.config, str(self._scratch)
         init = {
+            "op": "init",
             "manifest": str(config.manifest_path) if config.manifest_path else None,
             "capture_limit": config.capture_limit,
             "memory_limit": config.memory_limit,
@@ -126,7 +143,6 @@ class Sandbox:
         if config.manifest_path:
             readable.append(str(config.manifest_path))
         home = str(Path.home())
-        init["op"] = "init"
         init["policy"] = {
             "writable": writable, "readable": readable, "allow_net": config.allow_net,
             "protected": [home] if home != "/" else [],

@@ -62,7 +62,7 @@ class WorkerSession:
             theirs.close()
             os.close(out_write)
             os.close(err_write)
-        self.raw = RawOutput(out_read, err_read, init["capture_limit"])
+        self._raw = RawOutput(out_read, err_read, init["capture_limit"])
         threading.Thread(target=self._read_forever, name="rlm-worker-reader", daemon=True).start()
         self._handshake(init, start_timeout)
 
@@ -78,8 +78,8 @@ class WorkerSession:
         if reply.get("op") == "ready":
             return
         self.close()
-        _, err = self.raw.take()
-        detail = reply.get("error") or err.getvalue().strip() or self.describe_exit()
+        _, err = self._raw.take()
+        detail = reply.get("error") or err.getvalue().strip() or self._describe_exit()
         raise SandboxError(f"the REPL worker did not start: {detail}")
 
     def _send(self, message: dict[str, Any]) -> None:
@@ -153,8 +153,25 @@ class WorkerSession:
             if message.get("op") == "result":
                 return self._with_raw_output(message)
 
+    def interrupt(self, wait: float) -> dict[str, Any] | None:
+        """Interrupt the running cell (SIGINT to the worker); its result if it comes in time."""
+        for pid in _python_processes(self.process.pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                message = self._events.get(timeout=left)
+            except queue.Empty:
+                return None
+            if message.get("op") == "result":
+                return message
+            if message.get("op") == "closed":
+                return None
+        return None
+
     def _with_raw_output(self, result: dict[str, Any]) -> dict[str, Any]:
-        out, err = self.raw.take()
+        out, err = self._raw.take()
         for name, raw in (("stdout", out), ("stderr", err)):
             if raw.total:
                 result[name] += raw.getvalue()
@@ -164,13 +181,13 @@ class WorkerSession:
     def _died(self, started: float, timed_out: bool) -> dict[str, Any]:
         self.close()
         result = {
-            "died": True, "timed_out": timed_out, "reason": self.describe_exit(),
+            "died": True, "timed_out": timed_out, "reason": self._describe_exit(),
             "duration_s": time.monotonic() - started, "stdout": "", "stderr": "",
             "stdout_chars": 0, "stderr_chars": 0,
         }
         return self._with_raw_output(result)
 
-    def describe_exit(self) -> str:
+    def _describe_exit(self) -> str:
         """How the worker ended, in words."""
         code = self.process.poll()
         if code is None:
@@ -193,4 +210,26 @@ class WorkerSession:
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         self._sock.close()
-        self.raw.close()
+        self._raw.close()
+
+
+def _python_processes(root: int) -> list[int]:
+    """The worker itself, or under bubblewrap the processes inside it (never bwrap, which dies of
+    SIGINT and takes the worker with it before it can report)."""
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            name = _read(f"/proc/{pid}/comm").strip()
+            children = _read(f"/proc/{pid}/task/{pid}/children").split()
+        except OSError:
+            continue
+        if name != "bwrap":
+            found.append(pid)
+        stack.extend(int(child) for child in children)
+    return found or [root]
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="ascii", errors="replace") as handle:
+        return handle.read()

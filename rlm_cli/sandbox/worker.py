@@ -89,9 +89,7 @@ def _start(sock: socket.socket) -> tuple[Channel, Repl]:
     repl.set_answer(init["answer"])
     for name, value in init["variables"].items():
         repl.set_variable(name, value)
-    rules = init["policy"]
-    if rules is not None:
-        policy.install(policy.Policy(**rules))
+    policy.install(policy.Policy(**init["policy"]))
     return channel, repl
 
 
@@ -99,8 +97,9 @@ def serve(sock: socket.socket) -> None:
     """Start up, report ready (or why not), then run commands until the host closes the channel."""
     try:
         channel, repl = _start(sock)
-    except Exception:
-        protocol.send(sock, {"op": "failed", "error": traceback.format_exc(limit=3)})
+    except Exception as error:  # reported to the host, which raises SandboxError with it
+        reason = "".join(traceback.format_exception_only(error)).strip()
+        protocol.send(sock, {"op": "failed", "error": reason})
         raise SystemExit(1) from None
     channel.listen()
     channel.send({"op": "ready", "pid": os.getpid()})

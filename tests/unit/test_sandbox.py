@@ -4,6 +4,7 @@ worker deaths and sub-calls. Every test ends by checking that no process was lef
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,13 @@ def make(request: pytest.FixtureRequest, broker: FakeBroker) -> Iterator[Sandbox
 
 def test_mode_in_use_is_the_one_asked_for(make: SandboxFactory) -> None:
     assert make().mode == make.mode
+
+
+def test_a_worker_that_cannot_start_says_why(make: SandboxFactory, tmp_path: Path) -> None:
+    before = set(Path(tempfile.gettempdir()).glob("rlm-scratch-*"))
+    with pytest.raises(SandboxError, match=r"did not start: FileNotFoundError: .*missing\.json"):
+        make(manifest_path=tmp_path / "missing.json")
+    assert set(Path(tempfile.gettempdir()).glob("rlm-scratch-*")) <= before
 
 
 def test_variables_persist_across_cells(make: SandboxFactory) -> None:
