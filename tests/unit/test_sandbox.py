@@ -29,11 +29,15 @@ def test_mode_in_use_is_the_one_asked_for(make: SandboxFactory) -> None:
     assert make().mode == make.mode
 
 
-def test_a_worker_that_cannot_start_says_why(make: SandboxFactory, tmp_path: Path) -> None:
-    before = set(Path(tempfile.gettempdir()).glob("rlm-scratch-*"))
+def test_a_worker_that_cannot_start_says_why(
+    make: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))  # where the scratch dir would be made
     with pytest.raises(SandboxError, match=r"did not start: FileNotFoundError: .*missing\.json"):
         make(manifest_path=tmp_path / "missing.json")
-    assert set(Path(tempfile.gettempdir()).glob("rlm-scratch-*")) <= before
+    assert list(temp.iterdir()) == []
 
 
 def test_variables_persist_across_cells(make: SandboxFactory) -> None:
