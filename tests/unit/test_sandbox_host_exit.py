@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
@@ -28,8 +27,9 @@ HOST = textwrap.dedent(
             sys.exit(130)
     """
 )
-BUSY = "while True:\n    pass"
-WAITING = "llm_query('a slow model')"
+STARTED = "open('started', 'w').close()\n"  # tells the test the cell is running
+BUSY = STARTED + "while True:\n    pass"
+WAITING = STARTED + "llm_query('a slow model')"
 
 
 def _start_host(mode: str, cell: str) -> tuple[subprocess.Popen[str], str]:
@@ -39,8 +39,8 @@ def _start_host(mode: str, cell: str) -> tuple[subprocess.Popen[str], str]:
     )
     assert host.stdout is not None
     scratch = host.stdout.readline().strip()
-    assert wait_until(lambda: bool(processes_in(scratch)), timeout=5)
-    time.sleep(0.3)  # the host is inside execute() by now
+    assert wait_until(lambda: os.path.exists(os.path.join(scratch, "started")), timeout=10)
+    assert processes_in(scratch)
     return host, scratch
 
 
