@@ -93,8 +93,10 @@ class Sandbox:
         try:
             outcome = self._session.run(code, timeout, min(MAX_GRACE, timeout))
         except KeyboardInterrupt:
-            self._keep_answer_of_interrupted_cell()
-            self.close()
+            try:
+                self._keep_answer_of_interrupted_cell()
+            finally:  # even if a second Ctrl-C cuts the wait short
+                self.close()
             raise
         except BaseException:  # a broker bug: leave no worker behind
             self.close()
@@ -110,9 +112,9 @@ class Sandbox:
 
     def _keep_answer_of_interrupted_cell(self) -> None:
         """On Ctrl-C, give the cell a moment to stop so the answer it set so far is not lost."""
-        interrupt = getattr(self._session, "interrupt", None)
-        outcome = interrupt(INTERRUPT_WAIT) if interrupt else None
-        if outcome and "answer" in outcome:
+        assert self._session is not None
+        outcome = self._session.interrupt(INTERRUPT_WAIT)
+        if outcome is not None:
             self._answer = outcome["answer"]
 
     def close(self) -> None:

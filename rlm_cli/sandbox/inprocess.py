@@ -15,6 +15,7 @@ class InProcessSession:
     """The same Repl the worker runs, called directly."""
 
     def __init__(self, context: Any, init: dict[str, Any], broker: Broker) -> None:
+        self._interrupted: dict[str, Any] | None = None
         self._repl = Repl(context, lambda kind, args: serve_call(broker, kind, args), init["capture_limit"])
         self._repl.set_answer(init["answer"])
         for name, value in init["variables"].items():
@@ -25,8 +26,17 @@ class InProcessSession:
         self._repl.set_variable(name, value)
 
     def run(self, code: str, timeout: float, grace: float) -> dict[str, Any]:
-        """Run a cell in this process."""
-        return self._repl.run(code, timeout)
+        """Run a cell in this process; Ctrl-C during it stops it and reaches the caller."""
+        result = self._repl.run(code, timeout)
+        if result["interrupted"]:
+            self._interrupted = result
+            raise KeyboardInterrupt
+        return result
+
+    def interrupt(self, wait: float) -> dict[str, Any] | None:
+        """The result of the cell Ctrl-C stopped, if any."""
+        result, self._interrupted = self._interrupted, None
+        return result
 
     def close(self) -> None:
         """Nothing to reap."""

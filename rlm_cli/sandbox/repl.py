@@ -52,7 +52,7 @@ class Repl:
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
         out, err = CappedText(self.capture_limit), CappedText(self.capture_limit)
         value_repr = error = None
-        timed_out = False
+        timed_out = interrupted = False
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = out, err
         started = time.perf_counter()
@@ -61,6 +61,9 @@ class Repl:
                 value_repr = self._execute(code, filename)
         except CellTimeout as exc:
             timed_out = True
+            error = _format_error(exc)
+        except KeyboardInterrupt as exc:  # Ctrl-C reached the cell: the host is stopping
+            interrupted = True
             error = _format_error(exc)
         except BaseException as exc:  # SystemExit and KeyboardInterrupt included: the REPL lives on
             error = _format_error(exc)
@@ -72,7 +75,7 @@ class Repl:
             "stdout": out.getvalue(), "stderr": err.getvalue(),
             "stdout_chars": out.total, "stderr_chars": err.total,
             "value_repr": value_repr, "error": error, "duration_s": duration,
-            "timed_out": timed_out, "restored": restored,
+            "timed_out": timed_out, "interrupted": interrupted, "restored": restored,
             "variables": user_variables(self.namespace), "answer": dict(self.answer),
         }
 

@@ -154,20 +154,17 @@ class WorkerSession:
                 return self._with_raw_output(message)
 
     def interrupt(self, wait: float) -> dict[str, Any] | None:
-        """Interrupt the running cell (SIGINT to the worker); its result if it comes in time."""
-        for pid in _python_processes(self.process.pid):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGINT)
+        """Ask the worker to interrupt its cell (Ctrl-C); the cell's result if it comes in time."""
+        with contextlib.suppress(OSError):
+            self._send({"op": "interrupt"})
         deadline = time.monotonic() + wait
         while (left := deadline - time.monotonic()) > 0:
             try:
                 message = self._events.get(timeout=left)
             except queue.Empty:
                 return None
-            if message.get("op") == "result":
-                return message
-            if message.get("op") == "closed":
-                return None
+            if message.get("op") in ("result", "closed"):
+                return message if message["op"] == "result" else None
         return None
 
     def _with_raw_output(self, result: dict[str, Any]) -> dict[str, Any]:
@@ -212,24 +209,3 @@ class WorkerSession:
         self._sock.close()
         self._raw.close()
 
-
-def _python_processes(root: int) -> list[int]:
-    """The worker itself, or under bubblewrap the processes inside it (never bwrap, which dies of
-    SIGINT and takes the worker with it before it can report)."""
-    found, stack = [], [root]
-    while stack:
-        pid = stack.pop()
-        try:
-            name = _read(f"/proc/{pid}/comm").strip()
-            children = _read(f"/proc/{pid}/task/{pid}/children").split()
-        except OSError:
-            continue
-        if name != "bwrap":
-            found.append(pid)
-        stack.extend(int(child) for child in children)
-    return found or [root]
-
-
-def _read(path: str) -> str:
-    with open(path, encoding="ascii", errors="replace") as handle:
-        return handle.read()

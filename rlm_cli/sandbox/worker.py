@@ -11,6 +11,7 @@ import faulthandler
 import itertools
 import os
 import queue
+import signal
 import socket
 import sys
 import threading
@@ -30,6 +31,7 @@ class Channel:
         self._commands: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         self._waiting: dict[int, _Slot] = {}
         self._ids = itertools.count(1)
+        self._main = threading.main_thread().ident
 
     def send(self, message: dict[str, Any]) -> None:
         """Send one message (any thread)."""
@@ -62,6 +64,9 @@ class Channel:
                 slot = self._waiting.pop(message["id"])
                 slot.reply = message
                 slot.done.set()
+            elif message.get("op") == "interrupt" and self._main is not None:
+                # to the main thread itself, so a blocking call there is interrupted too
+                signal.pthread_kill(self._main, signal.SIGINT)
             else:
                 self._commands.put(message)
 

@@ -24,10 +24,12 @@ HOST = textwrap.dedent(
         try:
             sandbox.execute(sys.argv[2])
         except KeyboardInterrupt:
+            print(sandbox.answer["content"], flush=True)
             sys.exit(130)
     """
 )
-STARTED = "open('started', 'w').close()\n"  # tells the test the cell is running
+# the answer the cell sets before it blocks, and a file telling the test it is running
+STARTED = "answer['content'] = 'so far'\nopen('started', 'w').close()\n"
 BUSY = STARTED + "while True:\n    pass"
 WAITING = STARTED + "llm_query('a slow model')"
 
@@ -50,6 +52,7 @@ def test_ctrl_c_during_a_cell_reaps_the_worker(mode: str, cell: str) -> None:
     host, scratch = _start_host(mode, cell)
     host.send_signal(signal.SIGINT)
     assert host.wait(timeout=10) == 130
+    assert host.stdout is not None and host.stdout.read() == "so far\n"
     assert wait_until(lambda: not processes_in(scratch))
 
 

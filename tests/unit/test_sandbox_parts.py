@@ -170,6 +170,9 @@ def test_none_mode_runs_in_this_process() -> None:
         assert sandbox.execute("x").value_repr == "['answer to a']"
         assert sandbox.execute("while True:\n    pass").timed_out
         assert sandbox.execute("FINAL('done')").answer == {"content": "done", "ready": True}
+        with pytest.raises(KeyboardInterrupt):  # Ctrl-C in a cell reaches the caller
+            sandbox.execute("answer['content'] = 'partial'\nraise KeyboardInterrupt")
+        assert sandbox.answer["content"] == "partial"
 
 
 def test_available_libraries_lists_only_known_names() -> None:
