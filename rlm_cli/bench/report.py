@@ -99,7 +99,10 @@ def summary_table(summary: dict[str, Any]) -> Any:
 
 
 def _count(value: float) -> str:
-    return f"{value / 1000:.1f}k" if value >= 1000 else f"{value:.0f}"
+    for unit, scale in (("M", 1_000_000), ("k", 1_000)):
+        if value >= scale:
+            return f"{value / scale:.1f}{unit}"
+    return f"{value:.0f}"
 
 
 def _notes(group: dict[str, Any]) -> str:

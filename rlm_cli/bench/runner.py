@@ -1,6 +1,7 @@
 """Runs a bench plan: items in parallel, every result appended to `items.jsonl` as it lands.
 
-Resumable: rows already in the file for the same item, method, seed and models are not run again.
+Resumable: rows already in the file for the same item, method, seed and models are not run again,
+unless they ended in an error (a provider outage, say), which a re-run retries.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def run_plan(plan: Plan, config: MethodConfig, out_dir: Path, jobs: int, on_row:
     path = out_dir / ITEMS_FILE
     settings = config.settings
     identity = {"seed": plan.seed, "model": settings.model, "sub_model": settings.effective_sub_model}
-    earlier = {row_key(row): row for row in load_rows(path)}
+    earlier = {row_key(row): row for row in load_rows(path) if not row.get("error")}
     rows: list[Row] = []
     pending: list[tuple[str, int, int, list[str]]] = []
     for task, size, index in plan.units():

@@ -8,9 +8,13 @@ summary is checked against what that policy must get.
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from rlm_cli.bench.items import CHARS_PER_TOKEN, Item
 from rlm_cli.bench.methods import direct_prompt
@@ -23,6 +27,7 @@ from tests.e2e.helpers import FAST_RETRIES, rlm
 from tests.fakes.provider import FakeProvider, Request, code
 
 SIZE, N, WINDOW = 2_000, 3, 1_600  # tokens; the window cuts the direct baseline's input
+FULL_RUN = os.environ.get("BENCH_FULL_RUN")  # a directory: run the whole default suite into it
 LABEL_PROMPT = "Label each record below, one label per line:\n"
 
 
@@ -169,7 +174,7 @@ def expected_direct(item: Item) -> float:
     return sum(found) / len(found)
 
 
-def _bench(provider: FakeProvider, out: Path, *args: str, timeout: float = 60) -> Any:
+def _bench(provider: FakeProvider, out: Path, *args: str, timeout: float | None = 60) -> Any:
     return rlm(["bench", *args, "--model", "openai/root", "--sub-model", "openai/sub", "--api-base", provider.url,
                 "--sandbox", "process", "--out", str(out), "--max-iterations", "4", "--jobs", "4"],
                env=FAST_RETRIES, timeout=timeout)
@@ -220,3 +225,16 @@ def test_unknown_task_is_a_usage_error(provider: FakeProvider, tmp_path: Path) -
     done = _bench(provider, tmp_path, "haystack")
     assert done.returncode == 2
     assert "unknown task 'haystack'" in done.stderr and "niah" in done.stderr
+
+
+@pytest.mark.timeout(0)
+@pytest.mark.skipif(not FULL_RUN, reason="set BENCH_FULL_RUN=DIR for a full run at default sizes")
+def test_full_run_at_default_sizes(provider: FakeProvider) -> None:
+    """The figure in benchmarks/RESULTS.md: every task, size and method at the defaults, timed."""
+    provider.root_script, provider.sub_rule = root_policy, sub_rule
+    started = time.monotonic()
+    assert FULL_RUN
+    done = _bench(provider, Path(FULL_RUN), "--note", "scripted fake provider: an illustration, not a result", timeout=None)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((Path(FULL_RUN) / "summary.json").read_text())
+    print(f"\n{summary['runs']} runs in {time.monotonic() - started:.0f} s; requests served: {len(provider.requests)}")

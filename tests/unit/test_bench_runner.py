@@ -62,6 +62,17 @@ def test_rows_are_written_and_a_second_run_resumes(tmp_path: Path, stand_ins: li
     assert {(task, index) for task, index, _ in stand_ins[8:]} == {("niah", 2), ("verbatim", 2)}
 
 
+def test_a_run_that_ended_in_an_error_is_retried(tmp_path: Path, stand_ins: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = Plan(("niah",), (1_000,), 1, 0, ("right",))
+    right = methods.METHODS["right"]
+    failing = {"right": lambda item, config: Outcome("", "error", error="provider down")}
+    monkeypatch.setattr("rlm_cli.bench.runner.METHODS", failing)
+    assert run_plan(plan, CONFIG, tmp_path, 1, lambda row, resumed: None)[0]["error"] == "provider down"
+    monkeypatch.setattr("rlm_cli.bench.runner.METHODS", {"right": right})
+    rows = run_plan(plan, CONFIG, tmp_path, 1, lambda row, resumed: None)
+    assert [row["score"] for row in rows] == [1.0] and len(stand_ins) == 1
+
+
 def test_another_seed_or_model_is_not_resumed(tmp_path: Path, stand_ins: list) -> None:
     plan = Plan(("niah",), (1_000,), 1, 0, ("right",))
     run_plan(plan, CONFIG, tmp_path, 1, lambda row, resumed: None)
