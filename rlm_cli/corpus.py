@@ -531,6 +531,8 @@ class Document(_TextLike):
 class Corpus(_TextLike):
     """All input documents as one text: each as `=== path ===` then its text, joined by newlines.
 
+    A single document is its text alone, with no header, so a piped log reads exactly as it is.
+
     Works like a str: len(context), context[a:b], `x in context`, .count(), .find(),
     .splitlines() (and any other str method, on the whole text). Also: .files, .documents,
     .read(path) / context[path], .grep(pattern), .chunks(max_chars), .describe().
@@ -540,7 +542,8 @@ class Corpus(_TextLike):
         self.documents: list[Document] = list(documents)
         self.skipped: list[Skipped] = list(skipped)
         self._by_path = {document.path: document for document in self.documents}
-        self._headers = [f"=== {document.path} ===\n" for document in self.documents]
+        single = len(self.documents) == 1
+        self._headers = ["" if single else f"=== {document.path} ===\n" for document in self.documents]
         self._layout: list[int] | None = None
 
     @classmethod
@@ -822,6 +825,8 @@ def _describe(corpus: Corpus, max_chars: int) -> str:
         return "The context is empty: no documents."[:max_chars]
     lines = [_headline(corpus)]
     lines.append(
+        "str(context) is the document's text as it is; len(), slices and offsets count its characters."
+        if len(documents) == 1 else
         "str(context) is every document as a `=== path ===` line then its text, joined by "
         "newlines; len(), slices and offsets count characters of that text."
     )

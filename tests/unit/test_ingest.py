@@ -213,7 +213,7 @@ def test_stdin_is_spooled_to_a_file(tmp_path: Path) -> None:
     document = result.corpus.documents[0]
     assert (document.path, document.kind) == ("<stdin>", "stdin")
     assert Path(document.file).parent == tmp_path / "spool"
-    assert result.corpus.text == "=== <stdin> ===\npiped line 1\npiped line 2\n"
+    assert result.corpus.text == "piped line 1\npiped line 2\n"  # one document: no header
 
 
 def test_empty_stdin_is_an_error_alone_and_a_skip_with_others(tmp_path: Path) -> None:
