@@ -264,3 +264,19 @@ def test_stdin_is_a_source(provider: FakeProvider) -> None:
     done = rlm(["ask", "-", "how many needles?", *model_flags(provider)], input="hay needle hay\nneedle\n")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "2\n"
+
+
+def test_a_real_runs_trace_replays_to_the_same_final_tree(provider: FakeProvider, logs: Path, tmp_path: Path) -> None:
+    provider.root_script = script(
+        code("print(context.files)"),
+        code("found = llm_batch(['a', 'b', 'c'])", "print(found)"),
+        code("FINAL('done')"),
+    )
+    trace = tmp_path / "trace.jsonl"
+    env = {"COLUMNS": "100"}
+    done = rlm(["ask", "logs", "q?", "--progress", "tree", "--trace", str(trace), *model_flags(provider)], cwd=logs.parent, env=env)
+    assert done.returncode == 0, done.stderr
+    replayed = rlm(["replay", str(trace)], env=env)
+    assert replayed.returncode == 0, replayed.stderr
+    assert "llm_batch" in replayed.stdout and "turn 3" in replayed.stdout
+    assert replayed.stdout.strip() in done.stderr
