@@ -18,6 +18,11 @@ def make(request: pytest.FixtureRequest) -> Iterator[SandboxFactory]:
     yield from sandbox_factory(request.param, FakeBroker())
 
 
+@pytest.fixture(params=REAL_MODES[:1])
+def make_bwrap(request: pytest.FixtureRequest) -> Iterator[SandboxFactory]:
+    yield from sandbox_factory(request.param, FakeBroker())
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A stand-in for the user's home, holding a secret; $HOME points at it for the host."""
@@ -142,12 +147,13 @@ def test_the_host_cannot_be_signalled(make: SandboxFactory) -> None:
     assert "PermissionError" in (result.error or "")
 
 
-def test_bwrap_holds_without_the_audit_hook(make: SandboxFactory, home: Path) -> None:
-    """Through ctypes the hook is not consulted: the mounts and the namespaces are what stop it."""
-    if make.mode != "bwrap":
-        pytest.skip("the process mode is a guard, not a boundary")
+def test_bwrap_holds_without_the_audit_hook(make_bwrap: SandboxFactory, home: Path) -> None:
+    """Through ctypes the hook is not consulted: the mounts and the namespaces are what stop it.
+
+    (The process mode is a guard, not a boundary: ctypes gets round it, as the README says.)
+    """
     target = home / "via-ctypes"
-    result = make().execute(
+    result = make_bwrap().execute(
         "import ctypes, os, socket\n"
         "libc = ctypes.CDLL(None, use_errno=True)\n"
         f"fd = libc.open({str(target).encode()!r}, os.O_WRONLY | os.O_CREAT, 0o644)\n"
