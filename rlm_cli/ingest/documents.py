@@ -69,8 +69,9 @@ def _mapped(candidate: Candidate, head: bytes, bom: str | None, spool: Spool) ->
     sniffed = decode.sniff(head, bom)
     offset = decode.ASCII_COMPATIBLE_BOMS.get(sniffed.encoding, 0)
     encoding = "utf-8" if offset else sniffed.encoding
-    note = sniffed.note or f"encoding judged from the first {len(head):,} bytes; undecodable bytes later show as U+FFFD"
-    return _entry(candidate, candidate.file, decode.Decoded(encoding, -1, note), _size(candidate), mapped=True, offset=offset)
+    # The model-facing description says, for every mapped document, that its encoding was judged
+    # from its start; only a sniffing note of its own is worth repeating per document.
+    return _entry(candidate, candidate.file, decode.Decoded(encoding, -1, sniffed.note), _size(candidate), mapped=True, offset=offset)
 
 
 def _size(candidate: Candidate) -> int:

@@ -55,7 +55,7 @@ class PlainRenderer:
     def _run(self, event: ev.RunStarted) -> str:
         self._depth[event.run_id] = event.depth
         data = event.input
-        where = f"{data.get('documents', 0)} documents, {fmt.nbytes(int(data.get('bytes', 0)))}"
+        where = f"{fmt.count(int(data.get('documents', 0)), 'document')}, {fmt.nbytes(int(data.get('bytes', 0)))}"
         if data.get("skipped"):
             where += f", {data['skipped']} skipped"
         skipped = data.get("skipped_files") if self.verbose else None
@@ -74,7 +74,7 @@ class PlainRenderer:
         )
 
     def _cell(self, event: ev.CellStarted) -> str:
-        line = f"turn {event.turn} cell {event.cell} · running {len(event.code.splitlines())} lines of code"
+        line = f"turn {event.turn} cell {event.cell} · running {fmt.count(len(event.code.splitlines()), 'line')} of code"
         return line + ("\n" + event.code if self.verbose else "")
 
     def _executed(self, event: ev.CellExecuted) -> str:
