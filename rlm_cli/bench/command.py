@@ -131,7 +131,7 @@ class _Progress:
         trouble = f" · {row['stopped_by']}" if row["stopped_by"] != "answer" else ""
         cut = f" · kept {row['kept_fraction']:.0%}" if row.get("truncated") else ""
         _say(self.quiet, f"[{self.done}/{self.total}] {row['task']} {row['size_label']} #{row['index']} {row['method']}: "
-                         f"score {row['score']:.2f} · {row['turns']} turns · {row['wall_s']:.1f} s{cut}{trouble}")
+                         f"score {row['score']:.2f} · {row['turns']} turn{'s' * (row['turns'] != 1)} · {row['wall_s']:.1f} s{cut}{trouble}")
 
     def note_resumed(self) -> None:
         """Say once how many runs came from the earlier run in the same directory."""
