@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import rlm_cli.corpus as corpus_module
+import rlm_cli.corpus.readers as corpus_module
 from rlm_cli.corpus import Chunk, Corpus, Document, load_manifest
 from tests.unit.ingest_helpers import run, write_tree
 

@@ -319,7 +319,8 @@ def test_importing_the_cli_loads_no_ingest_dependency() -> None:
 
 def test_corpus_module_uses_only_the_standard_library() -> None:
     code = (
-        "import sys; before = set(sys.modules); import rlm_cli.corpus; "
+        "import sys, pkgutil; before = set(sys.modules); import rlm_cli.corpus; "
+        "[__import__(m.name) for m in pkgutil.iter_modules(rlm_cli.corpus.__path__, 'rlm_cli.corpus.')]; "
         "print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] not in sys.stdlib_module_names and m.split('.')[0] != 'rlm_cli'))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -1,0 +1,155 @@
+"""Grep over a document's text: Match, GrepResult, pattern compiling and the line-by-line search.
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+MAX_MATCHES = 1000
+_SHOWN_LINE = 240  # characters of a matched line a repr shows
+
+
+@dataclass
+class Match:
+    """One grep hit: path, 1-based line number, the line (and context lines when asked)."""
+
+    path: str
+    line_no: int
+    line: str
+    column: int = 0
+    page: int | None = None
+    before: list[str] = field(default_factory=list)
+    after: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line_no}" + (f" (page {self.page})" if self.page else "")
+        first = self.line_no - len(self.before)
+        rows = [f"{self.path}-{first + i}- {_clip(text, 0)}" for i, text in enumerate(self.before)]
+        rows.append(f"{where}: {_clip(self.line, self.column)}")
+        rows += [f"{self.path}-{self.line_no + i + 1}- {_clip(text, 0)}" for i, text in enumerate(self.after)]
+        return "\n".join(rows)
+
+    __repr__ = __str__
+
+
+class GrepResult(list[Match]):
+    """The matches of a grep, in corpus order; `truncated` says max_matches stopped it early."""
+
+    def __init__(self, matches: Iterable[Match], *, pattern: str, max_matches: int, truncated: bool) -> None:
+        super().__init__(matches)
+        self.pattern = pattern
+        self.max_matches = max_matches
+        self.truncated = truncated
+
+    @property
+    def paths(self) -> list[str]:
+        """The paths with at least one match, in order."""
+        return list(dict.fromkeys(match.path for match in self))
+
+    def __str__(self) -> str:
+        if not self:
+            return f"(no matches for {self.pattern!r})"
+        rows = [str(match) for match in self]
+        if self.truncated:
+            rows.append(
+                f"[stopped at max_matches={self.max_matches}: there are more matches; narrow the "
+                "pattern, pass paths=..., or raise max_matches]"
+            )
+        return "\n".join(rows)
+
+    __repr__ = __str__
+
+
+def compile_pattern(pattern: str | re.Pattern[str], ignore_case: bool) -> re.Pattern[str]:
+    """The pattern compiled for line search; a bad one raises ValueError with a hint."""
+    flags = re.MULTILINE | (re.IGNORECASE if ignore_case else 0)
+    if isinstance(pattern, re.Pattern):
+        return re.compile(pattern.pattern, pattern.flags | flags)
+    try:
+        return re.compile(pattern, flags)
+    except re.error as error:
+        raise ValueError(f"bad regular expression {pattern!r}: {error} (re.escape(text) matches text literally)") from None
+
+
+def search(
+    regex: re.Pattern[str], pieces: Iterable[tuple[int, str]], *, path: str,
+    page_starts: list[int] | None, context_lines: int, limit: int,
+) -> tuple[list[Match], bool]:
+    """Matches (one per line) in (offset, text) pieces cut after newlines; True if `limit` stopped it."""
+    matches: list[Match] = []
+    waiting: list[Match] = []  # matches still short of after-context lines
+    tail: list[str] = []  # the previous piece's last lines, for before-context
+    line_no = 1
+    for base, piece in pieces:
+        if waiting:
+            _fill_after(waiting, piece, context_lines)
+        position = counted = 0
+        while (found := regex.search(piece, position)) is not None:
+            hit = found.start()
+            if hit == len(piece) and (not piece or piece.endswith("\n")):
+                break  # the empty "line" after a final newline is not a line
+            if len(matches) == limit:
+                return matches, True
+            line_start = piece.rfind("\n", 0, hit) + 1
+            line_end = piece.find("\n", hit)
+            line_end = len(piece) if line_end == -1 else line_end
+            line_no += piece.count("\n", counted, line_start)
+            counted = line_start
+            match = Match(
+                path, line_no, piece[line_start:line_end].removesuffix("\r"), column=hit - line_start,
+                page=bisect.bisect_right(page_starts, base + line_start) if page_starts else None,
+            )
+            if context_lines:
+                match.before = _lines_before(piece, line_start, context_lines, tail)
+                match.after = _lines_after(piece, line_end, context_lines)
+                if len(match.after) < context_lines:
+                    waiting.append(match)
+            matches.append(match)
+            position = line_end + 1
+        line_no += piece.count("\n", counted)
+        if context_lines:
+            tail = piece.rsplit("\n", context_lines + 1)[-context_lines - 1 : -1]
+    return matches, False
+
+
+def _lines_before(piece: str, line_start: int, wanted: int, tail: list[str]) -> list[str]:
+    start = line_start
+    for _ in range(wanted):
+        if start == 0:
+            break
+        start = piece.rfind("\n", 0, start - 1) + 1
+    lines = piece[start : max(start, line_start - 1)].split("\n") if start < line_start else []
+    if start == 0 and len(lines) < wanted:
+        lines = tail[len(tail) - (wanted - len(lines)) :] + lines
+    return [line.removesuffix("\r") for line in lines]
+
+
+def _lines_after(piece: str, line_end: int, wanted: int) -> list[str]:
+    return _first_lines(piece[line_end + 1 :], wanted) if line_end + 1 < len(piece) else []
+
+
+def _fill_after(waiting: list[Match], piece: str, wanted: int) -> None:
+    lines = _first_lines(piece, wanted)
+    for match in waiting:
+        match.after.extend(lines[: wanted - len(match.after)])
+    waiting.clear()
+
+
+def _first_lines(text: str, wanted: int) -> list[str]:
+    parts = text.split("\n", wanted)
+    if len(parts) <= wanted and parts[-1] == "":
+        parts.pop()  # what follows a final newline is not a line
+    return [line.removesuffix("\r") for line in parts[:wanted]]
+
+
+def _clip(line: str, column: int) -> str:
+    if len(line) <= _SHOWN_LINE:
+        return line
+    start = max(0, min(column - _SHOWN_LINE // 4, len(line) - _SHOWN_LINE))
+    shown = line[start : start + _SHOWN_LINE]
+    return ("…" if start else "") + shown + ("…" if start + _SHOWN_LINE < len(line) else "") + f" [{len(line):,} chars]"

@@ -1,0 +1,188 @@
+"""Where a document's text comes from: read whole (and cached), or memory-mapped in blocks.
+
+Offsets count characters either way. Standard library only.
+"""
+
+from __future__ import annotations
+
+import bisect
+import mmap
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+BLOCK = 16 * 1024 * 1024  # bytes per scan block of a mapped document
+_NEWLINE_REACH = 1024 * 1024  # how far past a block's nominal end to look for a newline
+_CACHE_CHARS = 256 * 1024 * 1024  # decoded text kept across documents
+_PIECE = 4 * 1024 * 1024  # characters per piece when streaming a loaded document
+
+
+class TextCache:
+    """Decoded texts of loaded documents, least recently used out first, bounded in characters."""
+
+    def __init__(self, budget: int = _CACHE_CHARS) -> None:
+        self._texts: OrderedDict[str, str] = OrderedDict()
+        self._chars = 0
+        self._budget = budget
+
+    def get(self, key: str, load: Callable[[], str]) -> str:
+        """The cached text for `key`, loading (and maybe evicting) when absent."""
+        text = self._texts.get(key)
+        if text is not None:
+            self._texts.move_to_end(key)
+            return text
+        text = load()
+        if len(text) <= self._budget:
+            self._texts[key] = text
+            self._chars += len(text)
+            while self._chars > self._budget:
+                self._chars -= len(self._texts.popitem(last=False)[1])
+        return text
+
+
+class LoadedReader:
+    """A document read whole on first use; its length comes from the manifest."""
+
+    def __init__(self, file: str, encoding: str, length: int | None, cache: TextCache) -> None:
+        self._file, self._encoding, self._cache = file, encoding, cache
+        self._length = length
+
+    @property
+    def length(self) -> int:
+        if self._length is None:
+            self._length = len(self.text())
+        return self._length
+
+    @property
+    def known_length(self) -> int | None:
+        """The length when the manifest gave it or the text was read, else None."""
+        return self._length
+
+    def text(self) -> str:
+        return self._cache.get(self._file, self._read)
+
+    def _read(self) -> str:
+        return Path(self._file).read_bytes().decode(self._encoding, errors="replace")
+
+    def slice(self, start: int, end: int) -> str:
+        return self.text()[start:end]
+
+    def head(self, max_chars: int) -> str:
+        return self.slice(0, max_chars)
+
+    def pieces(self, start: int, end: int) -> Iterator[str]:
+        text = self.text()
+        for at in range(start, end, _PIECE):
+            yield text[at : min(end, at + _PIECE)]
+
+    def line_pieces(self) -> Iterator[tuple[int, str]]:
+        yield 0, self.text()
+
+
+class MappedReader:
+    """A memory-mapped document, decoded block by block; offsets still count characters.
+
+    The first operation that needs positions scans the file once and keeps a small block index
+    (byte start, byte end, first character, characters) so later slices decode one block at most.
+    """
+
+    def __init__(self, file: str, encoding: str, offset: int, size: int) -> None:
+        self._file, self._encoding = file, encoding
+        self._offset, self._end = offset, size
+        self._map: mmap.mmap | None = None
+        self._blocks: list[tuple[int, int, int, int]] | None = None
+        self._starts: list[int] = []
+        self._last: tuple[int, str] = (-1, "")
+
+    def _mapping(self) -> mmap.mmap:
+        if self._map is None:
+            with open(self._file, "rb") as handle:
+                self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        return self._map
+
+    def _release(self, start: int, end: int) -> None:
+        # Mapped pages count towards RSS until dropped; the page cache keeps them anyway.
+        if hasattr(mmap, "MADV_DONTNEED"):
+            aligned = start - start % mmap.PAGESIZE
+            self._mapping().madvise(mmap.MADV_DONTNEED, aligned, end - aligned)
+
+    def _cut(self, start: int) -> int:
+        """End of the block that starts at `start`: just past a newline when one is near."""
+        end = start + BLOCK
+        if end >= self._end:
+            return self._end
+        mapping = self._mapping()
+        newline = mapping.find(b"\n", end, min(self._end, end + _NEWLINE_REACH))
+        if newline != -1:
+            return newline + 1
+        while end < self._end and 0x80 <= mapping[end] < 0xC0:  # inside a UTF-8 sequence
+            end += 1
+        return end
+
+    def line_pieces(self) -> Iterator[tuple[int, str]]:
+        if self._blocks is not None:
+            for number, block in enumerate(self._blocks):
+                yield block[2], self._block_text(number)
+            return
+        blocks: list[tuple[int, int, int, int]] = []
+        start, chars = self._offset, 0
+        while start < self._end:
+            end = self._cut(start)
+            text = self._mapping()[start:end].decode(self._encoding, errors="replace")
+            self._release(start, end)
+            blocks.append((start, end, chars, len(text)))
+            yield chars, text
+            chars += len(text)
+            start = end
+        self._blocks, self._starts = blocks, [block[2] for block in blocks]
+
+    def _index(self) -> list[tuple[int, int, int, int]]:
+        if self._blocks is None:
+            for _ in self.line_pieces():
+                pass
+        assert self._blocks is not None
+        return self._blocks
+
+    def _block_text(self, number: int) -> str:
+        if self._last[0] != number:
+            start, end, _, _ = self._index()[number]
+            self._last = (number, self._mapping()[start:end].decode(self._encoding, errors="replace"))
+            self._release(start, end)
+        return self._last[1]
+
+    @property
+    def length(self) -> int:
+        blocks = self._index()
+        return blocks[-1][2] + blocks[-1][3] if blocks else 0
+
+    @property
+    def known_length(self) -> int | None:
+        """The length once a scan has counted it, else None."""
+        return self.length if self._blocks is not None else None
+
+    def pieces(self, start: int, end: int) -> Iterator[str]:
+        blocks = self._index()
+        number = max(0, bisect.bisect_right(self._starts, start) - 1)
+        while number < len(blocks) and blocks[number][2] < end:
+            byte_start, byte_end, first, count = blocks[number]
+            low, high = max(start, first) - first, min(end, first + count) - first
+            if count == byte_end - byte_start:  # one byte per character: slice the mapping
+                data = self._mapping()[byte_start + low : byte_start + high]
+                self._release(byte_start + low, byte_start + high)
+                yield data.decode(self._encoding, errors="replace")
+            else:
+                yield self._block_text(number)[low:high]
+            number += 1
+
+    def slice(self, start: int, end: int) -> str:
+        return "".join(self.pieces(start, end))
+
+    def head(self, max_chars: int) -> str:
+        """The first max_chars characters; before a scan, decoded straight from the mapping."""
+        if self._blocks is None:
+            raw = self._mapping()[self._offset : self._offset + 4 * max_chars]
+            return raw.decode(self._encoding, errors="replace")[:max_chars]
+        return self.slice(0, max_chars)
+
+    def text(self) -> str:
+        return self.slice(0, self.length)

@@ -1,0 +1,130 @@
+"""TextLike: the str behaviour Document and Corpus share over text kept in pieces.
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+
+class TextLike:
+    """str behaviour over text kept in pieces: len, slicing, `in`, count, find, splitlines.
+
+    Any other str method (split, lower, ...) works on the whole text, which loads it.
+    """
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def _pieces(self, start: int, end: int) -> Iterator[str]:
+        raise NotImplementedError
+
+    def _slice(self, start: int, end: int) -> str:
+        return "".join(self._pieces(start, end))
+
+    @property
+    def text(self) -> str:
+        """The whole text as one str (loads it)."""
+        return self._slice(0, len(self))
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __getitem__(self, key: int | slice) -> str:
+        if isinstance(key, slice):
+            start, stop, step = key.indices(len(self))
+            if step == 1:
+                return self._slice(start, max(start, stop))
+            span = range(start, stop, step)
+            if not span:
+                return ""
+            low = min(span[0], span[-1])
+            part = self._slice(low, max(span[0], span[-1]) + 1)
+            return part[start - low :: step][: len(span)]
+        if isinstance(key, int):
+            index = key + len(self) if key < 0 else key
+            if not 0 <= index < len(self):
+                raise IndexError(f"index {key} out of range for length {len(self)}")
+            return self._slice(index, index + 1)
+        raise TypeError(f"indices must be integers or slices, not {type(key).__name__}")
+
+    def __iter__(self) -> Iterator[str]:
+        for piece in self._pieces(0, len(self)):
+            yield from piece
+
+    def __contains__(self, sub: object) -> bool:
+        if not isinstance(sub, str):
+            raise TypeError(f"'in <{type(self).__name__}>' requires a str, not {type(sub).__name__}")
+        return self.find(sub) != -1
+
+    def find(self, sub: str, start: int | None = None, end: int | None = None) -> int:
+        """Lowest offset where `sub` starts within [start:end], or -1 (as str.find)."""
+        start, end, _ = slice(start, end).indices(len(self))
+        if not sub:
+            return start if start <= end else -1
+        keep, carry, carry_at = len(sub) - 1, "", start
+        for piece in self._pieces(start, end):
+            buffer = carry + piece
+            hit = buffer.find(sub)
+            if hit != -1:
+                return carry_at + hit
+            carry = buffer[len(buffer) - keep :] if keep else ""
+            carry_at += len(buffer) - len(carry)
+        return -1
+
+    def count(self, sub: str, start: int | None = None, end: int | None = None) -> int:
+        """Non-overlapping occurrences of `sub` within [start:end] (as str.count)."""
+        start, end, _ = slice(start, end).indices(len(self))
+        if not sub:
+            return end - start + 1 if start <= end else 0
+        total, carry, keep = 0, "", len(sub) - 1
+        for piece in self._pieces(start, end):
+            buffer = carry + piece
+            total += buffer.count(sub)
+            if keep:
+                carry = buffer[_resume_after_count(buffer, sub) :]
+        return total
+
+    def splitlines(self, keepends: bool = False) -> list[str]:
+        """The lines, as str.splitlines (a list: for huge inputs prefer grep or chunks)."""
+        lines: list[str] = []
+        carry = ""
+        for piece in self._pieces(0, len(self)):
+            parts = (carry + piece).splitlines(True)
+            # The last part may continue in the next piece (or be "\r" before "\n").
+            carry = parts.pop() if parts else ""
+            lines.extend(parts if keepends else "".join(parts).splitlines())
+        if carry:
+            lines.extend([carry] if keepends else carry.splitlines())
+        return lines
+
+    def __add__(self, other: str) -> str:
+        return self.text + other
+
+    def __radd__(self, other: str) -> str:
+        return other + self.text
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or not hasattr(str, name):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(self.text, name)
+
+
+def _resume_after_count(buffer: str, sub: str) -> int:
+    """Where counting must resume in `buffer`: after its last counted match, or len(sub)-1 from the end."""
+    resume = len(buffer) - len(sub) + 1
+    last = buffer.rfind(sub)
+    if last == -1 or last + len(sub) <= resume:
+        return resume
+    if not any(sub[:size] == sub[-size:] for size in range(1, len(sub))):
+        return last + len(sub)  # occurrences cannot overlap, so the last one was counted
+    position = end = 0
+    while (position := buffer.find(sub, position)) != -1:
+        position = end = position + len(sub)
+    return max(resume, end)
+
