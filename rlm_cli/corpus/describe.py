@@ -55,7 +55,7 @@ def overview(corpus: Corpus, max_chars: int) -> str:
     for document in [document for document in documents if document.mapped][:3]:
         lines.append(
             f"{document.path} is memory-mapped: grep/count/slices/chunks stream it (first scan ~1 s/GB); "
-            "str() would load it whole."
+            "str() would load it whole; its encoding was judged from its start."
         )
     noted = [document for document in documents if document.note]
     lines += [f"Note, {document.path}: {document.note}" for document in noted[:5]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -280,3 +281,26 @@ def test_a_real_runs_trace_replays_to_the_same_final_tree(provider: FakeProvider
     assert replayed.returncode == 0, replayed.stderr
     assert "llm_batch" in replayed.stdout and "turn 3" in replayed.stdout
     assert replayed.stdout.strip() in done.stderr
+
+
+def test_long_histories_are_compacted_and_kept_in_the_repl(provider: FakeProvider, logs: Path, tmp_path: Path) -> None:
+    def root(request: Request) -> str:
+        if "Summarise the work so far" in request.last_user:
+            return "summary: counted INFO lines, still stepping"
+        found = re.search(r"steps=(\d+)", request.last_user)
+        done = int(found.group(1)) if found else 0
+        if done >= 8:
+            return code("FINAL(f'{len(history)} messages in history')")
+        return code(f"print('steps={done + 1}', 'x' * 3000)")
+
+    provider.root_script = root
+    trace = tmp_path / "trace.jsonl"
+    done = rlm(["ask", str(logs), "q?", "--trace", str(trace), *model_flags(provider)], env={"RLM_ROOT_CONTEXT_WINDOW": "4000"})
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    compactions = [e for e in events if e["event"] == "HistoryCompacted"]
+    assert compactions and all(e["chars_after"] < e["chars_before"] for e in compactions)
+    turns = [r for r in provider.root_requests() if "Summarise the work so far" not in r.last_user]
+    assert max(r.prompt_chars for r in turns) < 4000 * 4  # never past the window
+    assert "summary: counted INFO lines" in turns[-1].messages[1]["content"]
+    assert int(done.stdout.split()[0]) >= 10  # the REPL's `history` holds the whole transcript
