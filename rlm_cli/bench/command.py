@@ -17,6 +17,7 @@ from rlm_cli.bench.methods import METHODS, MethodConfig
 from rlm_cli.bench.runner import ITEMS_FILE, Plan, Row, run_plan
 from rlm_cli.bench.tasks import TASKS
 from rlm_cli.errors import InputError
+from rlm_cli.exits import ExitCode
 from rlm_cli.settings import Settings
 
 DEFAULT_SIZES = "8k,32k,128k,1m"
@@ -93,7 +94,8 @@ def run_bench(request: BenchRequest) -> int:
         stdout_console().print(summary_table(summary))
     _say(request.quiet, f"rlm bench: items {out_dir / ITEMS_FILE} · summary {summary_path}"
                         + (f" · plot {plot_path}" if plot_path else f"\nrlm: note: {MISSING}"))
-    return 5 if rows and all(row.get("error") for row in rows) else 0
+    failed = rows and all(row.get("error") for row in rows)
+    return int(ExitCode.PROVIDER if failed else ExitCode.OK)
 
 
 def _check_keys(settings: Settings) -> None:
