@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rlm_cli.budget import Budget
+from rlm_cli.budget import UNPRICED_NOTE, Budget
 from rlm_cli.errors import RlmError
 from rlm_cli.events import (
     BatchFinished,
@@ -188,8 +188,8 @@ class Broker:
         for _round in range(MAX_TOOL_ROUNDS + 1):
             with self.gate:
                 completion = self.llm.complete(model, messages, tools=schemas)
-            self.budget.charge("sub", completion.prompt_tokens, completion.completion_tokens, completion.cost_usd)
-            self._note_unpriced(completion)
+            if self.budget.charge("sub", completion.prompt_tokens, completion.completion_tokens, completion.cost_usd):
+                self.emit(Notice(self.run_id, message=UNPRICED_NOTE, level="warning"))
             if not completion.tool_calls or self.corpus is None:
                 return completion
             messages.append({"role": "assistant", "content": completion.text or None, "tool_calls": [
@@ -202,11 +202,6 @@ class Broker:
                 messages.append({"role": "tool", "tool_call_id": call["id"], "content": result})
             schemas = schemas if _round < MAX_TOOL_ROUNDS - 1 else None  # last round: answer, no tools
         return completion
-
-    def _note_unpriced(self, completion: Completion) -> None:
-        if completion.cost_usd is None and self.budget.limits.max_cost is not None and "unpriced" not in self._noted:
-            self._noted.add("unpriced")
-            self.emit(Notice(self.run_id, message="no price is known for this model: --max-cost cannot be applied", level="warning"))
 
     def _finished(self, call_id: str, batch_id: str | None, index: int, model: str, answer: str, completion: Completion | None, started: float, error: str | None) -> None:
         self.emit(SubcallFinished(

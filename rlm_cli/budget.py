@@ -13,6 +13,8 @@ from typing import Any
 
 from rlm_cli.result import empty_usage
 
+UNPRICED_NOTE = "no price is known for this model, so --max-cost cannot be applied"
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -70,13 +72,20 @@ class Budget:
                 budget.sub_calls += 1
         return None
 
-    def charge(self, role: str, prompt_tokens: int, completion_tokens: int, cost: float | None, *, depth: int | None = None) -> None:
-        """Record one model call: role is "root" (this run's own model) or "sub"."""
+    def charge(self, role: str, prompt_tokens: int, completion_tokens: int, cost: float | None, *, depth: int | None = None) -> bool:
+        """Record one model call (role "root": this run's own model, or "sub").
+
+        True the first time an unpriced call makes a cost limit inapplicable (to say so once).
+        """
         depth = self.depth if depth is None else depth
-        for level, budget in enumerate(self._chain()):
+        chain = self._chain()
+        had_price = all(budget.cost_known for budget in chain)
+        for level, budget in enumerate(chain):
             # Seen from a parent, everything a child spends is sub-call spending.
             seen_as = role if level == 0 else "sub"
             budget._add(seen_as, depth, prompt_tokens, completion_tokens, cost)
+        limited = any(budget.limits.max_cost is not None for budget in chain)
+        return cost is None and had_price and limited
 
     def reached(self, *, include_sub_calls: bool = False) -> str | None:
         """The first limit reached (max_cost, max_tokens, timeout, max_sub_calls), if any."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rlm_cli import prompts
-from rlm_cli.budget import Budget
+from rlm_cli.budget import UNPRICED_NOTE, Budget
 from rlm_cli.errors import ProviderError, RlmError
 from rlm_cli.events import (
     AnswerUpdated,
@@ -20,6 +20,7 @@ from rlm_cli.events import (
     Emit,
     HistoryCompacted,
     ModelReplied,
+    Notice,
     RunFinished,
     RunStarted,
     TurnStarted,
@@ -65,7 +66,7 @@ class RunOutcome:
     iterations: int
     error: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
-    error_kind: type[RlmError] | None = None
+    failure: RlmError | None = None  # what ended a run stopped by "error"
 
 
 @dataclass
@@ -92,7 +93,7 @@ class Engine:
         self.parent_run_id = parent_run_id
         self.parent_call_id = parent_call_id
         self.started = time.monotonic()
-        self.sub_calls = 0
+        self.question = ""
 
     # the loop ---------------------------------------------------------------------------------
     def run(self, question: str, repl: Repl, *, description: str, input_summary: dict[str, Any], sources: list[str]) -> RunOutcome:
@@ -125,7 +126,7 @@ class Engine:
         except RlmError as error:
             # The provider or the sandbox failed for good: end with what the answer holds so far.
             self._sync_answer(state, repl)
-            return self._finish(state, "error", error=error.message, kind=type(error))
+            return self._finish(state, "error", failure=error)
         except KeyboardInterrupt:
             self._sync_answer(state, repl)
             self._finish(state, "interrupt", error="interrupted")
@@ -195,7 +196,8 @@ class Engine:
     # model calls -------------------------------------------------------------------------------
     def _root_call(self, state: _State, messages: list[dict[str, Any]]) -> str:
         completion: Completion = self.llm.complete(self.config.model, messages)
-        self.budget.charge("root", completion.prompt_tokens, completion.completion_tokens, completion.cost_usd)
+        if self.budget.charge("root", completion.prompt_tokens, completion.completion_tokens, completion.cost_usd):
+            self.emit(Notice(self.run_id, message=UNPRICED_NOTE, level="warning"))
         self.emit(ModelReplied(
             self.run_id, turn=state.turn, prompt_chars=sum(len(m["content"] or "") for m in messages),
             reply=completion.text, prompt_tokens=completion.prompt_tokens,
@@ -240,10 +242,11 @@ class Engine:
             self.emit(AnswerUpdated(self.run_id, content=best, ready=False))
         return self._finish(state, reason)
 
-    def _finish(self, state: _State, stopped_by: str, *, error: str | None = None, kind: type[RlmError] | None = None) -> RunOutcome:
+    def _finish(self, state: _State, stopped_by: str, *, error: str | None = None, failure: RlmError | None = None) -> RunOutcome:
         usage = self.budget.snapshot()
         ready = stopped_by == "answer"
-        outcome = RunOutcome(answer=state.answer["content"], ready=ready, stopped_by=stopped_by, iterations=state.turn, error=error, usage=usage, error_kind=kind)
+        error = failure.message if failure else error
+        outcome = RunOutcome(answer=state.answer["content"], ready=ready, stopped_by=stopped_by, iterations=state.turn, error=error, usage=usage, failure=failure)
         self.emit(RunFinished(
             self.run_id, stopped_by=stopped_by, ready=ready, answer=outcome.answer, iterations=state.turn,
             sub_calls=self.budget.sub_calls, usage=usage, elapsed_s=time.monotonic() - self.started, error=error,

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 SYSTEM_PROMPT = """\
 You answer a question about an input that is far too large to read in one go. The input is \
 loaded into a persistent Python REPL as the variable `context`; you see only a description of \
-it. You work by writing Python code, turn after turn, and by sending pieces of the input to \
-sub-LLMs from that code. You are the orchestrator: let code do searching and counting, and let \
-sub-LLMs do the reading and judging of large pieces.
+it. {approach}
 
 ## The REPL
 Write code in ```repl blocks (```python also works). Every block of a reply runs in order, and \
@@ -30,33 +28,19 @@ Names available in the REPL:
 matches with `.path`, `.line_no`, `.line`; `context.chunks(max_chars, overlap=0, by="lines" or \
 "files")` returns pieces (usable as strings) that know where they came from. Use `help(...)` on \
 any of them.
-- `llm_query(prompt, model=None, tools=None) -> str`: one sub-LLM call. The sub-LLM sees only \
-the prompt you give it, so put the text it must read into the prompt.
-- `llm_batch(prompts, model=None, tools=None) -> list[str]`: many sub-LLM calls in parallel \
-(up to {concurrency} at a time), answers in the same order; a failed item is a string starting \
-with "Error:", the batch never raises. `llm_query_batched` is the same function.
-- `tools=["read", "grep"]` lets a sub-LLM open files and grep the input itself, so that long \
-exploration happens in its context, not yours.
-- `rlm_query(prompt, context=None) -> str`: {rlm_query_line}
-- `answer`: a dict. Keep your current best answer in `answer["content"]`; set \
+{sub_names}- `answer`: a dict. Keep your current best answer in `answer["content"]`; set \
 `answer["ready"] = True` only when it is final. `FINAL(text)` does both at once, and \
 `FINAL_VAR(name)` does it with a variable's value (pass the name as a string).
 - `SHOW_VARS()` lists your variables.{libraries_line}
 
 ## Sub-LLMs
-The sub-model ({sub_model}) accepts about {sub_window_chars:,} characters per prompt; a longer \
-prompt is refused and not sent. Prefer few large calls over many small ones: give each call a \
-big chunk (around {chunk_hint:,} characters) and batch about 10-20 prompts per `llm_batch` call. \
-Never make one call per line or per record. Ask sub-LLMs for short, structured answers that \
-your code can combine (JSON, a number, a label).
+{sub_section}
 
 ## How to work
 1. Look first: print the size, the list of files, samples, `grep` results. Never mark the answer \
 ready before you have seen output from the context.
 2. Use code for what code does well: search, filter, count, parse, slice.
-3. For meaning (classifying, summarising, judging, finding what grep cannot), chunk the input \
-(by file, by section, or by size) and fan out with `llm_batch`; then aggregate in code, or with \
-one more sub-call over the collected answers.
+3. {meaning_step}
 4. Draft the answer in `answer["content"]` as you go, so a partial answer exists if you run out \
 of budget.
 5. Verify: check the draft against the context (grep for the facts you cite, count again).
@@ -69,9 +53,44 @@ or is slow, write cheaper code (search before you loop, avoid quadratic work).
 
 ## Budgets
 {budget_lines}
-When a budget runs out, sub-calls return a message telling you to finish: then set your best \
-answer and mark it ready.
+When a budget runs out, you are told to finish: then set your best answer and mark it ready.
 """
+
+_APPROACH = {
+    True: "You work by writing Python code, turn after turn, and by sending pieces of the input "
+    "to sub-LLMs from that code. You are the orchestrator: let code do searching and counting, "
+    "and let sub-LLMs do the reading and judging of large pieces.",
+    False: "You work by writing Python code, turn after turn: search, slice, count and read "
+    "the input with code.",
+}
+
+_SUB_NAMES = """\
+- `llm_query(prompt, model=None, tools=None) -> str`: one sub-LLM call. The sub-LLM sees only \
+the prompt you give it, so put the text it must read into the prompt.
+- `llm_batch(prompts, model=None, tools=None) -> list[str]`: many sub-LLM calls in parallel \
+(up to {concurrency} at a time), answers in the same order; a failed item is a string starting \
+with "Error:", the batch never raises. `llm_query_batched` is the same function.
+- `tools=["read", "grep"]` lets a sub-LLM open files and grep the input itself, so that long \
+exploration happens in its context, not yours.
+- `rlm_query(prompt, context=None) -> str`: {rlm_query_line}
+"""
+
+_SUB_SECTION = """\
+The sub-model ({sub_model}) accepts about {sub_window_chars:,} characters per prompt; a longer \
+prompt is refused and not sent. Prefer few large calls over many small ones: give each call a \
+big chunk (around {chunk_hint:,} characters) and batch about 10-20 prompts per `llm_batch` call. \
+Never make one call per line or per record. Ask sub-LLMs for short, structured answers that \
+your code can combine (JSON, a number, a label)."""
+
+_NO_SUB_SECTION = "No sub-LLM calls are available in this run: work with code alone."
+
+_MEANING_STEP = {
+    True: "For meaning (classifying, summarising, judging, finding what grep cannot), chunk the "
+    "input (by file, by section, or by size) and fan out with `llm_batch`; then aggregate in code, "
+    "or with one more sub-call over the collected answers.",
+    False: "For meaning, narrow the input down with code, then print the relevant pieces and read "
+    "them yourself, a piece per turn within the output limit.",
+}
 
 FIRST_USER_MESSAGE = """\
 {description}
@@ -145,14 +164,17 @@ def system_prompt(facts: PromptFacts) -> str:
         if facts.libraries
         else ""
     )
+    subs = facts.max_sub_calls != 0  # a sub-call budget of 0 is a run without sub-LLMs
     return SYSTEM_PROMPT.format(
+        approach=_APPROACH[subs],
         output_limit=facts.output_limit,
-        concurrency=facts.concurrency,
-        rlm_query_line=rlm_line,
+        sub_names=_SUB_NAMES.format(concurrency=facts.concurrency, rlm_query_line=rlm_line) if subs else "",
         libraries_line=libraries,
-        sub_model=facts.sub_model,
-        sub_window_chars=sub_window_chars,
-        chunk_hint=max(10_000, min(200_000, sub_window_chars // 4)),
+        sub_section=_SUB_SECTION.format(
+            sub_model=facts.sub_model, sub_window_chars=sub_window_chars,
+            chunk_hint=max(10_000, min(200_000, sub_window_chars // 4)),
+        ) if subs else _NO_SUB_SECTION,
+        meaning_step=_MEANING_STEP[subs],
         budget_lines="\n".join(budget_lines(facts)),
     )
 
@@ -160,7 +182,7 @@ def system_prompt(facts: PromptFacts) -> str:
 def budget_lines(facts: PromptFacts) -> list[str]:
     """One line per budget in force."""
     lines = [f"- At most {facts.max_iterations} turns (replies) of yours."]
-    if facts.max_sub_calls is not None:
+    if facts.max_sub_calls:  # 0 means none at all, said in the sub-LLM section
         lines.append(f"- At most {facts.max_sub_calls} sub-LLM calls in all.")
     if facts.max_cost is not None:
         lines.append(f"- At most ${facts.max_cost:.2f} spent in all.")

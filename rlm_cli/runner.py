@@ -111,7 +111,7 @@ def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
         result.answer, result.ready, result.stopped_by = outcome.answer, outcome.ready, outcome.stopped_by
         result.iterations, result.usage, result.error = outcome.iterations, outcome.usage, outcome.error
         _fill_usage(result, session)
-        result.exit_code = _exit_code(outcome.stopped_by, outcome.error_kind)
+        result.exit_code = _exit_code(outcome.stopped_by, outcome.failure)
     result.elapsed_s = time.monotonic() - started
     return result
 
@@ -133,7 +133,6 @@ class RunSession:
         self.libraries = tuple(available_libraries())
         self.partial_answer = ""
         self.root_budget: Budget | None = None
-        self.sub_calls = 0
 
     def run_root(self, run_id: str, question: str, ingested: Any, sources: list[str]) -> Any:
         """The top-level run."""
@@ -200,7 +199,9 @@ class RunSession:
         return SandboxConfig(
             mode=settings.sandbox, manifest_path=ingested.manifest_path,
             readable_paths=tuple(Path(p) for p in ingested.roots),
-            cell_timeout=settings.cell_timeout, output_limit=settings.output_limit,
+            # A cell may not outlast the whole run's time limit.
+            cell_timeout=min(settings.cell_timeout, settings.timeout or settings.cell_timeout),
+            output_limit=settings.output_limit,
             allow_net=settings.allow_net, allow_write=tuple(Path(p) for p in settings.allow_write),
         )
 
@@ -259,14 +260,14 @@ def _fill_usage(result: RunResult, session: RunSession) -> None:
         result.sub_calls = budget.sub_calls
 
 
-def _exit_code(stopped_by: str, error_kind: type[BaseException] | None) -> int:
+def _exit_code(stopped_by: str, failure: BaseException | None) -> int:
     if stopped_by == "answer":
         return int(ExitCode.OK)
     if stopped_by in _LIMIT_STOPS:
         return int(ExitCode.LIMIT)
     if stopped_by == "interrupt":
         return int(ExitCode.INTERRUPTED)
-    return int(exit_code_for(error_kind("")) if error_kind else ExitCode.PROVIDER)
+    return int(exit_code_for(failure) if failure else ExitCode.PROVIDER)
 
 
 def failed_result(result: RunResult, error: BaseException) -> RunResult:

@@ -102,7 +102,7 @@ class FakeProvider:
 
     root_script: RootScript = field(default_factory=list)
     sub_rule: SubRule = default_sub_rule
-    root_marker: str = "llm_batch("  # a request whose system prompt holds this is a root turn
+    root_marker: str = "persistent Python REPL"  # a system prompt holding this is a root turn
     latency: float = 0.0
     sub_latency: float | None = None
     requests: list[Request] = field(default_factory=list)

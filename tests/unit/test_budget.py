@@ -49,3 +49,11 @@ def test_child_spends_from_its_slice_and_its_parents() -> None:
     assert usage["total"]["completion_tokens"] == 25
     assert usage["by_depth"]["2"]["sub"]["prompt_tokens"] == 100
     assert parent.sub_calls == 1
+
+
+def test_an_unpriced_call_is_reported_once_when_a_cost_limit_is_set() -> None:
+    budget = Budget(Limits(max_cost=1.0))
+    assert budget.charge("root", 1, 1, 0.1) is False
+    assert budget.charge("root", 1, 1, None) is True
+    assert budget.charge("sub", 1, 1, None) is False
+    assert Budget(Limits()).charge("root", 1, 1, None) is False

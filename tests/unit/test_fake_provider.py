@@ -11,7 +11,7 @@ from rlm_cli.errors import ConfigError, ProviderError
 from rlm_cli.llm import LLMClient, RetryPolicy, litellm_module
 from tests.fakes.provider import FakeProvider, Request, code
 
-ROOT_SYSTEM = "You may call llm_batch( from the REPL."
+ROOT_SYSTEM = "The input is loaded into a persistent Python REPL."
 
 
 @pytest.fixture
