@@ -74,6 +74,7 @@ class Fault:
     times: int | None = 1  # None: forever
     models: tuple[str, ...] | None = None  # None: any model
     hang_s: float = 30.0
+    skip: int = 0  # matching requests served normally before the failures start
 
     def matches(self, model: str) -> bool:
         return self.models is None or any(model.endswith(name) for name in self.models)
@@ -167,6 +168,9 @@ class FakeProvider:
     def _take_fault(self, model: str) -> Fault | None:
         with self._lock:
             for fault in self.faults:
+                if fault.matches(model) and fault.skip > 0:
+                    fault.skip -= 1
+                    continue
                 if fault.matches(model) and (fault.times is None or fault.times > 0):
                     if fault.times is not None:
                         fault.times -= 1
