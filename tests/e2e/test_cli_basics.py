@@ -28,6 +28,7 @@ def test_ask_help_groups_options_in_panels() -> None:
                    "--max-sub-calls", "--timeout", "--concurrency", "--include", "--exclude",
                    "--no-gitignore", "--cell-timeout", "--json", "--trace", "--quiet", "--sandbox"):
         assert option in done.stdout
+    assert "[env: RLM_MODEL]" in done.stdout and "[default: 30]" in done.stdout  # not eaten as markup
 
 
 def test_version_from_both_entry_points() -> None:
