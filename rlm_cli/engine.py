@@ -96,7 +96,10 @@ class Engine:
         self.question = ""
 
     # the loop ---------------------------------------------------------------------------------
-    def run(self, question: str, repl: Repl, *, description: str, input_summary: dict[str, Any], sources: list[str]) -> RunOutcome:
+    def run(
+        self, question: str, repl: Repl, *, description: str, input_summary: dict[str, Any],
+        sources: list[str], notes: list[tuple[str, str]] | None = None,
+    ) -> RunOutcome:
         """Turn after turn until the answer is ready or a limit stops the run."""
         limits = self.budget.limits
         self.emit(RunStarted(
@@ -107,6 +110,8 @@ class Engine:
                      "max_cost": limits.max_cost, "max_tokens": limits.max_tokens, "timeout": limits.timeout_left},
             parent_call_id=self.parent_call_id,
         ))
+        for message, level in notes or []:
+            self.emit(Notice(self.run_id, message=message, level=level))
         first = prompts.first_user_message(description, question)
         state = _State(
             messages=[{"role": "system", "content": prompts.system_prompt(self._facts())}, {"role": "user", "content": first}],

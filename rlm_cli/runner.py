@@ -159,7 +159,8 @@ class RunSession:
         engine = Engine(llm=self.llm, config=config, budget=budget, emit=self.emit, run_id=run_id, parent_run_id=parent_run_id, parent_call_id=parent_call_id)
         with Sandbox(self._sandbox_config(ingested), broker) as sandbox:
             try:
-                return engine.run(question, sandbox, description=ingested.corpus.describe(), input_summary=ingested.summary(), sources=sources)
+                notes = _sandbox_notes(sandbox.mode) if parent_run_id is None else []
+                return engine.run(question, sandbox, description=ingested.corpus.describe(), input_summary=ingested.summary(), sources=sources, notes=notes)
             except KeyboardInterrupt:
                 if parent_run_id is None:
                     self.partial_answer = str(sandbox.answer.get("content", ""))
@@ -204,6 +205,15 @@ class RunSession:
             output_limit=settings.output_limit,
             allow_net=settings.allow_net, allow_write=tuple(Path(p) for p in settings.allow_write),
         )
+
+
+def _sandbox_notes(mode: str) -> list[tuple[str, str]]:
+    """What the user should know about the isolation in use, as (message, level)."""
+    if mode == "none":
+        return [("--sandbox none: the model's code runs inside rlm itself, unisolated (for debugging only)", "warning")]
+    if mode == "process":
+        return [("sandbox: process mode (resource limits and an audit hook: a guard, not a boundary)", "info")]
+    return []
 
 
 def _child_answer(outcome: Any) -> str:

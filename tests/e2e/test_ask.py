@@ -289,3 +289,11 @@ def test_long_histories_are_compacted_and_kept_in_the_repl(provider: FakeProvide
     assert max(r.prompt_chars for r in turns) < 4000 * 4  # never past the window
     assert "summary: counted INFO lines" in turns[-1].messages[1]["content"]
     assert int(done.stdout.split()[0]) >= 10  # the REPL's `history` holds the whole transcript
+
+
+@pytest.mark.parametrize(("mode", "said"), [("none", "unisolated"), ("process", "a guard, not a boundary")])
+def test_weaker_sandboxes_are_announced(provider: FakeProvider, logs: Path, mode: str, said: str) -> None:
+    provider.root_script = script(code("print(1)"), code("FINAL('ok')"))
+    done = rlm(["ask", str(logs), "q?", "--sandbox", mode, *model_flags(provider)])
+    assert done.returncode == 0 and done.stdout == "ok\n"
+    assert said in done.stderr
