@@ -100,7 +100,6 @@ def test_summary_groups_means_and_the_table(tmp_path: Path, stand_ins: list) -> 
 
 
 def test_plot_is_written_when_matplotlib_is_there(tmp_path: Path, stand_ins: list) -> None:
-    pytest.importorskip("matplotlib")
     plan = Plan(("niah", "verbatim"), (1_000, 2_000), 1, 0, ("right", "wrong"))
     rows = run_plan(plan, CONFIG, tmp_path, 2, lambda row, resumed: None)
     path = plot_summary(summarize(rows, plan, {"model": "m", "sub_model": "s"}), tmp_path, "a note")
