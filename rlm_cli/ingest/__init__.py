@@ -5,16 +5,19 @@ Host side. chardet, pypdf and pathspec are imported lazily, inside functions, ne
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from rlm_cli.corpus import MANIFEST_VERSION, Corpus, Skipped
 from rlm_cli.errors import InputError
-from rlm_cli.ingest.documents import Limits, examine
+from rlm_cli.ingest.documents import Limits, examine_all
 from rlm_cli.ingest.spool import Spool
 from rlm_cli.ingest.walk import Candidate, Walker, covering_roots, read_path_list
 
@@ -55,6 +58,28 @@ def ingest(
     paths_from: str | None = None, stdin: BinaryIO | None = None,
 ) -> IngestResult:
     """Read every source into a Corpus and write its manifest into spool_dir."""
+    with _fewer_collections():
+        return _ingest(sources, options, spool_dir, paths_from, stdin)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Let the cyclic garbage collector run less often while ingest builds its many objects.
+
+    Ingest makes few reference cycles, but a collection walks every object made so far: on a
+    50,000-file tree the default thresholds cost a tenth of the run. The thresholds are restored after.
+    """
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(thresholds[0], 20_000), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def _ingest(
+    sources: list[str], options: IngestOptions, spool_dir: Path, paths_from: str | None, stdin: BinaryIO | None,
+) -> IngestResult:
     spool = Spool(spool_dir)
     stream = stdin if stdin is not None else sys.stdin.buffer
     walker = Walker(include=options.include, exclude=options.exclude, gitignore=options.gitignore)
@@ -66,14 +91,13 @@ def ingest(
     entries: list[dict[str, Any]] = []
     skipped = list(walker.skipped)
     limits = Limits(options.max_file_size, options.mmap_threshold)
-    for candidate in walker.candidates:
-        result = examine(candidate, limits, spool)
+    for result in examine_all(walker.candidates, limits, spool):
         (skipped if isinstance(result, Skipped) else entries).append(result)
     _require_text(entries, skipped, walker, sources)
     manifest = {
         "version": MANIFEST_VERSION,
         "documents": entries,
-        "skipped": [item._asdict() for item in skipped],
+        "skipped": [{"path": path, "reason": reason} for path, reason in skipped],
         "roots": covering_roots([*walker.roots, str(spool.directory)], [entry["file"] for entry in entries]),
     }
     manifest_path = spool.directory / "manifest.json"

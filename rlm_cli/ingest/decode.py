@@ -6,7 +6,7 @@ Works on bytes already read; chardet is imported only when UTF-8 fails.
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
+from typing import NamedTuple
 
 HEAD = 64 * 1024  # bytes read first: all of most files, enough to sniff the rest
 SNIFF = 8 * 1024  # bytes searched for a NUL (as git does)
@@ -30,8 +30,7 @@ _BOM_STARTS = frozenset(bom[:1] for bom, _ in _BOMS)
 ASCII_COMPATIBLE_BOMS = {"utf-8-sig": len(codecs.BOM_UTF8)}
 
 
-@dataclass(frozen=True)
-class Decoded:
+class Decoded(NamedTuple):
     """How a document decodes: the codec name, its length in characters, and any caveat."""
 
     encoding: str
@@ -51,7 +50,7 @@ def bom_encoding(head: bytes) -> str | None:
 
 def looks_binary(head: bytes) -> bool:
     """True for a NUL byte or many control bytes near the start (BOM-less input)."""
-    if b"\0" in head[:SNIFF]:
+    if head.find(b"\0", 0, SNIFF) != -1:
         return True
     head = head[:_CONTROL_SNIFF]
     control = len(head.translate(None, _TEXT_BYTES))

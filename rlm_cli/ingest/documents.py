@@ -6,6 +6,7 @@ Reads each file once with a few system calls; decoding decisions come from decod
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 from rlm_cli.corpus import Skipped
@@ -14,32 +15,63 @@ from rlm_cli.ingest.spool import Spool
 from rlm_cli.ingest.walk import Candidate
 
 
-def examine(candidate: Candidate, limits: Limits, spool: Spool) -> dict[str, Any] | Skipped:
-    """The manifest entry for a candidate, or why it is skipped."""
+def examine_all(candidates: Iterable[Candidate], limits: Limits, spool: Spool) -> Iterator[dict[str, Any] | Skipped]:
+    """examine() each candidate in order, opening walked files relative to their folder.
+
+    A walk lists a folder's files together, so each folder is opened once and every file in it
+    is opened by name: the kernel then resolves one path component, not the whole path.
+    """
+    folder: str | None = None
+    folder_fd: int | None = None
     try:
-        fd = os.open(candidate.file, os.O_RDONLY)
+        for candidate in candidates:
+            if candidate.folder != folder:
+                if folder_fd is not None:
+                    os.close(folder_fd)
+                folder, folder_fd = candidate.folder, _open_folder(candidate.folder)
+            yield examine(candidate, limits, spool, folder_fd)
+    finally:
+        if folder_fd is not None:
+            os.close(folder_fd)
+
+
+def examine(candidate: Candidate, limits: Limits, spool: Spool, folder_fd: int | None = None) -> dict[str, Any] | Skipped:
+    """The manifest entry for a candidate, or why it is skipped (folder_fd: its open folder)."""
+    try:
+        fd = os.open(candidate.file if folder_fd is None else candidate.name, os.O_RDONLY, dir_fd=folder_fd)
     except OSError as error:
         return Skipped(candidate.path, f"unreadable: {error.strerror}")
     try:
         head = os.read(fd, decode.HEAD)
-        if candidate.size is None:  # a short first read of a regular file is the whole file
-            candidate.size = len(head) if len(head) < decode.HEAD else os.fstat(fd).st_size
-        if not candidate.explicit and candidate.size > limits.max_file_size:
-            return Skipped(candidate.path, f"too large: {candidate.size:,} bytes over --max-file-size {limits.max_file_size:,}")
-        if head.startswith(b"%PDF-") or (head.find(b"%PDF-", 0, 1024) != -1 and candidate.path.lower().endswith(".pdf")):
-            return pdf.extract(candidate.path, candidate.file, candidate.size, spool)
+        size = candidate.size
+        if size is None:  # a short first read of a regular file is the whole file
+            size = candidate.size = len(head) if len(head) < decode.HEAD else os.fstat(fd).st_size
+        if size > limits.max_file_size and not candidate.explicit:
+            return Skipped(candidate.path, f"too large: {size:,} bytes over --max-file-size {limits.max_file_size:,}")
+        if head.startswith(b"%PDF-") or (candidate.path.lower().endswith(".pdf") and head.find(b"%PDF-", 0, 1024) != -1):
+            return pdf.extract(candidate.path, candidate.file, size, spool)
         bom = decode.bom_encoding(head)
         if bom is None and decode.looks_binary(head):
             return Skipped(candidate.path, "binary")
-        if candidate.size > limits.mmap_threshold:
+        if size > limits.mmap_threshold:
             return _mapped(candidate, head, bom, spool)
-        data = _read_rest(fd, head, candidate.size)
+        # A short first read is the whole file, unless a named file's size said otherwise (/proc).
+        data = head if len(head) == size and size < decode.HEAD else _read_rest(fd, head, size)
     except OSError as error:
         return Skipped(candidate.path, f"unreadable: {error.strerror}")
     finally:
         os.close(fd)
     decoded = decode.measure(data, bom)
     return _entry(candidate, candidate.file, decoded, len(data), mapped=False, offset=0)
+
+
+def _open_folder(folder: str | None) -> int | None:
+    if folder is None:
+        return None
+    try:
+        return os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:  # its files are then opened by their full path, and fail there if they must
+        return None
 
 
 class Limits(NamedTuple):
@@ -50,8 +82,6 @@ class Limits(NamedTuple):
 
 
 def _read_rest(fd: int, head: bytes, size: int) -> bytes:
-    if len(head) < decode.HEAD and len(head) == size:
-        return head  # the whole file came in the first read
     parts, total = [head], len(head)
     while block := os.read(fd, max(size - total + 1, decode.HEAD)):
         parts.append(block)

@@ -34,6 +34,8 @@ class Candidate:
     size: int | None
     explicit: bool
     kind: str = "text"
+    folder: str | None = None  # the listed directory of a walked file: opened once, files opened in it
+    name: str = ""  # the file's name in `folder`
 
 
 _Folder = tuple[str, str, "IgnoreRules", int]  # path, relative path, rules in force, device
@@ -43,6 +45,10 @@ class _Filter:
     """--include / --exclude globs, with gitignore pattern semantics."""
 
     def __init__(self, include: tuple[str, ...], exclude: tuple[str, ...]) -> None:
+        self.active = bool(include or exclude)
+        if not self.active:  # pathspec's import is a tenth of a short run's start-up
+            self._include = self._exclude = None
+            return
         from pathspec import GitIgnoreSpec
 
         self._include = GitIgnoreSpec.from_lines(include) if include else None
@@ -107,13 +113,17 @@ class Walker:
         else:
             self._skip(shown, "excluded (--include/--exclude)")
 
-    def _add_file(self, shown: str, file: str, key: tuple[int, int], size: int | None) -> None:
-        """Record a file once; `size` is None for walked files (measured when read)."""
+    def _add_file(self, shown: str, file: str, key: tuple[int, int], size: int | None, listed: tuple[str, str] | None = None) -> None:
+        """Record a file once; `size` is None for walked files (measured when read).
+
+        `listed` is (folder, name) for a file found in a listing: it is opened relative to the folder.
+        """
         if key in self._seen_files:
             self._skip(shown, f"duplicate of {self._seen_files[key]}")
             return
         self._seen_files[key] = shown
-        self.candidates.append(Candidate(shown, file, size, explicit=size is not None))
+        folder, name = listed or (None, "")
+        self.candidates.append(Candidate(shown, file, size, size is not None, "text", folder, name))
 
     def _walk(self, source: str, info: os.stat_result) -> None:
         root = Path(os.path.abspath(source))
@@ -135,35 +145,37 @@ class Walker:
                 continue
             if self._gitignore and any(entry.name == ".gitignore" for entry in entries):
                 rules = rules.with_file(base + relative, Path(directory, ".gitignore"))
-            folders = [
-                folder for entry in entries
-                if (folder := self._visit(entry, prefix, (relative, base, rules, device))) is not None
-            ]
-            stack.extend(reversed(folders))
+            stack.extend(reversed(self._take(entries, directory, prefix, (relative, base, rules, device))))
 
-    def _visit(self, entry: os.DirEntry[str], prefix: str, where: tuple[str, str, IgnoreRules, int]) -> _Folder | None:
-        """Take one directory entry; return it when it is a folder to walk."""
+    def _take(self, entries: list[os.DirEntry[str]], directory: str, prefix: str, where: tuple[str, str, IgnoreRules, int]) -> list[_Folder]:
+        """Record one listing's files and skips; return its folders to walk.
+
+        The loop runs once per file of the tree, so lookups are hoisted out of it.
+        """
         relative, base, rules, device = where
-        child = relative + entry.name
-        shown = prefix + child
-        try:
-            if entry.is_dir():
-                return self._enter(entry, child, shown, base, rules)
-            if not entry.is_file():
-                self._skip(shown, "broken symlink" if entry.is_symlink() else "not a regular file")
-            elif rules and rules.ignored(base + child):
-                self._skip(shown, "ignored (.gitignore)")
-            elif not self._filter.wants_file(child):
-                self._skip(shown, "excluded (--include/--exclude)")
-            elif entry.is_symlink():
-                info = entry.stat()
-                self._add_file(shown, os.path.realpath(entry.path), (info.st_dev, info.st_ino), None)
-            else:
-                # The folder's device and the listing's inode number identify the file without a stat.
-                self._add_file(shown, entry.path, (device, entry.inode()), None)
-        except OSError as error:
-            self._skip(shown, f"unreadable: {error.strerror}")
-        return None
+        ruled, filtering = bool(rules), self._filter.active
+        folders: list[_Folder] = []
+        for entry in entries:
+            child = relative + entry.name
+            try:
+                if entry.is_dir():
+                    if (folder := self._enter(entry, child, prefix + child, base, rules)) is not None:
+                        folders.append(folder)
+                elif not entry.is_file():
+                    self._skip(prefix + child, "broken symlink" if entry.is_symlink() else "not a regular file")
+                elif ruled and rules.ignored(base + child):
+                    self._skip(prefix + child, "ignored (.gitignore)")
+                elif filtering and not self._filter.wants_file(child):
+                    self._skip(prefix + child, "excluded (--include/--exclude)")
+                elif entry.is_symlink():
+                    info = entry.stat()
+                    self._add_file(prefix + child, os.path.realpath(entry.path), (info.st_dev, info.st_ino), None)
+                else:
+                    # The folder's device and the listing's inode number identify the file without a stat.
+                    self._add_file(prefix + child, entry.path, (device, entry.inode()), None, (directory, entry.name))
+            except OSError as error:
+                self._skip(prefix + child, f"unreadable: {error.strerror}")
+        return folders
 
     def _enter(self, entry: os.DirEntry[str], child: str, shown: str, base: str, rules: IgnoreRules) -> _Folder | None:
         """A folder to walk, or None when it is skipped (recorded with its reason)."""

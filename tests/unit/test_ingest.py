@@ -265,10 +265,10 @@ def test_unreadable_file_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     write_tree(tmp_path, {"ok.txt": "ok\n", "locked.txt": "no\n"})
     real_open = os.open
 
-    def refuse(path: str, flags: int, *args: object) -> int:
+    def refuse(path: str, flags: int, mode: int = 0o777, *, dir_fd: int | None = None) -> int:
         if path.endswith("locked.txt"):  # chmod cannot stop root, who runs some test machines
             raise PermissionError(13, "Permission denied")
-        return real_open(path, flags, *args)
+        return real_open(path, flags, mode, dir_fd=dir_fd)
 
     monkeypatch.setattr("rlm_cli.ingest.documents.os.open", refuse)
     result = run(["."], tmp_path)
