@@ -325,3 +325,21 @@ def test_corpus_module_uses_only_the_standard_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_module_run_prints_the_summary_and_loads_only_what_the_tree_needs(tmp_path: Path) -> None:
+    src = write_tree(tmp_path / "src", {"a.py": "print(1)\n", "b.bin": b"\0\1\2", "c.txt": "plain ascii\n"})
+    code = (
+        "import sys; from rlm_cli.ingest.__main__ import main; code = main(sys.argv[1:]); "
+        "print(sorted({'chardet', 'pypdf', 'pathspec'} & set(sys.modules))); sys.exit(code)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(src)], capture_output=True, text=True, check=True).stdout
+    summary, loaded = out.splitlines()
+    assert json.loads(summary) == {"documents": 2, "bytes": 21, "skipped": 1}
+    assert loaded == "[]"  # no .gitignore, no --include/--exclude, all UTF-8, no PDF
+
+
+def test_module_run_reports_input_errors_with_their_exit_code(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "rlm_cli.ingest", str(tmp_path / "missing")], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"rlm: error: no such file or directory: {tmp_path / 'missing'}"
