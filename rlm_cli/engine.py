@@ -153,15 +153,11 @@ class Engine:
             return self._accept_prose_final(state, repl, final)
         feedback = [self._run_cell(state, repl, index, code, len(blocks)) for index, code in enumerate(blocks, 1)]
         ready = self._sync_answer(state, repl)
-        notes: list[str] = []
-        if ready and not state.seen_output:
-            repl.execute('answer["ready"] = False')
-            self._sync_answer(state, repl)
-            notes.append(prompts.EARLY_READY_NOTE)
-            ready = False
+        refusal = self._refuse_ready(state, repl) if ready else None
         state.seen_output = True
-        if ready:
+        if ready and refusal is None:
             return True
+        notes = [refusal] if refusal else []
         if final is not None:
             notes.append(prompts.PROSE_FINAL_NOTE.format(call=final.call))
         notes.append(prompts.turn_status(state.turn, self.budget.limits.max_iterations, self.budget.remaining_text()))
@@ -188,7 +184,19 @@ class Engine:
         if result.error:
             self._append(state, "user", result.for_model(self.config.output_limit))
             return False
-        return self._sync_answer(state, repl)
+        self._sync_answer(state, repl)
+        refusal = self._refuse_ready(state, repl)
+        if refusal:
+            self._append(state, "user", refusal)
+        return refusal is None
+
+    def _refuse_ready(self, state: _State, repl: Repl) -> str | None:
+        """Undo a ready answer that cannot be final yet; the note says why (None: accepted)."""
+        if state.seen_output and state.answer["content"].strip():
+            return None
+        repl.execute('answer["ready"] = False')
+        self._sync_answer(state, repl)
+        return prompts.EARLY_READY_NOTE if not state.seen_output else prompts.EMPTY_ANSWER_NOTE
 
     def _sync_answer(self, state: _State, repl: Repl) -> bool:
         """Pick up the REPL's answer; emit AnswerUpdated when it changed. True when ready."""

@@ -111,6 +111,11 @@ PROSE_FINAL_NOTE = (
     "finish with FINAL(...) or FINAL_VAR(...) now; otherwise keep working."
 )
 
+EMPTY_ANSWER_NOTE = (
+    "answer[\"ready\"] was set while answer[\"content\"] is empty, so it was not accepted. Put "
+    "the answer itself in answer[\"content\"] (or use FINAL(text) / FINAL_VAR(\"name\"))."
+)
+
 EARLY_READY_NOTE = (
     "answer[\"ready\"] was set before you had seen any output from the REPL, so it was not "
     "accepted. Check the output above; if the answer holds, mark it ready again."

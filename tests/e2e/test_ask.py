@@ -297,3 +297,10 @@ def test_weaker_sandboxes_are_announced(provider: FakeProvider, logs: Path, mode
     done = rlm(["ask", str(logs), "q?", "--sandbox", mode, *model_flags(provider)])
     assert done.returncode == 0 and done.stdout == "ok\n"
     assert said in done.stderr
+
+
+def test_ready_with_an_empty_answer_is_not_accepted(provider: FakeProvider, logs: Path) -> None:
+    provider.root_script = script(code("print(1)"), code("answer['ready'] = True"), code("FINAL('now with content')"))
+    done = rlm(["ask", str(logs), "q?", *model_flags(provider)])
+    assert done.returncode == 0 and done.stdout == "now with content\n"
+    assert "answer[\"content\"] is empty" in provider.root_requests()[2].last_user
