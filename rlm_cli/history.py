@@ -75,14 +75,14 @@ def summarize(path: Path) -> RunSummary | None:
 
 
 def find_run(directory: Path, key: str) -> Path:
-    """The trace for a run id, a unique id prefix, or a path to a trace file."""
+    """The trace for a run id, any unique part of one (`rlm runs` shows the last part), or a path."""
     direct = Path(key)
     if direct.suffix == ".jsonl" and direct.is_file():
         return direct
     exact = directory / f"{key}.jsonl"
     if exact.is_file():
         return exact
-    matches = sorted(directory.glob(f"{key}*.jsonl")) if key and directory.is_dir() else []
+    matches = sorted(directory.glob(f"*{key}*.jsonl")) if key and directory.is_dir() else []
     if len(matches) == 1:
         return matches[0]
     if not matches:

@@ -36,10 +36,15 @@ def print_runs(runs: list[RunSummary], *, as_json: bool) -> None:
         about = Text(fmt.one_line(run.question, 120))
         about.append(f" · {run.model} · {fmt.one_line(' '.join(run.sources), 40)}", style="dim")
         table.add_row(
-            run.run_id[:8], short_when(run.started), run.status,
+            short_id(run.run_id), short_when(run.started), run.status,
             fmt.cost(run.cost_usd) if run.status != "unfinished" else "-", about,
         )
     stdout_console().print(table)
+
+
+def short_id(run_id: str) -> str:
+    """The random tail of a run id (`20261124T031207-a3d1f4` -> `a3d1f4`): enough for `rlm show`."""
+    return run_id.rsplit("-", 1)[-1]
 
 
 def when(ts: float) -> str:

@@ -71,6 +71,7 @@ def test_the_last_line_is_found_past_a_long_one(tmp_path: Path) -> None:
 def test_find_by_id_prefix_or_path(runs: Path) -> None:
     assert find_run(runs, "run-1") == runs / "run-1.jsonl"
     assert find_run(runs, "a1b2-p") == runs / "a1b2-partial.jsonl"
+    assert find_run(runs, "partial") == runs / "a1b2-partial.jsonl"  # the tail `rlm runs` shows
     assert find_run(runs, str(runs / "a1b2-cut.jsonl")) == runs / "a1b2-cut.jsonl"
     with pytest.raises(InputError, match="matches 2 runs"):
         find_run(runs, "a1b2")
