@@ -95,23 +95,26 @@ def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="rlm-") as spool, _trace(request, settings, run_id, emit) as (emit, trace_path):
         result.trace = trace_path
-        options = IngestOptions(include=settings.include, exclude=settings.exclude, gitignore=settings.gitignore, max_file_size=settings.max_file_size)
-        ingested = ingest(sources, options, spool_dir=Path(spool), paths_from=request.paths_from, stdin=stdin)
-        result.input = ingested.summary()
-        _note_skipped(ingested, run_id, emit, request.verbose)
         session = RunSession(settings, emit)
         try:
+            options = IngestOptions(include=settings.include, exclude=settings.exclude, gitignore=settings.gitignore, max_file_size=settings.max_file_size)
+            ingested = ingest(sources, options, spool_dir=Path(spool), paths_from=request.paths_from, stdin=stdin)
+            result.input = ingested.summary()
+            _note_skipped(ingested, run_id, emit, request.verbose)
             outcome = session.run_root(run_id, question, ingested, sources)
-        except KeyboardInterrupt:
-            result.answer, result.stopped_by, result.exit_code = session.partial_answer, "interrupt", int(ExitCode.INTERRUPTED)
-            result.error = "interrupted"
+        except KeyboardInterrupt as interrupt:
+            failed_result(result, interrupt)
+            result.answer = session.partial_answer
+        except RlmError as error:  # before the loop ran: keys, input, sandbox start-up
+            failed_result(result, error)
+        else:
+            result.answer, result.ready, result.stopped_by = outcome.answer, outcome.ready, outcome.stopped_by
+            result.iterations, result.error = outcome.iterations, outcome.error
+            result.exit_code = _exit_code(outcome.stopped_by, outcome.failure)
+        finally:
             _fill_usage(result, session)
-            result.elapsed_s = time.monotonic() - started
-            return result
-        result.answer, result.ready, result.stopped_by = outcome.answer, outcome.ready, outcome.stopped_by
-        result.iterations, result.usage, result.error = outcome.iterations, outcome.usage, outcome.error
-        _fill_usage(result, session)
-        result.exit_code = _exit_code(outcome.stopped_by, outcome.failure)
+    if result.trace and not Path(result.trace).exists():
+        result.trace = None  # the run ended before its first event: no trace was kept
     result.elapsed_s = time.monotonic() - started
     return result
 
@@ -252,6 +255,8 @@ def _trace(request: RunRequest, settings: Settings, run_id: str, emit: Emit) -> 
     finally:
         for writer in writers:
             writer.close()
+            if writer.path.stat().st_size == 0:  # nothing happened worth replaying
+                writer.path.unlink()
 
 
 def _note_skipped(ingested: Any, run_id: str, emit: Emit, verbose: bool) -> None:
