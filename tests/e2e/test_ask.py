@@ -178,7 +178,7 @@ def test_permanent_500_is_exit_5_with_the_partial_answer(provider: FakeProvider,
     assert [r.status for r in provider.requests] == [200, 500, 500, 500]
 
 
-def test_missing_key_is_exit_4_naming_the_variable(logs: Path) -> None:
+def test_missing_key_is_exit_4_naming_the_variable(logs: Path, isolated_env: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
     done = subprocess.run(
         [sys.executable, "-m", "rlm_cli", "ask", str(logs), "q?", "--model", "openai/gpt-4o-mini"],
@@ -187,6 +187,8 @@ def test_missing_key_is_exit_4_naming_the_variable(logs: Path) -> None:
     assert done.returncode == 4
     assert "OPENAI_API_KEY" in done.stderr
     assert "Traceback" not in done.stderr
+    runs = isolated_env / "state" / "rlm" / "runs"
+    assert not runs.exists() or list(runs.iterdir()) == []  # nothing ran: no empty trace is kept
 
 
 def test_sigint_gives_130_the_partial_answer_and_no_orphans(provider: FakeProvider, logs: Path, tmp_path: Path) -> None:
