@@ -306,3 +306,11 @@ def test_ready_with_an_empty_answer_is_not_accepted(provider: FakeProvider, logs
     done = rlm(["ask", str(logs), "q?", *model_flags(provider)])
     assert done.returncode == 0 and done.stdout == "now with content\n"
     assert "answer[\"content\"] is empty" in provider.root_requests()[2].last_user
+
+
+def test_paths_from_stdin_with_nul_separators(provider: FakeProvider, logs: Path) -> None:
+    provider.root_script = script(code("print(context.files)"), code("FINAL(' '.join(context.files))"))
+    listed = f"{logs / 'day0.log'}\0{logs / 'day2.log'}\0"
+    done = rlm(["ask", "--paths-from", "-", "which files?", *model_flags(provider)], input=listed)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"{logs / 'day0.log'} {logs / 'day2.log'}\n"
