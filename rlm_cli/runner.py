@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -241,22 +241,22 @@ def _trace(request: RunRequest, settings: Settings, run_id: str, emit: Emit) -> 
         paths.append(request.trace_path)
     if settings.trace:
         paths.append(default_trace_path(settings, run_id))
-    writers = [TraceWriter(path) for path in paths]
     lock = threading.Lock()
+    with ExitStack() as stack:
+        writers = []
+        for path in paths:
+            writer = TraceWriter(path)
+            stack.callback(writer.discard_if_empty)
+            stack.callback(writer.close)
+            writers.append(writer)
 
-    def fanout(event: Event) -> None:
-        with lock:
-            for writer in writers:
-                writer.handle(event)
-        emit(event)
+        def fanout(event: Event) -> None:
+            with lock:
+                for writer in writers:
+                    writer.handle(event)
+            emit(event)
 
-    try:
         yield fanout, str(paths[0]) if paths else None
-    finally:
-        for writer in writers:
-            writer.close()
-            if writer.path.stat().st_size == 0:  # nothing happened worth replaying
-                writer.path.unlink()
 
 
 def _note_skipped(ingested: Any, run_id: str, emit: Emit, verbose: bool) -> None:

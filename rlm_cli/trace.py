@@ -69,10 +69,16 @@ class TraceWriter:
         # A secret can appear raw or JSON-escaped inside a line: redact both spellings.
         self._secrets = sorted({s for v in secrets for s in (v, json.dumps(v)[1:-1])}, key=len, reverse=True)
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Traces hold prompts and answers: readable by their owner only.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self._file = os.fdopen(fd, "a", encoding="utf-8")
+        self.lines = 0
+        # Only a file this writer made may be removed again; never a device or the user's file.
+        self.created = not path.exists()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Traces hold prompts and answers: readable by their owner only. A rerun replaces.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as error:
+            raise InputError(f"cannot write the trace {path}: {error.strerror or error}") from None
+        self._file = os.fdopen(fd, "w", encoding="utf-8")
 
     def handle(self, event: Event) -> None:
         """Append the event as one line and flush it."""
@@ -81,11 +87,17 @@ class TraceWriter:
             if not self._file.closed:
                 self._file.write(line)
                 self._file.flush()
+                self.lines += 1
 
     def close(self, result: RunResult | None = None) -> None:
         """Close the file; the last event written is normally RunFinished."""
         with self._lock:
             self._file.close()
+
+    def discard_if_empty(self) -> None:
+        """Remove the file when this writer made it and nothing was written (a run refused early)."""
+        if self.created and self.lines == 0 and self.path.is_file():
+            self.path.unlink()
 
     def line(self, event: Event) -> str:
         """The redacted, size-capped JSON line for an event."""

@@ -155,3 +155,21 @@ def test_a_trace_cut_by_sigint_is_still_valid_jsonl(tmp_path: Path) -> None:
         assert json.loads(line)["event"] == "Notice"
     assert len(read_trace(path)) == len(lines)
     assert os.path.getsize(path) == sum(len(line) + 1 for line in lines)
+
+
+def test_only_a_trace_file_the_writer_made_is_discarded(tmp_path: Path) -> None:
+    mine = TraceWriter(tmp_path / "new.jsonl")
+    mine.close()
+    mine.discard_if_empty()
+    assert not (tmp_path / "new.jsonl").exists()
+    existing = tmp_path / "kept.jsonl"
+    existing.write_text("old run\n")
+    theirs = TraceWriter(existing)  # replaced by this run, but never removed
+    theirs.close()
+    theirs.discard_if_empty()
+    assert existing.exists() and existing.read_text() == ""
+
+
+def test_an_unwritable_trace_path_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cannot write the trace"):
+        TraceWriter(tmp_path)
