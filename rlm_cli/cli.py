@@ -13,6 +13,22 @@ import typer
 
 from rlm_cli import __version__
 from rlm_cli.exits import EXIT_CODES_HELP, handles_errors
+from rlm_cli.options import (
+    BUDGETS,
+    INPUT,
+    OUTPUT,
+    SANDBOX,
+    ApiBaseOpt,
+    ConcurrencyOpt,
+    DepthOpt,
+    JsonOpt,
+    ModelOpt,
+    ProgressMode,
+    QuietOpt,
+    SandboxOpt,
+    SubModelOpt,
+    above_zero,
+)
 
 app = typer.Typer(
     name="rlm",
@@ -29,37 +45,23 @@ app = typer.Typer(
 config_app = typer.Typer(help="Show the effective settings and where the config file lives.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
-MODEL = "Model"
-BUDGETS = "Budgets"
-INPUT = "Input"
-SANDBOX = "Sandbox"
-OUTPUT = "Output"
-
-ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Root model, any LiteLLM model string (e.g. openai/gpt-5-mini, anthropic/claude-sonnet-4-5, ollama_chat/qwen3). \\[env: RLM_MODEL]", rich_help_panel=MODEL)]
-SubModelOpt = Annotated[str | None, typer.Option("--sub-model", help="Model for sub-calls (default: the root model). \\[env: RLM_SUB_MODEL]", rich_help_panel=MODEL)]
-ApiBaseOpt = Annotated[str | None, typer.Option("--api-base", help="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, LM Studio). \\[env: RLM_API_BASE]", rich_help_panel=MODEL)]
-DepthOpt = Annotated[int | None, typer.Option("--depth", min=1, help="Recursion depth: 1 means sub-calls are plain model calls; 2 lets rlm_query start child RLMs. \\[default: 1]", rich_help_panel=MODEL)]
 MaxIterOpt = Annotated[int | None, typer.Option("--max-iterations", min=1, help="Root-model turns at most. \\[default: 30]", rich_help_panel=BUDGETS)]
 MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", min=0, help="Spend at most this many USD (needs a priced model).", rich_help_panel=BUDGETS)]
 MaxSubOpt = Annotated[int | None, typer.Option("--max-sub-calls", min=0, help="Sub-LLM calls at most.", rich_help_panel=BUDGETS)]
 MaxTokOpt = Annotated[int | None, typer.Option("--max-tokens", min=1, help="Tokens (root + sub, prompt + completion) at most.", rich_help_panel=BUDGETS)]
-TimeoutOpt = Annotated[float | None, typer.Option("--timeout", min=0, help="Wall-clock seconds at most for the whole run.", rich_help_panel=BUDGETS)]
-ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", min=1, help="Sub-calls in flight at most, across the run. \\[default: 8]", rich_help_panel=BUDGETS)]
+TimeoutOpt = Annotated[float | None, typer.Option("--timeout", callback=above_zero, help="Wall-clock seconds at most for the whole run, more than 0 (no limit when left out).", rich_help_panel=BUDGETS)]
 IncludeOpt = Annotated[list[str] | None, typer.Option("--include", help="Only files matching this glob (repeatable).", rich_help_panel=INPUT)]
 ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude", help="Skip files matching this glob (repeatable).", rich_help_panel=INPUT)]
 GitignoreOpt = Annotated[bool | None, typer.Option("--gitignore/--no-gitignore", help="Honour .gitignore files in directory walks. \\[default: gitignore]", rich_help_panel=INPUT)]
 MaxFileOpt = Annotated[int | None, typer.Option("--max-file-size", min=1, help="Skip files larger than this many bytes in directory walks (files named explicitly are always read). \\[default: 52428800]", rich_help_panel=INPUT)]
 PathsFromOpt = Annotated[str | None, typer.Option("--paths-from", help="Read more source paths (NUL- or newline-separated) from this file, or - for stdin.", rich_help_panel=INPUT)]
-SandboxOpt = Annotated[str | None, typer.Option("--sandbox", help="Isolation of the REPL: auto, bwrap, process, or none (debugging only). \\[default: auto]", rich_help_panel=SANDBOX)]
 CellTimeoutOpt = Annotated[float | None, typer.Option("--cell-timeout", min=0.1, help="Seconds one REPL cell may run. \\[default: 120]", rich_help_panel=SANDBOX)]
 AllowNetOpt = Annotated[bool | None, typer.Option("--allow-net", help="Let the REPL open network connections.", rich_help_panel=SANDBOX)]
 AllowWriteOpt = Annotated[list[str] | None, typer.Option("--allow-write", help="Let the REPL write under this path (repeatable).", rich_help_panel=SANDBOX)]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (schema 1).", rich_help_panel=OUTPUT)]
 TraceOpt = Annotated[Path | None, typer.Option("--trace", help="Also write the run's events as JSONL to this path.", rich_help_panel=OUTPUT)]
 NoTraceOpt = Annotated[bool, typer.Option("--no-trace", help="Do not record the run in the state directory.", rich_help_panel=OUTPUT)]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Nothing on stderr but errors.", rich_help_panel=OUTPUT)]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="More detail: full cell output, skipped files.", rich_help_panel=OUTPUT)]
-ProgressOpt = Annotated[str | None, typer.Option("--progress", help="auto, tree, plain or none. \\[default: auto]", rich_help_panel=OUTPUT)]
+ProgressOpt = Annotated[ProgressMode | None, typer.Option("--progress", help="How progress is drawn on stderr; auto is the tree on a colour terminal, plain lines otherwise. \\[default: auto]", rich_help_panel=OUTPUT)]
 
 
 def _version(value: bool) -> None:
@@ -79,8 +81,10 @@ def main_callback(
 
 
 ASK_EPILOG = (
-    "Every option can also be set as RLM_<OPTION> (e.g. RLM_MAX_COST) or in the config file; "
-    "flags win, then the environment, then the file. `rlm config show` lists them.\n\n" + EXIT_CODES_HELP
+    "The Model, Budgets, Input and Sandbox options and --progress can also be set as RLM_<OPTION> "
+    "(e.g. RLM_MAX_COST) or in the config file; flags win, then the environment, then the file. "
+    "--no-trace is RLM_TRACE=false there; --paths-from, --json, --trace, --quiet and --verbose are flags only. "
+    "`rlm config show` lists the settings.\n\n" + EXIT_CODES_HELP
 )
 
 

@@ -1,6 +1,7 @@
 """The `rlm bench` command: the offline long-context suite, RLM against its baselines.
 
-Import-light like cli.py: only typer here; the bench package loads inside the command.
+Import-light like cli.py: only typer and rlm_cli.options here; the bench package loads inside
+the command.
 """
 
 from __future__ import annotations
@@ -11,31 +12,34 @@ from typing import Annotated
 import typer
 
 from rlm_cli.exits import handles_errors
+from rlm_cli.options import (
+    BUDGETS,
+    OUTPUT,
+    ApiBaseOpt,
+    ConcurrencyOpt,
+    DepthOpt,
+    JsonOpt,
+    ModelOpt,
+    QuietOpt,
+    SandboxOpt,
+    SubModelOpt,
+    above_zero,
+)
 
 SUITE = "Suite"
-MODEL = "Model"
-OUTPUT = "Output"
 
 TasksArg = Annotated[list[str] | None, typer.Argument(help="niah, multi-niah, aggregate, pairs, codeqa, verbatim (default: all).", show_default=False)]
-ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Root model, any LiteLLM model string. [env: RLM_MODEL]", rich_help_panel=MODEL)]
-SubModelOpt = Annotated[str | None, typer.Option("--sub-model", help="Model for sub-calls (default: the root model).", rich_help_panel=MODEL)]
-ApiBaseOpt = Annotated[str | None, typer.Option("--api-base", help="Base URL of an OpenAI-compatible server.", rich_help_panel=MODEL)]
-DepthOpt = Annotated[int | None, typer.Option("--depth", min=1, help="Recursion depth of the rlm method. [default: 1]", rich_help_panel=MODEL)]
 SizesOpt = Annotated[str, typer.Option("--sizes", help="Input sizes in tokens (about 4 characters each), comma-separated.", rich_help_panel=SUITE)]
 CountOpt = Annotated[int, typer.Option("--n", min=1, help="Items per task and size.", rich_help_panel=SUITE)]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the generated items: the same seed gives the same items.", rich_help_panel=SUITE)]
 MethodsOpt = Annotated[str, typer.Option("--methods", help="Comma-separated: rlm, direct (the whole input in one prompt, cut to the window), rlm-no-sub (the REPL without sub-calls).", rich_help_panel=SUITE)]
-MaxIterOpt = Annotated[int | None, typer.Option("--max-iterations", min=1, help="Root turns at most per item. [default: 30]", rich_help_panel=SUITE)]
-MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", min=0, help="USD at most per item.", rich_help_panel=SUITE)]
-TimeoutOpt = Annotated[float | None, typer.Option("--timeout", min=0, help="Wall-clock seconds at most per item.", rich_help_panel=SUITE)]
 WindowOpt = Annotated[int | None, typer.Option("--window", min=100, help="Context window in tokens for the direct method (default: the model's, else 128000).", rich_help_panel=SUITE)]
-ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", min=1, help="Sub-calls in flight at most, across all items. [default: 8]", rich_help_panel=SUITE)]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Items run side by side (at most --concurrency).", rich_help_panel=SUITE)]
-SandboxOpt = Annotated[str | None, typer.Option("--sandbox", help="Isolation of the REPL: auto, bwrap, process, or none.", rich_help_panel=SUITE)]
-OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Directory for items.jsonl, summary.json and the plot; finished items there are skipped. [default: a new directory under $XDG_STATE_HOME/rlm/bench]", rich_help_panel=OUTPUT)]
+MaxIterOpt = Annotated[int | None, typer.Option("--max-iterations", min=1, help="Root turns at most per item. \\[default: 30]", rich_help_panel=BUDGETS)]
+MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", min=0, help="USD at most per item.", rich_help_panel=BUDGETS)]
+TimeoutOpt = Annotated[float | None, typer.Option("--timeout", callback=above_zero, help="Wall-clock seconds at most per item, more than 0 (no limit when left out).", rich_help_panel=BUDGETS)]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Directory for items.jsonl, summary.json and the plot; finished items there are skipped. \\[default: a new directory under $XDG_STATE_HOME/rlm/bench]", rich_help_panel=OUTPUT)]
 NoteOpt = Annotated[str, typer.Option("--note", help="A line for the plot and summary.json (machine, provider, caveats).", rich_help_panel=OUTPUT)]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout instead of the table.", rich_help_panel=OUTPUT)]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines on stderr.", rich_help_panel=OUTPUT)]
 
 
 def register_bench_command(app: typer.Typer) -> None:

@@ -11,8 +11,7 @@ from typing import Annotated
 import typer
 
 from rlm_cli.exits import handles_errors
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+from rlm_cli.options import JsonOpt
 
 
 def register_history_commands(app: typer.Typer) -> None:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.helpers import rlm
 
 
@@ -29,6 +31,67 @@ def test_ask_help_groups_options_in_panels() -> None:
                    "--no-gitignore", "--cell-timeout", "--json", "--trace", "--quiet", "--sandbox"):
         assert option in done.stdout
     assert "[env: RLM_MODEL]" in done.stdout and "[default: 30]" in done.stdout  # not eaten as markup
+
+
+def test_bench_help_keeps_bracketed_notes() -> None:
+    done = rlm(["bench", "--help"], env={"COLUMNS": "120"})
+    assert done.returncode == 0
+    for note in ("[env: RLM_MODEL]", "[default: 30]", "[default: 8]", "[default: auto]"):
+        assert note in done.stdout  # not eaten as markup
+
+
+def test_ask_epilog_names_the_flags_that_are_not_settings() -> None:
+    done = rlm(["ask", "--help"], env={"COLUMNS": "400"})
+    assert "Every option can also be set" not in done.stdout
+    assert "RLM_TRACE=false" in done.stdout
+    assert "--paths-from, --json, --trace, --quiet and --verbose are flags only" in done.stdout
+
+
+def test_flag_choices_are_the_settings_choices() -> None:
+    from typing import get_args
+
+    from rlm_cli.options import ProgressMode, SandboxMode
+    from rlm_cli.settings import PROGRESS_MODES, SANDBOX_MODES
+
+    assert get_args(SandboxMode) == SANDBOX_MODES
+    assert get_args(ProgressMode) == PROGRESS_MODES
+
+
+@pytest.mark.parametrize(
+    ("command", "flag", "value"),
+    [
+        ("ask", "--sandbox", "foo"),
+        ("ask", "--progress", "foo"),
+        ("ask", "--timeout", "0"),
+        ("bench", "--sandbox", "foo"),
+        ("bench", "--timeout", "0"),
+    ],
+)
+def test_bad_flag_value_is_a_usage_error(isolated_env: Path, tmp_path: Path, command: str, flag: str, value: str) -> None:
+    (tmp_path / "a.txt").write_text("hello")
+    args = [str(tmp_path / "a.txt"), "what?"] if command == "ask" else ["niah"]
+    done = rlm([command, *args, flag, value, "--model", "openai/x", "--api-base", "http://127.0.0.1:9/v1"])
+    assert done.returncode == 2, done.stderr
+    assert flag in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize("source", ["env", "config"])
+@pytest.mark.parametrize("setting", ["sandbox", "progress"])
+def test_bad_choice_from_env_or_config_is_a_config_error(isolated_env: Path, tmp_path: Path, source: str, setting: str) -> None:
+    (tmp_path / "a.txt").write_text("hello")
+    env = {}
+    if source == "env":
+        env[f"RLM_{setting.upper()}"] = "foo"
+    else:
+        config = isolated_env / "config" / "rlm" / "config.toml"
+        config.parent.mkdir(parents=True)
+        config.write_text(f'{setting} = "foo"\n', encoding="utf-8")
+    done = rlm(["ask", str(tmp_path / "a.txt"), "what?", "--model", "openai/x"], env=env)
+    assert done.returncode == 4, done.stderr
+    assert setting in done.stderr and "foo" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_version_from_both_entry_points() -> None:
