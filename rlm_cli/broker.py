@@ -26,10 +26,10 @@ from rlm_cli.events import (
     ToolCalled,
 )
 from rlm_cli.llm import Completion, LLMClient
+from rlm_cli.prompts import CHARS_PER_TOKEN
 from rlm_cli.subtools import run_tool, tool_schemas
 
 MAX_TOOL_ROUNDS = 8
-CHARS_PER_TOKEN = 3  # conservative: refuse a prompt before the provider would
 
 FINISH_NOW = (
     "Error: the {limit} budget is used up, so this sub-call was not made. Finish now: put your "
@@ -77,6 +77,11 @@ class Broker:
         self.corpus = corpus
         self.child_runner = child_runner
         self._noted: set[str] = set()
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        """The run is over (or interrupted): sub-calls not yet sent are not sent."""
+        self._stopped.set()
 
     # the REPL contract -----------------------------------------------------------------------
     def llm_query(self, prompt: str, model: str | None = None, tools: list[str] | None = None) -> str:
@@ -100,7 +105,10 @@ class Broker:
                     index = work.get_nowait()
                 except queue.Empty:
                     return
-                answers[index] = self._call(prompts[index], model, tools, batch_id=batch_id, index=index, raise_errors=False)
+                try:
+                    answers[index] = self._call(prompts[index], model, tools, batch_id=batch_id, index=index, raise_errors=False)
+                except Exception as error:  # a bug must not leave a silent "" among the answers
+                    answers[index] = f"Error: {type(error).__name__}: {error}"
 
         # Daemon threads: an interrupted run must not wait for requests still in flight.
         threads = [threading.Thread(target=worker, daemon=True) for _ in range(min(self.concurrency, len(prompts)))]
@@ -130,10 +138,11 @@ class Broker:
             answer, child_run_id = self.child_runner(prompt, context, child_budget, call_id)
         except RlmError as failure:
             answer, error = f"Error: {failure.message}", failure.message
+        spent = child_budget.snapshot()["total"]
         self.emit(SubcallFinished(
             self.run_id, call_id=call_id, batch_id=None, index=0, model=self.settings.sub_model,
-            answer=answer, answer_chars=len(answer), prompt_tokens=child_budget.tokens, completion_tokens=0,
-            cost_usd=child_budget.cost if child_budget.cost_known else None,
+            answer=answer, answer_chars=len(answer), prompt_tokens=spent["prompt_tokens"],
+            completion_tokens=spent["completion_tokens"], cost_usd=spent["cost_usd"],
             latency_s=time.monotonic() - started, error=error, child_run_id=child_run_id,
         ))
         return answer
@@ -159,6 +168,8 @@ class Broker:
 
     def _refusal(self, prompt: str, tools: list[str] | None) -> str | None:
         """Text returned instead of a call: over budget, over the window, or bad arguments."""
+        if self._stopped.is_set():
+            return "Error: the run has stopped; this sub-call was not sent"
         if not isinstance(prompt, str):
             return f"Error: a prompt must be a string, not {type(prompt).__name__}"
         if tools:
@@ -187,7 +198,7 @@ class Broker:
         schemas = tool_schemas(tools) if tools else None
         for _round in range(MAX_TOOL_ROUNDS + 1):
             with self.gate:
-                completion = self.llm.complete(model, messages, tools=schemas)
+                completion = self.llm.complete(model, messages, tools=schemas, deadline=self.budget.limits.deadline)
             if self.budget.charge("sub", completion.prompt_tokens, completion.completion_tokens, completion.cost_usd):
                 self.emit(Notice(self.run_id, message=UNPRICED_NOTE, level="warning"))
             if not completion.tool_calls or self.corpus is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,7 @@ class Budget:
         self.limits = limits
         self.depth = depth
         self.parent = parent
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # reserve_sub_call holds the chain's locks while it checks
         self.sub_calls = 0
         self.tokens = 0
         self.cost = 0.0
@@ -53,22 +54,28 @@ class Budget:
         with self._lock:
             limits = Limits(
                 max_iterations=max(3, self.limits.max_iterations // 2),
-                max_sub_calls=_half_left(self.limits.max_sub_calls, self.sub_calls),
-                max_cost=_half_left(self.limits.max_cost, self.cost),
-                max_tokens=_half_left(self.limits.max_tokens, self.tokens),
+                max_sub_calls=_half_count(self.limits.max_sub_calls, self.sub_calls),
+                max_cost=None if self.limits.max_cost is None else max(0.0, self.limits.max_cost - self.cost) / 2,
+                max_tokens=_half_count(self.limits.max_tokens, self.tokens),
                 deadline=self.limits.deadline,
             )
         return Budget(limits, depth=self.depth + 1, parent=self)
 
     def reserve_sub_call(self) -> str | None:
-        """Count one sub-call, or return the name of the limit that forbids it."""
-        reached = self.reached(include_sub_calls=True)
-        if reached:
-            with self._lock:
+        """Count one sub-call, or return the name of the limit that forbids it.
+
+        Checking and counting happen under every lock of the chain (taken root first, the one
+        order used everywhere), so parallel calls cannot overshoot --max-sub-calls.
+        """
+        chain = self._chain()
+        with ExitStack() as held:
+            for budget in reversed(chain):
+                held.enter_context(budget._lock)
+            reached = self.reached(include_sub_calls=True)
+            if reached:
                 self.refused = self.refused or reached
-            return reached
-        for budget in self._chain():
-            with budget._lock:
+                return reached
+            for budget in chain:
                 budget.sub_calls += 1
         return None
 
@@ -152,8 +159,6 @@ def _zero() -> dict[str, Any]:
     return {"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0}
 
 
-def _half_left(limit: Any, spent: Any) -> Any:
-    if limit is None:
-        return None
-    left = max(0, limit - spent)
-    return left / 2 if isinstance(limit, float) else max(1, int(left) // 2)
+def _half_count(limit: int | None, spent: int) -> int | None:
+    """Half of what is left of a count limit, at least 1."""
+    return None if limit is None else max(1, (int(limit) - spent) // 2)

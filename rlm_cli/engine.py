@@ -29,7 +29,7 @@ from rlm_cli.llm import Completion, LLMClient
 from rlm_cli.replies import ProseFinal, code_blocks, prose_final
 
 COMPACT_AT = 0.75  # of the root model's window
-CHARS_PER_TOKEN = 4
+FINAL_CALL_GRACE = 30.0  # seconds the last call may take once --timeout has passed
 
 
 class Repl(Protocol):
@@ -129,8 +129,10 @@ class Engine:
                     return self._finish(state, "answer")
             return self._finish_on_limit(state, "max_iterations")
         except RlmError as error:
-            # The provider or the sandbox failed for good: end with what the answer holds so far.
             self._sync_answer(state, repl)
+            if self.budget.reached() == "timeout":  # the call ran out of time, not the provider
+                return self._finish_on_limit(state, "timeout")
+            # The provider or the sandbox failed for good: end with what the answer holds so far.
             return self._finish(state, "error", failure=error)
         except KeyboardInterrupt:
             self._sync_answer(state, repl)
@@ -207,8 +209,9 @@ class Engine:
         return answer["ready"]
 
     # model calls -------------------------------------------------------------------------------
-    def _root_call(self, state: _State, messages: list[dict[str, Any]]) -> str:
-        completion: Completion = self.llm.complete(self.config.model, messages)
+    def _root_call(self, state: _State, messages: list[dict[str, Any]], *, deadline: float | None = None) -> str:
+        deadline = self.budget.limits.deadline if deadline is None else deadline
+        completion: Completion = self.llm.complete(self.config.model, messages, deadline=deadline)
         if self.budget.charge("root", completion.prompt_tokens, completion.completion_tokens, completion.cost_usd):
             self.emit(Notice(self.run_id, message=UNPRICED_NOTE, level="warning"))
         self.emit(ModelReplied(
@@ -222,7 +225,7 @@ class Engine:
     def _compact_if_needed(self, state: _State, repl: Repl) -> None:
         """Fold older turns into a summary when the history nears the root model's window."""
         chars = sum(len(m["content"] or "") for m in state.messages)
-        if chars < COMPACT_AT * self.config.root_window_tokens * CHARS_PER_TOKEN or len(state.messages) < 6:
+        if chars < COMPACT_AT * self.config.root_window_tokens * prompts.CHARS_PER_TOKEN or len(state.messages) < 6:
             return
         summary = self._root_call(state, [*state.messages, {"role": "user", "content": prompts.COMPACTION_REQUEST}])
         repl.set_variable("history", state.transcript)
@@ -245,8 +248,10 @@ class Engine:
         """One last root call for the best answer from what is known; the answer is partial."""
         draft = state.answer["content"]
         request = prompts.LIMIT_FINAL_REQUEST.format(reason=_reason_text(reason), question=self.question, draft=draft or "(none yet)")
+        # Past --timeout, the last call still gets a short, bounded grace to answer.
+        deadline = time.monotonic() + FINAL_CALL_GRACE if reason == "timeout" else None
         try:
-            reply = self._root_call(state, [*state.messages, {"role": "user", "content": request}])
+            reply = self._root_call(state, [*state.messages, {"role": "user", "content": request}], deadline=deadline)
         except ProviderError:
             reply = ""
         best = _strip_code(reply) or draft

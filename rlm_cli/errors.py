@@ -26,12 +26,3 @@ class ProviderError(RlmError):
 
 class SandboxError(RlmError):
     """The REPL worker could not be started or kept alive."""
-
-
-class LimitReached(RlmError):
-    """A budget stopped the run before the answer was ready."""
-
-    def __init__(self, message: str, *, stopped_by: str, partial_answer: str = "") -> None:
-        super().__init__(message)
-        self.stopped_by = stopped_by
-        self.partial_answer = partial_answer

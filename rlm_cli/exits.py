@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 from rlm_cli.errors import (
     ConfigError,
     InputError,
-    LimitReached,
     ProviderError,
     RlmError,
     SandboxError,
@@ -39,7 +38,6 @@ EXIT_CODES_HELP = (
 
 _CODES: list[tuple[type[BaseException], ExitCode]] = [
     (InputError, ExitCode.USAGE),
-    (LimitReached, ExitCode.LIMIT),
     (ConfigError, ExitCode.CONFIG),
     (ProviderError, ExitCode.PROVIDER),
     (SandboxError, ExitCode.PROVIDER),
@@ -55,13 +53,39 @@ def exit_code_for(error: BaseException) -> ExitCode:
     return ExitCode.INTERNAL
 
 
+LIMIT_STOPS = frozenset({"max_iterations", "max_cost", "max_sub_calls", "max_tokens", "timeout"})
+
+
+def exit_code_for_stop(stopped_by: str, failure: BaseException | None = None) -> ExitCode:
+    """The exit code of a run that stopped this way (`failure`: what ended an "error" run)."""
+    if stopped_by == "answer":
+        return ExitCode.OK
+    if stopped_by in LIMIT_STOPS:
+        return ExitCode.LIMIT
+    if stopped_by == "interrupt":
+        return ExitCode.INTERRUPTED
+    return exit_code_for(failure) if failure is not None else ExitCode.PROVIDER
+
+
+def error_message(error: BaseException) -> str:
+    """What went wrong, in one line, without the `rlm: error:` prefix."""
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(error, RlmError):
+        return error.message
+    return f"internal error: {type(error).__name__}: {error} (run with --debug for the traceback, and please report it)"
+
+
 def error_line(error: BaseException) -> str:
     """The one line printed to stderr for an error."""
-    if isinstance(error, KeyboardInterrupt):
-        return "rlm: interrupted"
-    if isinstance(error, RlmError):
-        return f"rlm: error: {error.message}"
-    return f"rlm: internal error: {type(error).__name__}: {error} (run with --debug for the traceback, and please report it)"
+    if isinstance(error, KeyboardInterrupt | RlmError):
+        return f"rlm: {'' if isinstance(error, KeyboardInterrupt) else 'error: '}{error_message(error)}"
+    return f"rlm: {error_message(error)}"
+
+
+def should_reraise(error: BaseException) -> bool:
+    """With --debug, an unknown exception is re-raised to show its traceback."""
+    return bool(os.environ.get("RLM_DEBUG")) and not isinstance(error, RlmError | KeyboardInterrupt)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -79,7 +103,7 @@ def handles_errors(command: F) -> F:
         except BaseException as error:
             if _is_typer_exit(error):
                 raise
-            if os.environ.get("RLM_DEBUG") and not isinstance(error, RlmError | KeyboardInterrupt):
+            if should_reraise(error):
                 raise
             print(error_line(error), file=sys.stderr)
             hint = getattr(error, "hint", None)

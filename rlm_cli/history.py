@@ -12,11 +12,11 @@ from typing import Any
 
 from rlm_cli import events as ev
 from rlm_cli.errors import InputError
+from rlm_cli.exits import exit_code_for_stop
 from rlm_cli.result import RunResult, empty_usage
 from rlm_cli.trace import parse_line
 
 TAIL_BLOCK = 64 * 1024
-LIMIT_EXIT = {"max_iterations", "max_cost", "max_sub_calls", "max_tokens", "timeout"}
 
 
 @dataclass
@@ -112,17 +112,8 @@ def result_from_events(events: list[ev.Event], trace: str | None = None) -> RunR
     result.answer, result.ready, result.stopped_by = finished.answer, finished.ready, finished.stopped_by
     result.iterations, result.sub_calls = finished.iterations, finished.sub_calls
     result.usage, result.elapsed_s, result.error = finished.usage, finished.elapsed_s, finished.error
-    result.exit_code = exit_code_for_stop(finished.stopped_by, finished.ready)
+    result.exit_code = int(exit_code_for_stop(finished.stopped_by))
     return result
-
-
-def exit_code_for_stop(stopped_by: str, ready: bool) -> int:
-    """The documented exit code of a run that stopped this way."""
-    if ready:
-        return 0
-    if stopped_by in LIMIT_EXIT:
-        return 3
-    return 130 if stopped_by == "interrupt" else 1
 
 
 def _first_and_last_line(path: Path) -> tuple[str, str]:

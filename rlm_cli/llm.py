@@ -60,7 +60,6 @@ class Completion:
     cost_usd: float | None
     latency_s: float
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    message: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,7 +93,15 @@ class LLMClient:
         self.api_base = api_base
         self.request_timeout = request_timeout
         self.retry = retry or RetryPolicy()
-        self._placeholder_key = False
+        self._keyless: set[str] = set()  # models served by --api-base without a key of their own
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> LLMClient:
+        """The client a run's settings describe."""
+        return cls(
+            api_base=settings.api_base, request_timeout=settings.request_timeout,
+            retry=RetryPolicy(max_retries=settings.max_retries, base_delay=settings.retry_base_delay),
+        )
 
     def check_keys(self, models: list[str]) -> None:
         """Raise ConfigError naming the missing environment variable, before any call."""
@@ -109,7 +116,7 @@ class LLMClient:
                 continue
             if self.api_base:
                 # OpenAI-compatible local servers (vLLM, llama.cpp, LM Studio) rarely need a key.
-                self._placeholder_key = True
+                self._keyless.add(model)
                 continue
             raise ConfigError(
                 f"missing API key for {model}: set {' or '.join(missing)}",
@@ -130,19 +137,21 @@ class LLMClient:
         messages: list[dict[str, Any]],
         *,
         tools: list[dict[str, Any]] | None = None,
-        should_stop: Callable[[], bool] | None = None,
+        deadline: float | None = None,
     ) -> Completion:
-        """One chat completion, retried on transient failures; ProviderError when they persist."""
+        """One chat completion, retried on transient failures; ProviderError when they persist.
+
+        `deadline` (a time.monotonic() value) bounds the request and its retries.
+        """
         litellm = litellm_module()
         kwargs: dict[str, Any] = {
             "model": model,
             "messages": messages,
-            "timeout": self.request_timeout,
             "max_retries": 0,  # retries are ours: backoff, jitter and Retry-After
         }
         if self.api_base:
             kwargs["api_base"] = self.api_base
-        if self._placeholder_key:
+        if model in self._keyless:
             kwargs["api_key"] = "not-needed"
         if tools:
             kwargs["tools"] = tools
@@ -152,6 +161,10 @@ class LLMClient:
         attempt = 0
         while True:
             started = time.monotonic()
+            left = None if deadline is None else deadline - started
+            if left is not None and left <= 0:
+                raise ProviderError(f"{model}: no time left for the call (--timeout)")
+            kwargs["timeout"] = self.request_timeout if left is None else min(self.request_timeout, left)
             try:
                 response = litellm.completion(**kwargs)
                 return _to_completion(litellm, response, time.monotonic() - started)
@@ -159,15 +172,15 @@ class LLMClient:
                 fatal = _non_retryable(litellm, error, model)
                 if fatal is not None:
                     raise fatal from None
-                if attempt >= self.retry.max_retries or (should_stop and should_stop()):
+                if attempt >= self.retry.max_retries:
                     raise ProviderError(
                         f"{model}: {_describe(error)} (gave up after {attempt + 1} attempts)"
                     ) from None
                 pause = self.retry.delay(attempt, _retry_after(error))
-                if waited + pause > self.retry.max_total_wait:
-                    raise ProviderError(
-                        f"{model}: {_describe(error)} (retries would exceed {self.retry.max_total_wait:.0f} s)"
-                    ) from None
+                past_deadline = deadline is not None and time.monotonic() + pause >= deadline
+                if waited + pause > self.retry.max_total_wait or past_deadline:
+                    why = "no time left before --timeout" if past_deadline else f"retries would exceed {self.retry.max_total_wait:.0f} s"
+                    raise ProviderError(f"{model}: {_describe(error)} ({why})") from None
                 self.retry.sleep(pause)
                 waited += pause
                 attempt += 1
@@ -190,7 +203,6 @@ def _to_completion(litellm: Any, response: Any, latency: float) -> Completion:
         cost_usd=_cost(litellm, response),
         latency_s=latency,
         tool_calls=tool_calls,
-        message=message.model_dump() if hasattr(message, "model_dump") else dict(message),
     )
 
 
@@ -237,8 +249,12 @@ def _retry_after(error: Exception) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
         parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+    except (TypeError, ValueError):  # neither seconds nor a date: ignore it
+        return None
+    return max(0.0, parsed.timestamp() - time.time())
 
 
 def _describe(error: Exception) -> str:

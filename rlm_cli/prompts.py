@@ -8,6 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+# Conservative, so a prompt is refused here (and the model told to split it) before a provider
+# would reject it; also used to judge when the root history nears its window.
+CHARS_PER_TOKEN = 3
+
 SYSTEM_PROMPT = """\
 You answer a question about an input that is far too large to read in one go. The input is \
 loaded into a persistent Python REPL as the variable `context`; you see only a description of \
@@ -157,7 +161,7 @@ class PromptFacts:
 
 def system_prompt(facts: PromptFacts) -> str:
     """The root model's system prompt."""
-    sub_window_chars = facts.sub_window_tokens * 3
+    sub_window_chars = facts.sub_window_tokens * CHARS_PER_TOKEN
     rlm_line = (
         "a child RLM with its own REPL over `context` (your text, or the same input when None), "
         "for a sub-question that itself needs exploring. Costly: prefer llm_batch."

@@ -41,6 +41,7 @@ class RunResult:
     input: dict[str, Any] = field(default_factory=lambda: {"documents": 0, "bytes": 0, "skipped": 0})
     trace: str | None = None
     error: str | None = None
+    hint: str | None = None
     exit_code: int = 0
     run_id: str | None = None
 
@@ -61,6 +62,7 @@ class RunResult:
             "input": self.input,
             "trace": self.trace,
             "error": self.error,
+            "hint": self.hint,
             "exit_code": self.exit_code,
             "run_id": self.run_id,
         }

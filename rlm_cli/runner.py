@@ -6,6 +6,7 @@ prints one object. Never imports typer.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import threading
@@ -18,13 +19,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from rlm_cli.budget import Budget, Limits
-from rlm_cli.errors import InputError, LimitReached, RlmError
+from rlm_cli.errors import InputError, RlmError
 from rlm_cli.events import Emit, Event
-from rlm_cli.exits import ExitCode, error_line, exit_code_for
+from rlm_cli.exits import error_message, exit_code_for, exit_code_for_stop, should_reraise
 from rlm_cli.result import RunResult
 from rlm_cli.settings import Settings
-
-_LIMIT_STOPS = {"max_iterations", "max_cost", "max_sub_calls", "max_tokens", "timeout"}
 
 
 @dataclass
@@ -80,7 +79,10 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
         result = failed_result(result, error)
     if renderer is not None:
         renderer.close(result)
-    print_result(result, as_json=request.json_output, quiet=request.quiet)
+    try:
+        print_result(result, as_json=request.json_output, quiet=request.quiet)
+    except BrokenPipeError:  # `rlm ask ... | head`: the reader left, which is no error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return result.exit_code
 
 
@@ -110,7 +112,7 @@ def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
         else:
             result.answer, result.ready, result.stopped_by = outcome.answer, outcome.ready, outcome.stopped_by
             result.iterations, result.error = outcome.iterations, outcome.error
-            result.exit_code = _exit_code(outcome.stopped_by, outcome.failure)
+            result.exit_code = int(exit_code_for_stop(outcome.stopped_by, outcome.failure))
         finally:
             _fill_usage(result, session)
     if result.trace and not Path(result.trace).exists():
@@ -123,15 +125,12 @@ class RunSession:
     """The shared pieces of a run tree: the LLM client, the concurrency gate, child runs."""
 
     def __init__(self, settings: Settings, emit: Emit) -> None:
-        from rlm_cli.llm import LLMClient, RetryPolicy
+        from rlm_cli.llm import LLMClient
         from rlm_cli.sandbox.libraries import available_libraries
 
         self.settings = settings
         self.emit = emit
-        self.llm = LLMClient(
-            api_base=settings.api_base, request_timeout=settings.request_timeout,
-            retry=RetryPolicy(max_retries=settings.max_retries, base_delay=settings.retry_base_delay),
-        )
+        self.llm = LLMClient.from_settings(settings)
         self.gate = threading.BoundedSemaphore(settings.concurrency)
         self.libraries = tuple(available_libraries())
         self.partial_answer = ""
@@ -152,7 +151,7 @@ class RunSession:
         from rlm_cli.sandbox import Sandbox
 
         settings = self.settings
-        config = self._engine_config()
+        config = self._engine_config(budget.depth)
         broker = Broker(
             run_id=run_id, llm=self.llm, budget=budget, gate=self.gate, concurrency=settings.concurrency,
             emit=self.emit, corpus=ingested.corpus,
@@ -168,6 +167,8 @@ class RunSession:
                 if parent_run_id is None:
                     self.partial_answer = str(sandbox.answer.get("content", ""))
                 raise
+            finally:
+                broker.stop()
 
     def _child(self, parent_run_id: str, call_id: str, prompt: str, context: str | None, ingested: Any, budget: Budget) -> tuple[str, str]:
         """An rlm_query child run over `context` (or the parent's input); returns (answer, run id)."""
@@ -184,14 +185,16 @@ class RunSession:
             outcome = self._run(run_id, parent_run_id, call_id, prompt, child_input, ["(rlm_query context)"], budget)
         return _child_answer(outcome), run_id
 
-    def _engine_config(self) -> Any:
+    def _engine_config(self, depth: int) -> Any:
         from rlm_cli.engine import EngineConfig
 
         settings = self.settings
         sub_model = settings.effective_sub_model
+        # A child RLM is a sub-call: the sub-model drives it, and its own sub-calls.
+        model = settings.model if depth == 1 else sub_model
         return EngineConfig(
-            model=settings.model, sub_model=sub_model, max_depth=settings.depth, output_limit=settings.output_limit,
-            root_window_tokens=self.llm.context_window(settings.model, settings.root_context_window),
+            model=model, sub_model=sub_model, max_depth=settings.depth, output_limit=settings.output_limit,
+            root_window_tokens=self.llm.context_window(model, settings.root_context_window),
             sub_window_tokens=self.llm.context_window(sub_model, settings.sub_context_window),
             concurrency=settings.concurrency, libraries=self.libraries,
         )
@@ -275,28 +278,12 @@ def _fill_usage(result: RunResult, session: RunSession) -> None:
         result.sub_calls = budget.sub_calls
 
 
-def _exit_code(stopped_by: str, failure: BaseException | None) -> int:
-    if stopped_by == "answer":
-        return int(ExitCode.OK)
-    if stopped_by in _LIMIT_STOPS:
-        return int(ExitCode.LIMIT)
-    if stopped_by == "interrupt":
-        return int(ExitCode.INTERRUPTED)
-    return int(exit_code_for(failure) if failure else ExitCode.PROVIDER)
-
-
 def failed_result(result: RunResult, error: BaseException) -> RunResult:
     """A result for a run that could not go on: error set, the documented exit code."""
-    import os
-
-    if os.environ.get("RLM_DEBUG") and not isinstance(error, RlmError | KeyboardInterrupt):
+    if should_reraise(error):
         raise error
-    result.error = error_line(error).removeprefix("rlm: error: ").removeprefix("rlm: ")
-    hint = getattr(error, "hint", None)
-    if hint:
-        result.error += f" (hint: {hint})"
+    result.error = error_message(error)
+    result.hint = getattr(error, "hint", None)
     result.stopped_by = "interrupt" if isinstance(error, KeyboardInterrupt) else "error"
-    if isinstance(error, LimitReached):
-        result.stopped_by, result.answer = error.stopped_by, error.partial_answer
     result.exit_code = int(exit_code_for(error))
     return result

@@ -196,6 +196,8 @@ def _validate(settings: Settings) -> None:
     for name in ("depth", "max_iterations", "concurrency"):
         if getattr(settings, name) < 1:
             raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
+    if settings.timeout is not None and settings.timeout <= 0:
+        raise ConfigError("timeout must be more than 0 seconds (leave it out for no limit)")
     if not settings.model:
         raise ConfigError("no model set", hint="pass --model or set RLM_MODEL")
 

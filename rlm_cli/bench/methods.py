@@ -56,13 +56,10 @@ def run_rlm_no_sub(item: Item, config: MethodConfig) -> Outcome:
 def run_direct(item: Item, config: MethodConfig) -> Outcome:
     """The whole input in one prompt, cut to the model's window; the cut is recorded."""
     from rlm_cli.errors import RlmError
-    from rlm_cli.llm import LLMClient, RetryPolicy
+    from rlm_cli.llm import LLMClient
 
     settings = config.settings
-    llm = LLMClient(
-        api_base=settings.api_base, request_timeout=settings.request_timeout,
-        retry=RetryPolicy(max_retries=settings.max_retries, base_delay=settings.retry_base_delay),
-    )
+    llm = LLMClient.from_settings(settings)
     window = config.window or llm.context_window(settings.model, settings.root_context_window)
     prompt, kept = direct_prompt(item, window)
     extra = {"truncated": kept < 1.0, "kept_fraction": round(kept, 4), "window_tokens": window}

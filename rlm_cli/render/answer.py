@@ -35,6 +35,8 @@ def print_result(
     if result.error:
         interrupted = result.stopped_by == "interrupt"
         err.write("rlm: interrupted\n" if interrupted else f"rlm: error: {result.error}\n")
+        if result.hint:
+            err.write(f"hint: {result.hint}\n")
     started = result.iterations > 0 or result.stopped_by != "error"
     if not quiet and started:  # a run refused before its first turn has nothing to sum up
         err.write(status_lines(result))

@@ -116,6 +116,10 @@ def test_rlm_query_at_depth_2_runs_a_child_loop(provider: FakeProvider, logs: Pa
     events = [json.loads(line) for line in trace.read_text().splitlines()]
     starts = [e for e in events if e["event"] == "RunStarted"]
     assert len(starts) == 2 and starts[1]["parent_run_id"] == starts[0]["run_id"] and starts[1]["depth"] == 2
+    child_turns = [r for r in provider.root_requests() if "count the lines" in r.messages[1]["content"]]
+    assert child_turns and {r.model for r in child_turns} == {"sub"}  # the sub-model drives a child
+    finished = next(e for e in events if e["event"] == "SubcallFinished" and e["child_run_id"])
+    assert finished["prompt_tokens"] > 0 and finished["completion_tokens"] > 0
 
 
 def test_rlm_query_at_depth_1_is_a_plain_sub_call(provider: FakeProvider, logs: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from rlm_cli.budget import Budget, Limits
 
 
@@ -57,3 +59,30 @@ def test_an_unpriced_call_is_reported_once_when_a_cost_limit_is_set() -> None:
     assert budget.charge("root", 1, 1, None) is True
     assert budget.charge("sub", 1, 1, None) is False
     assert Budget(Limits()).charge("root", 1, 1, None) is False
+
+
+def test_parallel_reservations_never_overshoot_the_sub_call_limit() -> None:
+    import threading
+
+    parent = Budget(Limits(max_sub_calls=50))
+    children = [parent.child() for _ in range(2)]
+    granted: list[bool] = []
+    barrier = threading.Barrier(16)
+
+    def take(budget: Budget) -> None:
+        barrier.wait()
+        for _ in range(20):
+            granted.append(budget.reserve_sub_call() is None)
+
+    threads = [threading.Thread(target=take, args=([parent, *children][i % 3],)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(granted) == parent.sub_calls <= 50
+
+
+def test_a_child_gets_half_the_money_left_whatever_the_number_type() -> None:
+    parent = Budget(Limits(max_cost=2))  # an int, as from ask(max_cost=2)
+    parent.charge("root", 1, 1, 0.3)
+    assert parent.child().limits.max_cost == pytest.approx(0.85)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from rlm_cli.errors import ConfigError, InputError, LimitReached, ProviderError, SandboxError
-from rlm_cli.exits import ExitCode, error_line, exit_code_for
+from rlm_cli.errors import ConfigError, InputError, ProviderError, SandboxError
+from rlm_cli.exits import ExitCode, error_line, exit_code_for, exit_code_for_stop
 
 
 @pytest.mark.parametrize(
     ("error", "code"),
     [
         (InputError("x"), 2),
-        (LimitReached("x", stopped_by="timeout"), 3),
         (ConfigError("x"), 4),
         (ProviderError("x"), 5),
         (SandboxError("x"), 5),
@@ -28,3 +27,12 @@ def test_error_lines_are_one_line() -> None:
     assert error_line(InputError("no such path: x")) == "rlm: error: no such path: x"
     assert "\n" not in error_line(ValueError("boom"))
     assert "internal error" in error_line(ValueError("boom"))
+
+
+@pytest.mark.parametrize(
+    ("stopped_by", "failure", "code"),
+    [("answer", None, 0), ("max_cost", None, 3), ("timeout", None, 3), ("interrupt", None, 130),
+     ("error", ConfigError("x"), 4), ("error", ProviderError("x"), 5), ("error", None, 5)],
+)
+def test_how_a_run_stopped_maps_to_its_exit_code(stopped_by: str, failure: BaseException | None, code: int) -> None:
+    assert exit_code_for_stop(stopped_by, failure) == ExitCode(code)

@@ -84,3 +84,8 @@ def test_unknown_key_and_bad_type_are_config_errors(tmp_path: Path) -> None:
 
 def test_config_path_follows_xdg(tmp_path: Path) -> None:
     assert config_path({"XDG_CONFIG_HOME": str(tmp_path)}) == tmp_path / "rlm" / "config.toml"
+
+
+def test_a_zero_timeout_is_refused_rather_than_meaning_no_limit(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="timeout must be more than 0"):
+        resolve({}, env={"RLM_TIMEOUT": "0"}, path=tmp_path / "none")
