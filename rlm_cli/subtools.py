@@ -6,10 +6,17 @@ The root model never gets these: its only tool is the REPL.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from rlm_cli.corpus.chunks import line_spans
+
+if TYPE_CHECKING:
+    from rlm_cli.corpus import Document
 
 TOOL_NAMES = ("read", "grep")
 RESULT_LIMIT = 20_000
+_WINDOW = 1 << 20  # characters a ranged read takes from the document at a time
 
 _SCHEMAS: dict[str, dict[str, Any]] = {
     "read": {
@@ -60,7 +67,7 @@ def run_tool(corpus: Any, name: str, raw_arguments: str) -> str:
     try:
         arguments = json.loads(raw_arguments or "{}")
         if name == "read":
-            return _clip(_read(corpus, **arguments))
+            return _read(corpus, **arguments)  # bounded by RESULT_LIMIT itself
         if name == "grep":
             return _clip(_grep(corpus, **arguments))
         return f"Error: unknown tool {name!r}"
@@ -69,13 +76,70 @@ def run_tool(corpus: Any, name: str, raw_arguments: str) -> str:
 
 
 def _read(corpus: Any, path: str, start_line: int | None = None, end_line: int | None = None) -> str:
-    text = corpus.read(path)
+    document = corpus.document(path)
     if start_line is None and end_line is None:
-        return text
-    lines = text.splitlines()
-    first = max(1, start_line or 1)
-    last = min(len(lines), end_line or len(lines))
-    return "\n".join(f"{n}: {lines[n - 1]}" for n in range(first, last + 1))
+        return _read_start(document)
+    return _read_lines(document, max(1, start_line or 1), end_line)
+
+
+def _read_start(document: Document) -> str:
+    """The document when it fits the limit, else its start and how long it is (no full read)."""
+    head = document.head(RESULT_LIMIT + 1)
+    if len(head) <= RESULT_LIMIT:
+        return head
+    known = document.known_length
+    size = f"{known:,} characters" if known is not None else f"{document.size:,} bytes"
+    return head[:RESULT_LIMIT] + (
+        f"\n... [cut at {RESULT_LIMIT:,} characters: {document.path} has {size}; "
+        "read it by lines with start_line and end_line]"
+    )
+
+
+def _read_lines(document: Document, first: int, last: int | None) -> str:
+    """Lines first..last as `n: line`, numbered as grep numbers them, read window by window."""
+    if last is not None and last < first:
+        return f"(no lines: end_line {last} is before start_line {first})"
+    rows: list[str] = []
+    size = 0
+    for line_no, line in _numbered_lines(document, first, last):
+        if len(line) > RESULT_LIMIT:
+            line = line[:RESULT_LIMIT] + " ... [line cut]"
+        row = f"{line_no}: {line}"
+        if rows and size + len(row) > RESULT_LIMIT:
+            return "\n".join(rows) + (
+                f"\n... [cut at {RESULT_LIMIT:,} characters after line {line_no - 1}; "
+                f"continue with start_line={line_no}]"
+            )
+        rows.append(row)
+        size += len(row) + 1
+    if rows:
+        return "\n".join(rows)
+    return f"(no lines: {document.path} has fewer than {first:,} lines)"
+
+
+def _numbered_lines(document: Document, first: int, last: int | None) -> Iterator[tuple[int, str]]:
+    """(number, line) for lines first..last; a line is cut at RESULT_LIMIT + 1 characters.
+
+    Walks the document in newline-cut windows (a mapped one is never loaded whole) and splits
+    only the windows that hold wanted lines.
+    """
+    line_no, partial = 1, ""  # partial: the start of line `line_no` when it spans windows
+    windows = line_spans(lambda start, end: document[start:end], 0, len(document), _WINDOW, 0)
+    for _, _, window in windows:
+        newlines = window.count("\n")
+        if line_no + newlines < first:  # every line this window touches comes before `first`
+            line_no += newlines
+            continue
+        at = 0
+        while (newline := window.find("\n", at)) != -1:
+            if line_no >= first:
+                yield line_no, (partial + window[at:newline])[: RESULT_LIMIT + 1].removesuffix("\r")
+            partial, line_no, at = "", line_no + 1, newline + 1
+            if last is not None and line_no > last:
+                return
+        partial += window[at : at + max(0, RESULT_LIMIT + 1 - len(partial))]
+    if partial and (last is None or line_no <= last):  # a last line with no newline after it
+        yield line_no, partial.removesuffix("\r")
 
 
 def _grep(corpus: Any, pattern: str, ignore_case: bool = False, max_matches: int = 200) -> str:

@@ -38,8 +38,12 @@ class TreeRenderer:
         self.verbose = verbose
         self.clock = clock
         self.state = RunState()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the state, and _final
+        # Starting and stopping the Live, in order. Separate from _lock: Live.start and Live.stop
+        # draw, and drawing takes _lock.
+        self._display_lock = threading.Lock()
         self._started = False
+        self._closed = False
         self._final = False
         self._live = Live(
             get_renderable=self._view, console=console, refresh_per_second=refresh_per_second,
@@ -50,19 +54,25 @@ class TreeRenderer:
         """Fold one event in; the first one starts the display."""
         with self._lock:
             self.state.apply(event)
-            start, self._started = not self._started, True
-        if start:
-            self._live.start()
+        if self._started:
+            return
+        with self._display_lock:
+            if not self._started and not self._closed:  # an event after close starts nothing
+                self._live.start()
+                self._started = True
 
     def close(self, result: RunResult) -> None:
         """Stop the display, leaving the final tree (drawn from events alone, as a replay is)."""
         with self._lock:
             self._final = True
-            started = self._started
-        if started:
-            self._live.stop()
-            if not self.console.is_terminal:  # Live ends a terminal's last line itself
-                self.console.line()
+        with self._display_lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._started:
+                self._live.stop()
+                if not self.console.is_terminal:  # Live ends a terminal's last line itself
+                    self.console.line()
 
     def _view(self) -> RenderableType:
         with self._lock:

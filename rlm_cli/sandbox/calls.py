@@ -9,7 +9,8 @@ from typing import Any, Protocol
 
 
 class Broker(Protocol):
-    """Answers the sub-calls a cell makes; the engine implements it. Any thread may call it."""
+    """Answers the sub-calls a cell makes. Implemented by rlm_cli.broker.Broker; any thread may
+    call it."""
 
     def llm_query(self, prompt: str, model: str | None = None, tools: list[str] | None = None) -> str:
         """One sub-LLM call."""
@@ -18,7 +19,7 @@ class Broker(Protocol):
     def llm_batch(
         self, prompts: list[str], model: str | None = None, tools: list[str] | None = None
     ) -> list[str]:
-        """Several sub-LLM calls, answered in input order; a failed item is an error string."""
+        """Several sub-LLM calls, answered in input order; a failed item is "Error: <why>"."""
         ...
 
     def rlm_query(self, prompt: str, context: str | None = None) -> str:
@@ -40,7 +41,7 @@ def serve_call(broker: Broker, kind: str, args: dict[str, Any]) -> dict[str, Any
             try:
                 value = broker.llm_batch(prompts, args.get("model"), args.get("tools"))
             except Exception as error:  # the batch never raises for the cell: each item says why
-                return {"ok": True, "value": [f"error: {_describe(error)}"] * len(prompts)}
+                return {"ok": True, "value": [f"Error: {_describe(error)}"] * len(prompts)}
             if not isinstance(value, list) or len(value) != len(prompts):
                 raise TypeError(f"the broker returned {_kind_of(value)} for {len(prompts)} prompts")
             for item in value:

@@ -18,6 +18,7 @@ from rlm_cli.sandbox.calls import Broker
 from rlm_cli.sandbox.config import SandboxConfig
 from rlm_cli.sandbox.contract import RESERVED
 from rlm_cli.sandbox.inprocess import InProcessSession
+from rlm_cli.sandbox.repl import load_context
 from rlm_cli.sandbox.result import CellResult, empty_answer
 from rlm_cli.sandbox.session import WorkerSession
 
@@ -139,7 +140,7 @@ class Sandbox:
             "variables": self._variables,
         }
         if self._mode == "none":
-            return InProcessSession(_load_context(config.manifest_path), init, self._broker)
+            return InProcessSession(load_context(config.manifest_path), init, self._broker)
         writable = [scratch, *map(str, config.allow_write)]
         readable = launch.runtime_paths() + [str(p) for p in config.readable_paths]
         if config.manifest_path:
@@ -218,11 +219,3 @@ class Sandbox:
         if max(outcome["stdout_chars"], outcome["stderr_chars"]) <= limit:
             return []
         return ["The output was cut from the middle: print less (counts, slices, samples)."]
-
-
-def _load_context(manifest: Path | None) -> Any:
-    if manifest is None:
-        return ""
-    from rlm_cli.corpus import load_manifest
-
-    return load_manifest(manifest)

@@ -11,12 +11,22 @@ import linecache
 import sys
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 from rlm_cli.sandbox.alarm import CellAlarm, CellTimeout
 from rlm_cli.sandbox.capture import CappedText
 from rlm_cli.sandbox.clip import clip_output
 from rlm_cli.sandbox.contract import RESERVED, Call, make_contract, user_variables
+
+
+def load_context(manifest: str | Path | None) -> Any:
+    """The REPL's `context`: the Corpus the manifest describes, or "" when there is no input."""
+    if manifest is None:
+        return ""
+    from rlm_cli.corpus import load_manifest  # standard library only, like this module
+
+    return load_manifest(manifest)
 
 
 class Repl:

@@ -47,22 +47,29 @@ class WorkerSession:
         self._paused_total = 0.0
         self._paused_since = 0.0
         self._sock, theirs = socket.socketpair()
-        out_read, out_write = os.pipe()
-        err_read, err_write = os.pipe()
+        ours: list[int] = []  # read ends of the worker's stdout and stderr pipes
+        given: list[int] = []  # their write ends: the worker's, closed here once it has them
         try:
+            for _ in range(2):
+                read_end, write_end = os.pipe()
+                ours.append(read_end)
+                given.append(write_end)
             self.process = subprocess.Popen(
                 command(theirs.fileno()), pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-                stdout=out_write, stderr=err_write, cwd=cwd, env=env, start_new_session=True,
+                stdout=given[0], stderr=given[1], cwd=cwd, env=env, start_new_session=True,
             )
-        except OSError as error:
-            for fd in (out_read, err_read):
+        except BaseException as error:  # not started: nothing else will release our ends
+            self._sock.close()
+            for fd in ours:
                 os.close(fd)
-            raise SandboxError(f"cannot start the REPL worker: {error}") from None
+            if isinstance(error, OSError):
+                raise SandboxError(f"cannot start the REPL worker: {error}") from None
+            raise
         finally:
             theirs.close()
-            os.close(out_write)
-            os.close(err_write)
-        self._raw = RawOutput(out_read, err_read, init["capture_limit"])
+            for fd in given:
+                os.close(fd)
+        self._raw = RawOutput(ours[0], ours[1], init["capture_limit"])
         threading.Thread(target=self._read_forever, name="rlm-worker-reader", daemon=True).start()
         self._handshake(init, start_timeout)
 

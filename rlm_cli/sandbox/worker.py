@@ -19,7 +19,7 @@ import traceback
 from typing import Any
 
 from rlm_cli.sandbox import policy, protocol
-from rlm_cli.sandbox.repl import Repl
+from rlm_cli.sandbox.repl import Repl, load_context
 
 
 class Channel:
@@ -77,20 +77,12 @@ class _Slot:
         self.reply: dict[str, Any] = {}
 
 
-def _load_context(manifest: str | None) -> Any:
-    if manifest is None:
-        return ""
-    from rlm_cli.corpus import load_manifest
-
-    return load_manifest(manifest)
-
-
 def _start(sock: socket.socket) -> tuple[Channel, Repl]:
     """Apply the host's init message: limits, context, variables, then the audit policy."""
     init = protocol.recv(sock)
     policy.apply_limits(init["memory_limit"], init["file_size_limit"])
     channel = Channel(sock)
-    repl = Repl(_load_context(init["manifest"]), channel.request, init["capture_limit"])
+    repl = Repl(load_context(init["manifest"]), channel.request, init["capture_limit"])
     repl.set_answer(init["answer"])
     for name, value in init["variables"].items():
         repl.set_variable(name, value)
@@ -107,7 +99,7 @@ def serve(sock: socket.socket) -> None:
         protocol.send(sock, {"op": "failed", "error": reason})
         raise SystemExit(1) from None
     channel.listen()
-    channel.send({"op": "ready", "pid": os.getpid()})
+    channel.send({"op": "ready"})
     while True:
         command = channel.next_command()
         if command["op"] == "exec":

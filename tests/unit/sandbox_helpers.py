@@ -45,7 +45,7 @@ class FakeBroker:
             try:
                 answers.append(self._answer(prompt))
             except RuntimeError as error:
-                answers.append(f"error: {error}")
+                answers.append(f"Error: {error}")
         return answers
 
     def rlm_query(self, prompt: str, context: str | None = None) -> str:

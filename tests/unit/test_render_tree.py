@@ -193,3 +193,26 @@ def test_answer_updates_show_the_draft_then_the_ready_answer() -> None:
     assert "answer (draft) · 11 chars" in frame(s.events, now=s.t)
     s.answer(ANSWER, ready=True)
     assert "answer (ready)" in frame(s.events, now=s.t)
+
+
+def test_an_event_after_close_does_not_start_the_display() -> None:
+    renderer = TreeRenderer(console())
+    renderer.close(RunResult())
+    renderer.handle(scripted_run().events[0])
+    assert not renderer._live.is_started
+
+
+def test_close_racing_the_first_event_leaves_no_display_running() -> None:
+    renderer = TreeRenderer(console(), refresh_per_second=50)
+    live_start = renderer._live.start
+    closing = threading.Thread(target=renderer.close, args=(RunResult(),))
+
+    def start_while_closing(*args: object, **kwargs: object) -> None:
+        closing.start()  # close() arrives between the event being folded in and the Live starting
+        closing.join(0.2)
+        live_start(*args, **kwargs)
+
+    renderer._live.start = start_while_closing  # type: ignore[method-assign]
+    renderer.handle(scripted_run().events[0])
+    closing.join()
+    assert not renderer._live.is_started

@@ -250,9 +250,9 @@ def test_sub_call_failures_reach_the_cell(make: SandboxFactory) -> None:
     single = sandbox.execute("llm_query('fail now')")
     assert "RuntimeError: llm_query failed: RuntimeError: provider refused 'fail now'" in (single.error or "")
     items = sandbox.execute("llm_batch(['ok', 'fail this'])")
-    assert items.value_repr == "['answer to ok', \"error: provider refused 'fail this'\"]"
+    assert items.value_repr == "['answer to ok', \"Error: provider refused 'fail this'\"]"
     whole = sandbox.execute("llm_batch(['a', 'fail the whole batch'])")
-    assert whole.value_repr == "['error: RuntimeError: batch refused', 'error: RuntimeError: batch refused']"
+    assert whole.value_repr == "['Error: RuntimeError: batch refused', 'Error: RuntimeError: batch refused']"
 
 
 def test_prompts_must_be_text(make: SandboxFactory, broker: FakeBroker) -> None:

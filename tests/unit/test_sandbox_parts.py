@@ -3,6 +3,7 @@ environment, the bubblewrap command line, the audit policy's rules, mode resolut
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -11,7 +12,18 @@ from pathlib import Path
 import pytest
 
 from rlm_cli.errors import SandboxError
-from rlm_cli.sandbox import CellResult, Sandbox, SandboxConfig, clip_output, launch, resolve_mode
+from rlm_cli.sandbox import (
+    CellResult,
+    Sandbox,
+    SandboxConfig,
+    clip_output,
+    host,
+    launch,
+    repl,
+    resolve_mode,
+    session,
+    worker,
+)
 from rlm_cli.sandbox.bwrap import bwrap_args
 from rlm_cli.sandbox.calls import serve_call
 from rlm_cli.sandbox.capture import CappedText
@@ -85,6 +97,21 @@ def test_serve_call_turns_broker_failures_into_replies() -> None:
     broker.rule = lambda prompt: 3  # type: ignore[assignment, return-value]
     assert serve_call(broker, "llm_batch", {"prompts": ["a"]}) == {
         "ok": False, "error": "TypeError: the broker returned int, not str"}
+
+
+def test_a_failed_batch_marks_each_item_as_the_broker_marks_failures() -> None:
+    reply = serve_call(FakeBroker(), "llm_batch", {"prompts": ["a", "fail the whole batch"]})
+    assert reply == {"ok": True, "value": ["Error: RuntimeError: batch refused"] * 2}
+
+
+def test_host_and_worker_build_context_the_same_way(tmp_path: Path) -> None:
+    assert worker.load_context is repl.load_context and host.load_context is repl.load_context
+    assert repl.load_context(None) == ""
+    (tmp_path / "a.txt").write_text("hello\n")
+    manifest = tmp_path / "manifest.json"
+    entry = {"path": "a.txt", "file": str(tmp_path / "a.txt"), "size": 6, "chars": 6}
+    manifest.write_text(json.dumps({"version": 1, "documents": [entry]}))
+    assert repl.load_context(str(manifest)).files == ["a.txt"]
 
 
 def test_worker_env_keeps_only_harmless_variables() -> None:
@@ -178,3 +205,20 @@ def test_none_mode_runs_in_this_process() -> None:
 def test_available_libraries_lists_only_known_names() -> None:
     found = available_libraries()
     assert found == [name for name in CANDIDATES.values() if name in found]
+
+
+@pytest.mark.parametrize(
+    ("failure", "raised"), [(OSError("no such file"), SandboxError), (RuntimeError("bad argv"), RuntimeError)]
+)
+def test_a_worker_that_cannot_be_spawned_leaves_no_descriptor_open(
+    monkeypatch: pytest.MonkeyPatch, failure: BaseException, raised: type[BaseException]
+) -> None:
+    def refuse(*_: object, **__: object) -> None:
+        raise failure
+
+    monkeypatch.setattr(session.subprocess, "Popen", refuse)
+    before = set(os.listdir("/proc/self/fd"))
+    with pytest.raises(raised) as caught:
+        session.WorkerSession(lambda fd: ["worker"], {}, "/", {"capture_limit": 100}, FakeBroker(), 1.0)
+    # `caught` keeps the half-built session alive, so nothing here was closed by collection
+    assert set(os.listdir("/proc/self/fd")) == before, caught.value
