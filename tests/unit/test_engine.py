@@ -1,0 +1,62 @@
+"""The engine with a scripted root model: the order of its events and how turns are fed back."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from rlm_cli.broker import Broker, SubcallSettings
+from rlm_cli.budget import Budget, Limits
+from rlm_cli.engine import Engine, EngineConfig
+from rlm_cli.events import Event
+from rlm_cli.llm import LLMClient, RetryPolicy
+from rlm_cli.sandbox import Sandbox, SandboxConfig
+from tests.fakes.provider import FakeProvider, code, script
+
+
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+
+
+def run(provider: FakeProvider, limits: Limits) -> tuple[object, list[Event]]:
+    events: list[Event] = []
+    llm = LLMClient(api_base=provider.url, retry=RetryPolicy(base_delay=0.01, max_retries=1))
+    budget = Budget(limits)
+    config = EngineConfig(model="openai/root", sub_model="openai/sub", max_depth=1, output_limit=2_000,
+                          root_window_tokens=100_000, sub_window_tokens=100_000, concurrency=4)
+    broker = Broker(run_id="r", llm=llm, settings=SubcallSettings("openai/sub", 100_000, False), budget=budget,
+                    gate=threading.BoundedSemaphore(4), concurrency=4, emit=events.append)
+    engine = Engine(llm=llm, config=config, budget=budget, emit=events.append, run_id="r")
+    with Sandbox(SandboxConfig(mode="none"), broker) as sandbox:
+        outcome = engine.run("what?", sandbox, description="(a description)", input_summary={}, sources=[])
+    return outcome, events
+
+
+def test_events_follow_the_turns(provider: FakeProvider) -> None:
+    provider.root_script = script(code("x = llm_batch(['a', 'b'])", "print(x)"), code("FINAL('done')"))
+    outcome, events = run(provider, Limits())
+    names = [type(e).__name__ for e in events]
+    assert names[:4] == ["RunStarted", "TurnStarted", "ModelReplied", "CellStarted"]
+    assert names.count("SubcallFinished") == 2 and names.index("BatchFinished") < names.index("CellExecuted")
+    assert names[-2:] == ["AnswerUpdated", "RunFinished"]
+    assert (outcome.answer, outcome.ready, outcome.stopped_by, outcome.iterations) == ("done", True, "answer", 2)
+    fed_back = provider.root_requests()[1].last_user
+    assert "sub-answer to 1 chars" in fed_back and "[turn 1 of 30; 29 left" in fed_back
+
+
+def test_the_root_prompt_holds_the_description_not_the_input(provider: FakeProvider) -> None:
+    provider.root_script = script(code("print(1)"), code("FINAL('ok')"))
+    run(provider, Limits())
+    first = provider.root_requests()[0]
+    assert "(a description)" in first.messages[1]["content"] and "what?" in first.messages[1]["content"]
+    assert "llm_batch" in first.system
+
+
+def test_the_iteration_limit_asks_once_for_the_best_answer(provider: FakeProvider) -> None:
+    provider.root_script = script(code("answer['content'] = 'draft'"), on_limit="best guess")
+    outcome, _ = run(provider, Limits(max_iterations=2))
+    assert (outcome.answer, outcome.ready, outcome.stopped_by) == ("best guess", False, "max_iterations")
+    last = provider.root_requests()[-1].last_user
+    assert "must stop now" in last and "draft" in last
