@@ -37,7 +37,7 @@ class Repl(Protocol):
 
     answer: dict[str, Any]
 
-    def execute(self, code: str) -> Any: ...
+    def execute(self, code: str, timeout: float | None = None) -> Any: ...
 
     def set_variable(self, name: str, value: Any) -> None: ...
 
@@ -168,7 +168,7 @@ class Engine:
 
     def _run_cell(self, state: _State, repl: Repl, index: int, code: str, count: int) -> str:
         self.emit(CellStarted(self.run_id, turn=state.turn, cell=index, code=code))
-        result = repl.execute(code)
+        result = repl.execute(code, timeout=self.budget.limits.timeout_left)
         shown = result.for_model(self.config.output_limit)
         self.emit(CellExecuted(
             self.run_id, turn=state.turn, cell=index, output=shown,

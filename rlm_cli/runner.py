@@ -206,9 +206,7 @@ class RunSession:
         return SandboxConfig(
             mode=settings.sandbox, manifest_path=ingested.manifest_path,
             readable_paths=tuple(Path(p) for p in ingested.roots),
-            # A cell may not outlast the whole run's time limit.
-            cell_timeout=min(settings.cell_timeout, settings.timeout or settings.cell_timeout),
-            output_limit=settings.output_limit,
+            cell_timeout=settings.cell_timeout, output_limit=settings.output_limit,
             allow_net=settings.allow_net, allow_write=tuple(Path(p) for p in settings.allow_write),
         )
 

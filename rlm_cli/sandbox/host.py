@@ -38,6 +38,7 @@ class Sandbox:
         self._answer: dict[str, Any] = empty_answer()
         self._variables: dict[str, Any] = {}
         self._failures = 0
+        self._timeout = config.cell_timeout  # the limit of the cell that ran last
 
     @property
     def mode(self) -> str:
@@ -86,11 +87,15 @@ class Sandbox:
         if self._session is not None:
             self._session.set_variable(name, value)
 
-    def execute(self, code: str) -> CellResult:
-        """Run one cell. Raises SandboxError only when no worker can be kept alive."""
+    def execute(self, code: str, timeout: float | None = None) -> CellResult:
+        """Run one cell within the cell timeout (or `timeout`, when shorter: a run's time left).
+
+        Raises SandboxError only when no worker can be kept alive.
+        """
         self.start()
         assert self._session is not None
-        timeout = self.config.cell_timeout
+        timeout = self.config.cell_timeout if timeout is None else max(0.1, min(timeout, self.config.cell_timeout))
+        self._timeout = timeout
         try:
             outcome = self._session.run(code, timeout, min(MAX_GRACE, timeout))
         except KeyboardInterrupt:
@@ -189,7 +194,7 @@ class Sandbox:
     def _died_result(self, outcome: dict[str, Any]) -> CellResult:
         reason = outcome["reason"]
         if outcome["timed_out"]:
-            error = (f"CellTimeout: the cell ran longer than {self.config.cell_timeout:g} s, "
+            error = (f"CellTimeout: the cell ran longer than {self._timeout:g} s, "
                      "ignored the interrupt and was killed")
             notes = [self._timeout_note()]
         else:
@@ -209,7 +214,7 @@ class Sandbox:
 
     def _timeout_note(self) -> str:
         return (
-            f"The cell was stopped after {self.config.cell_timeout:g} s, the limit per cell. "
+            f"The cell was stopped after {self._timeout:g} s, the limit per cell (or the run's time left). "
             "Write cheaper code: work on a sample, use context.grep, send larger chunks per "
             "llm_batch call."
         )

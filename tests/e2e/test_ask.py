@@ -318,3 +318,12 @@ def test_paths_from_stdin_with_nul_separators(provider: FakeProvider, logs: Path
     done = rlm(["ask", "--paths-from", "-", "which files?", *model_flags(provider)], input=listed)
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"{logs / 'day0.log'} {logs / 'day2.log'}\n"
+
+
+def test_a_slow_cell_cannot_outlast_the_run_timeout(provider: FakeProvider, logs: Path) -> None:
+    provider.root_script = script(code("answer['content'] = 'so far'", "import time; time.sleep(60)"), on_limit="partial")
+    started = time.monotonic()
+    done = rlm(["ask", str(logs), "q?", "--json", "--timeout", "3", *model_flags(provider)])
+    assert done.returncode == 3, done.stderr
+    assert json.loads(done.stdout)["stopped_by"] == "timeout"
+    assert time.monotonic() - started < 20  # not the cell's own 120 s limit
