@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,8 +102,8 @@ def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
             options = IngestOptions(include=settings.include, exclude=settings.exclude, gitignore=settings.gitignore, max_file_size=settings.max_file_size)
             ingested = ingest(sources, options, spool_dir=Path(spool), paths_from=request.paths_from, stdin=stdin)
             result.input = ingested.summary()
-            _note_skipped(ingested, run_id, emit, request.verbose)
-            outcome = session.run_root(run_id, question, ingested, sources)
+            notes = _skipped_notes(ingested, sources, request.verbose)
+            outcome = session.run_root(run_id, question, ingested, sources, notes)
         except KeyboardInterrupt as interrupt:
             failed_result(result, interrupt)
             result.answer = session.partial_answer
@@ -136,16 +136,19 @@ class RunSession:
         self.partial_answer = ""
         self.root_budget: Budget | None = None
 
-    def run_root(self, run_id: str, question: str, ingested: Any, sources: list[str]) -> Any:
-        """The top-level run."""
+    def run_root(self, run_id: str, question: str, ingested: Any, sources: list[str], notes: list[tuple[str, str]]) -> Any:
+        """The top-level run; `notes` (message, level) are shown once it has started."""
         settings = self.settings
         self.llm.check_keys([settings.model, settings.effective_sub_model])
         deadline = time.monotonic() + settings.timeout if settings.timeout else None
         budget = Budget(Limits(settings.max_iterations, settings.max_sub_calls, settings.max_cost, settings.max_tokens, deadline))
         self.root_budget = budget
-        return self._run(run_id, None, None, question, ingested, sources, budget)
+        return self._run(run_id, None, None, question, ingested, sources, budget, notes)
 
-    def _run(self, run_id: str, parent_run_id: str | None, parent_call_id: str | None, question: str, ingested: Any, sources: list[str], budget: Budget) -> Any:
+    def _run(
+        self, run_id: str, parent_run_id: str | None, parent_call_id: str | None, question: str,
+        ingested: Any, sources: list[str], budget: Budget, notes: Sequence[tuple[str, str]] = (),
+    ) -> Any:
         from rlm_cli.broker import Broker, SubcallSettings
         from rlm_cli.engine import Engine
         from rlm_cli.sandbox import Sandbox
@@ -161,8 +164,9 @@ class RunSession:
         engine = Engine(llm=self.llm, config=config, budget=budget, emit=self.emit, run_id=run_id, parent_run_id=parent_run_id, parent_call_id=parent_call_id)
         with Sandbox(self._sandbox_config(ingested), broker) as sandbox:
             try:
-                notes = _sandbox_notes(sandbox.mode) if parent_run_id is None else []
-                return engine.run(question, sandbox, description=ingested.corpus.describe(), input_summary=ingested.summary(), sources=sources, notes=notes)
+                if parent_run_id is None:
+                    notes = [*_sandbox_notes(sandbox.mode), *notes]
+                return engine.run(question, sandbox, description=ingested.corpus.describe(), input_summary=ingested.summary(), sources=sources, notes=list(notes))
             except KeyboardInterrupt:
                 if parent_run_id is None:
                     self.partial_answer = str(sandbox.answer.get("content", ""))
@@ -260,13 +264,14 @@ def _trace(request: RunRequest, settings: Settings, run_id: str, emit: Emit) -> 
         yield fanout, str(paths[0]) if paths else None
 
 
-def _note_skipped(ingested: Any, run_id: str, emit: Emit, verbose: bool) -> None:
-    from rlm_cli.events import Notice
-
-    if not verbose:
-        return
-    for skipped in ingested.skipped:
-        emit(Notice(run_id, message=f"skipped {skipped.path}: {skipped.reason}"))
+def _skipped_notes(ingested: Any, sources: list[str], verbose: bool) -> list[tuple[str, str]]:
+    """Skipped files are listed with -v; a source the user named and we could not read, always."""
+    named = set(sources)
+    return [
+        (f"skipped {skipped.path}: {skipped.reason}", "warning" if skipped.path in named else "info")
+        for skipped in ingested.skipped
+        if verbose or skipped.path in named
+    ]
 
 
 def _fill_usage(result: RunResult, session: RunSession) -> None:

@@ -327,3 +327,10 @@ def test_a_slow_cell_cannot_outlast_the_run_timeout(provider: FakeProvider, logs
     assert done.returncode == 3, done.stderr
     assert json.loads(done.stdout)["stopped_by"] == "timeout"
     assert time.monotonic() - started < 20  # not the cell's own 120 s limit
+
+
+def test_a_named_source_that_is_missing_is_warned_about(provider: FakeProvider, logs: Path) -> None:
+    provider.root_script = script(code("print(1)"), code("FINAL('ok')"))
+    done = rlm(["ask", str(logs), str(logs / "nope.log"), "q?", *model_flags(provider)])
+    assert done.returncode == 0
+    assert "nope.log: not found" in done.stderr
