@@ -12,7 +12,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from rlm_cli.result import empty_usage
+from rlm_cli.result import empty_usage, zero_counts
 
 UNPRICED_NOTE = "no price is known for this model, so --max-cost cannot be applied"
 
@@ -140,7 +140,7 @@ class Budget:
             else:
                 self.cost += cost
             roles = self.by_depth.setdefault(str(depth), {})
-            buckets = [self.usage[role], self.usage["total"], roles.setdefault(role, _zero())]
+            buckets = [self.usage[role], self.usage["total"], roles.setdefault(role, zero_counts())]
             for bucket in buckets:
                 bucket["prompt_tokens"] += prompt
                 bucket["completion_tokens"] += completion
@@ -153,10 +153,6 @@ class Budget:
             chain.append(budget)
             budget = budget.parent
         return chain
-
-
-def _zero() -> dict[str, Any]:
-    return {"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0}
 
 
 def _half_count(limit: int | None, spent: int) -> int | None:

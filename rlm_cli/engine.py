@@ -65,7 +65,6 @@ class RunOutcome:
     stopped_by: str
     iterations: int
     error: str | None = None
-    usage: dict[str, Any] = field(default_factory=dict)
     failure: RlmError | None = None  # what ended a run stopped by "error"
 
 
@@ -264,7 +263,7 @@ class Engine:
         usage = self.budget.snapshot()
         ready = stopped_by == "answer"
         error = failure.message if failure else error
-        outcome = RunOutcome(answer=state.answer["content"], ready=ready, stopped_by=stopped_by, iterations=state.turn, error=error, usage=usage, failure=failure)
+        outcome = RunOutcome(answer=state.answer["content"], ready=ready, stopped_by=stopped_by, iterations=state.turn, error=error, failure=failure)
         self.emit(RunFinished(
             self.run_id, stopped_by=stopped_by, ready=ready, answer=outcome.answer, iterations=state.turn,
             sub_calls=self.budget.sub_calls, usage=usage, elapsed_s=time.monotonic() - self.started, error=error,

@@ -10,18 +10,15 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 
-STOPPED_BY = (
-    "answer", "max_iterations", "max_cost", "max_sub_calls", "max_tokens", "timeout",
-    "interrupt", "error",
-)
+
+def zero_counts() -> dict[str, Any]:
+    """One zeroed set of token and cost counters."""
+    return {"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0}
 
 
 def empty_usage() -> dict[str, dict[str, Any]]:
-    """Zeroed token and cost counters for root, sub and total."""
-    return {
-        part: {"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0}
-        for part in ("root", "sub", "total")
-    }
+    """Zeroed counters for root, sub and total."""
+    return {part: zero_counts() for part in ("root", "sub", "total")}
 
 
 @dataclass

@@ -36,23 +36,6 @@ class SilentRenderer:
         """Nothing to stop."""
 
 
-class Fanout:
-    """Passes every event to several renderers, e.g. the tree and the trace writer."""
-
-    def __init__(self, *renderers: Renderer) -> None:
-        self.renderers = renderers
-
-    def handle(self, event: Event) -> None:
-        """Hand the event to each renderer in order."""
-        for renderer in self.renderers:
-            renderer.handle(event)
-
-    def close(self, result: RunResult) -> None:
-        """Close each renderer in order."""
-        for renderer in self.renderers:
-            renderer.close(result)
-
-
 def make_renderer(
     progress: str, *, quiet: bool, verbose: bool, console: Console | None = None
 ) -> Renderer:

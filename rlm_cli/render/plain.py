@@ -58,12 +58,10 @@ class PlainRenderer:
         where = f"{fmt.count(int(data.get('documents', 0)), 'document')}, {fmt.nbytes(int(data.get('bytes', 0)))}"
         if data.get("skipped"):
             where += f", {data['skipped']} skipped"
-        skipped = data.get("skipped_files") if self.verbose else None
-        listed = "".join(f"\n  skipped: {path}" for path in skipped or ())
         kind = "child run" if event.parent_run_id else "run"
         return (
             f"{kind} {event.run_id} · model {event.model} (sub {event.sub_model}) · {where} · "
-            f"question: {fmt.one_line(event.question, PREVIEW)}{listed}"
+            f"question: {fmt.one_line(event.question, PREVIEW)}"
         )
 
     def _replied(self, event: ev.ModelReplied) -> str:
