@@ -334,3 +334,23 @@ def test_a_named_source_that_is_missing_is_warned_about(provider: FakeProvider, 
     done = rlm(["ask", str(logs), str(logs / "nope.log"), "q?", *model_flags(provider)])
     assert done.returncode == 0
     assert "nope.log: not found" in done.stderr
+
+
+def test_pdfs_by_glob_with_json_for_a_pipeline(provider: FakeProvider, tmp_path: Path) -> None:
+    from tests.unit.ingest_helpers import make_pdf
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.pdf").write_bytes(make_pdf(["Evaluation: accuracy on held-out set", "Appendix"]))
+    (docs / "b.pdf").write_bytes(make_pdf(["Evaluation: human preference study"]))
+    (docs / "notes.txt").write_text("not a pdf")
+    provider.root_script = script(
+        code("print(context.files, [d.page_count for d in context.documents])"),
+        code("hits = context.grep('Evaluation')", "FINAL('; '.join(f'{h.path}: {h.line}' for h in hits))"),
+    )
+    done = rlm(["ask", "docs/*.pdf", "compare the evaluation setups", "--json", *model_flags(provider)], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["input"]["documents"] == 2  # the glob took the PDFs only
+    assert result["answer"] == "docs/a.pdf: Evaluation: accuracy on held-out set; docs/b.pdf: Evaluation: human preference study"
+    assert "['docs/a.pdf', 'docs/b.pdf'] [2, 1]" in provider.root_requests()[1].last_user
