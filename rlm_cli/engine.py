@@ -93,6 +93,7 @@ class Engine:
         self.parent_call_id = parent_call_id
         self.started = time.monotonic()
         self.question = ""
+        self.interrupted: RunOutcome | None = None  # how the run stood when Ctrl-C ended it
 
     # the loop ---------------------------------------------------------------------------------
     def run(
@@ -135,7 +136,7 @@ class Engine:
             return self._finish(state, "error", failure=error)
         except KeyboardInterrupt:
             self._sync_answer(state, repl)
-            self._finish(state, "interrupt", error="interrupted")
+            self.interrupted = self._finish(state, "interrupt", error="interrupted")
             raise
 
     def _turn(self, state: _State, repl: Repl) -> bool:

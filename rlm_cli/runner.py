@@ -106,7 +106,8 @@ def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
             outcome = session.run_root(run_id, question, ingested, sources, notes)
         except KeyboardInterrupt as interrupt:
             failed_result(result, interrupt)
-            result.answer = session.partial_answer
+            if session.interrupted is not None:
+                result.answer, result.iterations = session.interrupted.answer, session.interrupted.iterations
         except RlmError as error:  # before the loop ran: keys, input, sandbox start-up
             failed_result(result, error)
         else:
@@ -133,7 +134,7 @@ class RunSession:
         self.llm = LLMClient.from_settings(settings)
         self.gate = threading.BoundedSemaphore(settings.concurrency)
         self.libraries = tuple(available_libraries())
-        self.partial_answer = ""
+        self.interrupted: Any = None  # the root run's outcome at Ctrl-C, once it had started
         self.root_budget: Budget | None = None
 
     def run_root(self, run_id: str, question: str, ingested: Any, sources: list[str], notes: list[tuple[str, str]]) -> Any:
@@ -169,7 +170,7 @@ class RunSession:
                 return engine.run(question, sandbox, description=ingested.corpus.describe(), input_summary=ingested.summary(), sources=sources, notes=list(notes))
             except KeyboardInterrupt:
                 if parent_run_id is None:
-                    self.partial_answer = str(sandbox.answer.get("content", ""))
+                    self.interrupted = engine.interrupted
                 raise
             finally:
                 broker.stop()

@@ -213,6 +213,7 @@ def test_sigint_gives_130_the_partial_answer_and_no_orphans(provider: FakeProvid
     result = json.loads(stdout)
     assert result["stopped_by"] == "interrupt"
     assert result["answer"].startswith("partial from")
+    assert result["iterations"] == 1
     scratch = result["answer"].split()[-1]  # the worker's private working directory
     time.sleep(0.2)
     assert processes_using(scratch) == []
