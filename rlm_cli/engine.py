@@ -35,7 +35,8 @@ FINAL_CALL_GRACE = 30.0  # seconds the last call may take once --timeout has pas
 class Repl(Protocol):
     """What the engine needs of a sandbox."""
 
-    answer: dict[str, Any]
+    @property
+    def answer(self) -> dict[str, Any]: ...
 
     def execute(self, code: str, timeout: float | None = None) -> Any: ...
 
@@ -202,11 +203,11 @@ class Engine:
 
     def _sync_answer(self, state: _State, repl: Repl) -> bool:
         """Pick up the REPL's answer; emit AnswerUpdated when it changed. True when ready."""
-        answer = {"content": str(repl.answer.get("content", "")), "ready": bool(repl.answer.get("ready"))}
-        if answer != state.answer:
-            state.answer = answer
-            self.emit(AnswerUpdated(self.run_id, content=answer["content"], ready=answer["ready"]))
-        return answer["ready"]
+        content, ready = str(repl.answer.get("content", "")), bool(repl.answer.get("ready"))
+        if {"content": content, "ready": ready} != state.answer:
+            state.answer = {"content": content, "ready": ready}
+            self.emit(AnswerUpdated(self.run_id, content=content, ready=ready))
+        return ready
 
     # model calls -------------------------------------------------------------------------------
     def _root_call(self, state: _State, messages: list[dict[str, Any]], *, deadline: float | None = None) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,7 +96,7 @@ def _label_counts(answer: str, labels: list[str]) -> dict[str, int]:
 
 def parse_pairs(answer: str) -> set[tuple[str, str]]:
     """Unordered pairs of user ids, as sorted tuples."""
-    return {tuple(sorted(match)) for match in _PAIR.findall(answer)}  # type: ignore[misc]
+    return {tuple(sorted(match)) for match in _PAIR.findall(answer)}
 
 
 def pairs(answer: str, key: list[list[str]]) -> Score:
@@ -171,7 +172,7 @@ def _strip_fence(answer: str) -> str:
     return fenced.group(1).strip() if fenced else text
 
 
-_RULES = {
+_RULES: dict[str, Callable[[str, Any], Score]] = {
     "needle": needle, "needles": needles, "number": number, "label": label,
     "distribution": distribution, "pairs": pairs, "choice": choice, "verbatim": verbatim,
 }

@@ -106,7 +106,7 @@ class Corpus(TextLike):
                 yield "\n"
             number += 1
 
-    def __getitem__(self, key: int | slice | str) -> str:  # type: ignore[override]
+    def __getitem__(self, key: int | slice | str) -> str:
         if isinstance(key, str):
             return self.read(key)
         return super().__getitem__(key)
@@ -178,7 +178,7 @@ class Corpus(TextLike):
         by="lines": the joined text cut after a newline (a chunk may span several files).
         by="files": whole documents packed together; a document larger than max_chars is cut
         by lines. overlap repeats that many characters (whole lines where possible) between
-        neighbouring pieces. Each chunk is a str with .path, .paths, .start, .end, .index.
+        neighbouring pieces. Each chunk is a str with .path, .paths, .start, .end, .number.
         For a huge input, iter_chunks() gives the same pieces one at a time.
         """
         return list(self.iter_chunks(max_chars, overlap, by))
@@ -192,7 +192,7 @@ class Corpus(TextLike):
         else:
             raise ValueError(f'by must be "lines" or "files", not {by!r}')
         for index, (start, end, text) in enumerate(spans):
-            yield Chunk(text, index=index, start=start, end=end, paths=self._paths_between(start, end))
+            yield Chunk(text, number=index, start=start, end=end, paths=self._paths_between(start, end))
 
     def _paths_between(self, start: int, end: int) -> tuple[str, ...]:
         starts = self._starts()

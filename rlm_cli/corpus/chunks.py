@@ -15,18 +15,19 @@ class Chunk(str):
     """A piece of the context, usable as a str; also knows where it came from.
 
     Each chunk is exactly context[chunk.start:chunk.end]; `.path` is the first document it
-    touches, `.paths` all of them, `.index` its position in the list.
+    touches, `.paths` all of them, `.number` its position in the list (str methods such as
+    .index() work as on any str).
     """
 
-    index: int
+    number: int
     start: int
     end: int
     path: str
     paths: tuple[str, ...]
 
-    def __new__(cls, text: str, *, index: int, start: int, end: int, paths: tuple[str, ...]) -> Chunk:
+    def __new__(cls, text: str, *, number: int, start: int, end: int, paths: tuple[str, ...]) -> Chunk:
         chunk = super().__new__(cls, text)
-        chunk.index, chunk.start, chunk.end = index, start, end
+        chunk.number, chunk.start, chunk.end = number, start, end
         chunk.paths = paths
         chunk.path = paths[0] if paths else ""
         return chunk
@@ -38,7 +39,7 @@ class Chunk(str):
 
     def __repr__(self) -> str:
         more = f" (+{len(self.paths) - 1} more files)" if len(self.paths) > 1 else ""
-        return f"<Chunk {self.index}: {self.path}{more}, context[{self.start}:{self.end}], {len(self):,} chars>"
+        return f"<Chunk {self.number}: {self.path}{more}, context[{self.start}:{self.end}], {len(self):,} chars>"
 
 
 def line_spans(read: Slicer, start: int, end: int, max_chars: int, overlap: int) -> Iterator[Span]:

@@ -88,7 +88,7 @@ class Document(TextLike):
     def chunks(self, max_chars: int, overlap: int = 0) -> list[Chunk]:
         """This document in pieces of at most max_chars, cut after a newline where possible."""
         return [
-            Chunk(text, index=index, start=start, end=end, paths=(self.path,))
+            Chunk(text, number=index, start=start, end=end, paths=(self.path,))
             for index, (start, end, text) in enumerate(line_spans(self._slice, 0, len(self), max_chars, overlap))
         ]
 

@@ -92,17 +92,21 @@ def _ingest(
     skipped = list(walker.skipped)
     limits = Limits(options.max_file_size, options.mmap_threshold)
     for result in examine_all(walker.candidates, limits, spool):
-        (skipped if isinstance(result, Skipped) else entries).append(result)
+        if isinstance(result, Skipped):
+            skipped.append(result)
+        else:
+            entries.append(result)
     _require_text(entries, skipped, walker, sources)
+    roots = covering_roots([*walker.roots, str(spool.directory)], [entry["file"] for entry in entries])
     manifest = {
         "version": MANIFEST_VERSION,
         "documents": entries,
         "skipped": [{"path": path, "reason": reason} for path, reason in skipped],
-        "roots": covering_roots([*walker.roots, str(spool.directory)], [entry["file"] for entry in entries]),
+        "roots": roots,
     }
     manifest_path = spool.directory / "manifest.json"
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-    return IngestResult(Corpus.from_entries(entries, skipped), manifest_path, tuple(manifest["roots"]))
+    return IngestResult(Corpus.from_entries(entries, skipped), manifest_path, tuple(roots))
 
 
 def _listed(paths_from: str | None, stream: BinaryIO) -> list[str]:

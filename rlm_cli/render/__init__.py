@@ -5,7 +5,7 @@ Kept import-light: Rich is loaded only when a renderer is made.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TextIO, cast
 
 from rlm_cli.events import Event
 from rlm_cli.result import RunResult
@@ -52,7 +52,7 @@ def make_renderer(
     if progress == "plain":
         from rlm_cli.render.plain import PlainRenderer
 
-        return PlainRenderer(console.file, verbose=verbose)
+        return PlainRenderer(cast(TextIO, console.file), verbose=verbose)
     from rlm_cli.render.live import TreeRenderer
 
     return TreeRenderer(console, verbose=verbose)

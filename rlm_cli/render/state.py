@@ -119,7 +119,8 @@ class Run:
 
     def lineage(self) -> list[Run]:
         """This run and its ancestors, nearest first."""
-        chain, run = [], self
+        chain: list[Run] = []
+        run: Run | None = self
         while run is not None:
             chain.append(run)
             run = run.parent

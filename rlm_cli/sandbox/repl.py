@@ -92,6 +92,7 @@ class Repl:
     def _execute(self, code: str, filename: str) -> str | None:
         tree = ast.parse(code, filename, "exec")
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        assert last is None or isinstance(last, ast.Expr)
         exec(compile(tree, filename, "exec"), self.namespace)
         if last is None:
             return None

@@ -135,7 +135,8 @@ def test_chunks_by_lines_are_exact_slices_that_know_their_source(corpus: Corpus)
     assert "".join(chunks) == text
     assert all(len(chunk) <= 60 and chunk == text[chunk.start : chunk.end] for chunk in chunks)
     assert all(chunk.endswith("\n") for chunk in chunks[:-1])
-    assert chunks[0].path == "proj/README.md" and chunks[0].index == 0
+    assert chunks[0].path == "proj/README.md" and chunks[0].number == 0
+    assert chunks[0].index(chunks[0][:3]) == 0  # still a str: its methods work
     assert any(len(chunk.paths) > 1 for chunk in chunks)
     assert repr(chunks[0]).startswith("<Chunk 0: proj/README.md")
     assert json.dumps(chunks[:1]) == json.dumps([text[: chunks[0].end]])

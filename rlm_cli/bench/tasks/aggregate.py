@@ -63,6 +63,7 @@ def generate_aggregate(rng: random.Random, size: int, index: int) -> Item:
     ]
     counts = Counter(labels)
     kind = QUESTIONS[index % len(QUESTIONS)]
+    answer: int | str | dict[str, int]
     names = ", ".join(CATEGORIES[:-1]) + f" or {CATEGORIES[-1]}"
     judge = f"Each ticket is about exactly one of: {names}; the category is not written down, judge it from the text."
     if kind == "count":
