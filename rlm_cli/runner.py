@@ -90,6 +90,7 @@ def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
     """One run from sources to answer. Failures inside the run come back in the RunResult."""
     stdin = request.stdin or sys.stdin.buffer
     sources, question = split_sources(request.arguments, request.paths_from, request.stdin is None and sys.stdin.isatty())
+    _warm_up_litellm()
     from rlm_cli.ingest import IngestOptions, ingest
 
     run_id = new_run_id()
@@ -214,6 +215,13 @@ class RunSession:
             cell_timeout=settings.cell_timeout, output_limit=settings.output_limit,
             allow_net=settings.allow_net, allow_write=tuple(Path(p) for p in settings.allow_write),
         )
+
+
+def _warm_up_litellm() -> None:
+    """Import LiteLLM (seconds) on a second core while the input is read and the worker starts."""
+    from rlm_cli.llm import litellm_module
+
+    threading.Thread(target=litellm_module, name="rlm-import-litellm", daemon=True).start()
 
 
 def _sandbox_notes(mode: str) -> list[tuple[str, str]]:
