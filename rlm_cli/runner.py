@@ -213,7 +213,7 @@ class RunSession:
             mode=settings.sandbox, manifest_path=ingested.manifest_path,
             readable_paths=tuple(Path(p) for p in ingested.roots),
             cell_timeout=settings.cell_timeout, output_limit=settings.output_limit,
-            allow_net=settings.allow_net, allow_write=tuple(Path(p) for p in settings.allow_write),
+            allow_net=settings.allow_net, allow_write=tuple(Path(p).resolve() for p in settings.allow_write),
         )
 
 

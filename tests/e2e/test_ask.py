@@ -355,3 +355,16 @@ def test_pdfs_by_glob_with_json_for_a_pipeline(provider: FakeProvider, tmp_path:
     assert result["input"]["documents"] == 2  # the glob took the PDFs only
     assert result["answer"] == "docs/a.pdf: Evaluation: accuracy on held-out set; docs/b.pdf: Evaluation: human preference study"
     assert "['docs/a.pdf', 'docs/b.pdf'] [2, 1]" in provider.root_requests()[1].last_user
+
+
+def test_allow_write_lets_a_cell_write_under_a_path_given_relative(provider: FakeProvider, logs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    provider.root_script = script(code(f"open({str(out / 'found.txt')!r}, 'w').write('quota')", "print('written')"),
+                                  code("FINAL('saved')"))
+    done = rlm(["ask", str(logs), "q?", "--allow-write", "out", *model_flags(provider)], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (out / "found.txt").read_text() == "quota"
+    refused = rlm(["ask", str(logs), "q?", *model_flags(provider)], cwd=tmp_path)
+    assert refused.returncode == 0  # the write failed inside the sandbox; the run goes on
+    assert "written" not in provider.root_requests()[-1].last_user
