@@ -103,19 +103,20 @@ class Engine:
     ) -> RunOutcome:
         """Turn after turn until the answer is ready or a limit stops the run."""
         limits = self.budget.limits
+        system = prompts.system_prompt(self._facts())
         self.emit(RunStarted(
             self.run_id, question=question, model=self.config.model, sub_model=self.config.sub_model,
             depth=self.budget.depth, max_depth=self.config.max_depth, parent_run_id=self.parent_run_id,
             input=input_summary, sources=sources,
             budgets={"max_iterations": limits.max_iterations, "max_sub_calls": limits.max_sub_calls,
                      "max_cost": limits.max_cost, "max_tokens": limits.max_tokens, "timeout": limits.timeout_left},
-            parent_call_id=self.parent_call_id,
+            parent_call_id=self.parent_call_id, system_prompt=system,
         ))
         for message, level in notes or []:
             self.emit(Notice(self.run_id, message=message, level=level))
         first = prompts.first_user_message(description, question)
         state = _State(
-            messages=[{"role": "system", "content": prompts.system_prompt(self._facts())}, {"role": "user", "content": first}],
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": first}],
             transcript=[{"role": "user", "content": first}],
         )
         state.answer = dict(repl.answer)
@@ -143,7 +144,7 @@ class Engine:
     def _turn(self, state: _State, repl: Repl) -> bool:
         """One root turn; True when the answer is ready."""
         state.turn += 1
-        self.emit(TurnStarted(self.run_id, turn=state.turn))
+        self.emit(TurnStarted(self.run_id, turn=state.turn, message=state.messages[-1]["content"]))
         self._compact_if_needed(state, repl)
         reply = self._root_call(state, state.messages)
         self._append(state, "assistant", reply)
@@ -238,7 +239,7 @@ class Engine:
             *state.messages[-2:],
         ]
         after = sum(len(m["content"] or "") for m in state.messages)
-        self.emit(HistoryCompacted(self.run_id, turns_folded=folded // 2, chars_before=chars, chars_after=after))
+        self.emit(HistoryCompacted(self.run_id, turns_folded=folded // 2, chars_before=chars, chars_after=after, summary=summary))
 
     def _append(self, state: _State, role: str, content: str) -> None:
         state.messages.append({"role": role, "content": content})

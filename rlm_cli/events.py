@@ -37,11 +37,13 @@ class RunStarted(Event):
     sources: list[str]
     budgets: dict[str, Any]
     parent_call_id: str | None = None  # the rlm_query sub-call this child run serves
+    system_prompt: str = ""  # what the root model was told, for audit
 
 
 @dataclass(frozen=True)
 class TurnStarted(Event):
     turn: int
+    message: str = ""  # the user message that opens this turn's request (input description, feedback)
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,7 @@ class HistoryCompacted(Event):
     turns_folded: int
     chars_before: int
     chars_after: int
+    summary: str = ""  # what replaced the folded turns
 
 
 @dataclass(frozen=True)

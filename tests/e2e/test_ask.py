@@ -249,7 +249,13 @@ def test_json_contract_keys(provider: FakeProvider, logs: Path) -> None:
     assert set(result["usage"]["root"]) == {"prompt_tokens", "completion_tokens", "cost_usd"}
     assert result["usage"]["root"]["cost_usd"] is None  # the fake model has no price
     assert result["input"]["documents"] == 3 and result["iterations"] == 2
-    assert FAKE_KEY not in Path(result["trace"]).read_text()
+    trace = Path(result["trace"]).read_text()
+    assert FAKE_KEY not in trace
+    events = [json.loads(line) for line in trace.splitlines()]
+    # Enough to audit what the root model was sent: its system prompt and each turn's new message.
+    assert "persistent Python REPL" in events[0]["system_prompt"]
+    turns = [e for e in events if e["event"] == "TurnStarted"]
+    assert "The question:\nq?" in turns[0]["message"] and turns[1]["message"].startswith("1\n")
 
 
 def test_stdin_is_a_source(provider: FakeProvider) -> None:
