@@ -232,20 +232,26 @@ def _make_handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._send_json(404, {"error": {"message": f"no route {self.path}"}})
                 return
-            request = provider._enter(body)
-            status = 200
+            self._request: Request | None = provider._enter(body)
             try:
-                status = self._serve(request)
+                self._serve(self._request)
             finally:
+                self._done(500)  # only if nothing was sent: the script itself failed
+
+        def _done(self, status: int) -> None:
+            """Record the outcome before the client can see it, so tests never race the record."""
+            request = getattr(self, "_request", None)
+            if request is not None and request.finished is None:
                 provider._leave(request, status)
 
-        def _serve(self, request: Request) -> int:
+        def _serve(self, request: Request) -> None:
             delay = provider._latency_for(request)
             if delay:
                 time.sleep(delay)
             fault = provider._take_fault(request.model)
             if fault is not None:
-                return self._serve_fault(fault)
+                self._serve_fault(fault)
+                return
             reply = provider._reply_for(request)
             message = _as_message(reply)
             usage = {
@@ -257,29 +263,28 @@ def _make_handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
                 self._send_stream(request, message, usage)
             else:
                 self._send_json(200, _completion(request.model, message, usage))
-            return 200
 
-        def _serve_fault(self, fault: Fault) -> int:
+        def _serve_fault(self, fault: Fault) -> None:
             if fault.kind == "hang":
                 time.sleep(fault.hang_s)
                 self._reset()
-                return 0
+                return
             if fault.kind == "reset":
                 self._reset()
-                return 0
+                return
             if fault.kind == "malformed":
                 payload = b'{"id": "x", "choices": [ {"message": '
                 self._send_raw(200, payload, "application/json")
-                return 200
+                return
             headers = {}
             if fault.retry_after is not None:
                 headers["Retry-After"] = str(fault.retry_after)
             kinds = {429: "rate_limit_error", 401: "authentication_error", 400: "invalid_request_error"}
             error = {"error": {"message": f"fake failure {fault.status}", "type": kinds.get(fault.status, "server_error")}}
             self._send_json(fault.status, error, headers)
-            return fault.status
 
         def _reset(self) -> None:
+            self._done(0)
             # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
@@ -289,6 +294,7 @@ def _make_handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
             self._send_raw(status, json.dumps(payload).encode(), "application/json", headers)
 
         def _send_raw(self, status: int, data: bytes, kind: str, headers: dict[str, str] | None = None) -> None:
+            self._done(status)
             self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
@@ -298,6 +304,7 @@ def _make_handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def _send_stream(self, request: Request, message: dict[str, Any], usage: dict[str, int]) -> None:
+            self._done(200)
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Connection", "close")
