@@ -7,6 +7,7 @@ the sub-LLM tool loop, and the events of every sub-call. Never prints.
 from __future__ import annotations
 
 import itertools
+import json
 import queue
 import threading
 import time
@@ -226,8 +227,6 @@ class Broker:
 
 
 def _arguments(raw: str) -> dict[str, Any]:
-    import json
-
     try:
         value = json.loads(raw or "{}")
     except ValueError:
