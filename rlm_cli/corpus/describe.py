@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rlm_cli.corpus import Corpus
-    from rlm_cli.corpus.documents import Document
+    from rlm_cli.corpus.documents import Info
+    from rlm_cli.corpus.joined import CorpusMethods
 
 SMALL_CHARS = 64_000  # ~16K tokens: below this, reading the input whole beats exploring it
 _TREE_SHAPES = ((99, 10**6), (99, 30), (6, 20), (4, 12), (3, 8), (2, 8), (2, 4), (1, 10), (1, 4), (1, 2))
@@ -36,68 +36,75 @@ def _counts(values: Iterable[str]) -> str:
     return ", ".join(f"{value} ({count:,})" for value, count in Counter(values).most_common())
 
 
-def overview(corpus: Corpus, max_chars: int) -> str:
-    """The overview of `corpus`, at most max_chars characters."""
-    documents = corpus.documents
-    if not documents:
-        return "The context is empty: no documents."[:max_chars]
-    lines = [_headline(corpus)]
-    lines.append(
-        "str(context) is the document's text as it is; len(), slices and offsets count its characters."
-        if len(documents) == 1 else
-        "str(context) is every document as a `=== path ===` line then its text, joined by "
-        "newlines; len(), slices and offsets count characters of that text."
+def form(corpus: CorpusMethods) -> str:
+    """Which form `context` has (a str, or the lazy mapped text) and what works on it."""
+    if corpus.mapped:
+        return (
+            f"`context` is a lazy memory-mapped text ({human(corpus.size)}), not a str: len(), slices, `in`, "
+            ".count(), .find(), .grep(), .chunks()/.iter_chunks() read it in blocks (first scan ~1 s/GB); "
+            "str-only operations that need the whole text (re.* or json.loads on context, str(context), "
+            ".split(), .splitlines()) are refused: use context.grep(pattern), context.iter_chunks(max_chars), "
+            "or str(context[a:b]) on a slice."
+        )
+    length = f" ({len(corpus):,} characters)" if _all_known(corpus) else ""
+    if len(corpus._infos) == 1:
+        return (
+            f"`context` is a str{length}: the document's text as it is; re, json and "
+            "str methods work on it directly, and it also has .grep(), .chunks(), .describe()."
+        )
+    return (
+        f"`context` is a str{length}: every document as a `=== path ===` line then its "
+        "text, joined by newlines; re, json and str methods work on it directly. For per-file work, "
+        "`for doc in context.documents` gives each document as a str with .path; context[path] reads one."
     )
+
+
+def overview(corpus: CorpusMethods, max_chars: int) -> str:
+    """The overview of `corpus`, at most max_chars characters."""
+    infos = corpus._infos
+    if not infos:
+        return "The context is empty: no documents."[:max_chars]
+    lines = [_headline(corpus), form(corpus)]
     if corpus.skipped:
         reasons = (item.reason.split(":")[0].split(" (")[0] for item in corpus.skipped)
         lines.append(f"Skipped {len(corpus.skipped):,} inputs: {_counts(reasons)}.")
-    lines.append(f"Encodings: {_counts(document.encoding for document in documents)}.")
-    for document in [document for document in documents if document.mapped][:3]:
-        lines.append(
-            f"{document.path} is memory-mapped: grep/count/slices/chunks stream it (first scan ~1 s/GB); "
-            "str() would load it whole; its encoding was judged from its start."
-        )
-    noted = [document for document in documents if document.note]
-    lines += [f"Note, {document.path}: {document.note}" for document in noted[:5]]
+    lines.append(f"Encodings: {_counts(info.encoding for info in infos)}.")
+    for info in [info for info in infos if info.mapped][:3]:
+        lines.append(f"{info.path} is memory-mapped; its encoding was judged from its start.")
+    noted = [info for info in infos if info.note]
+    lines += [f"Note, {info.path}: {info.note}" for info in noted[:5]]
     if len(noted) > 5:
         lines.append(f"({len(noted) - 5:,} more documents carry notes: see document.note)")
-    if all(length is not None for length in _lengths(corpus)) and len(corpus) <= SMALL_CHARS:
+    if _all_known(corpus) and len(corpus) <= SMALL_CHARS:
         lines.append(
             f"The whole input is small (~{len(corpus) // 4:,} tokens): print(context) and read it "
             "whole before anything else."
         )
-    preview = _preview(documents[0])
+    preview = f"Start of {infos[0].path}:\n" + "\n".join(
+        "  " + line for line in corpus._head(0, _PREVIEW_CHARS).splitlines()[:12]
+    )
     fixed = "\n".join(lines)
     budget = max_chars - len(fixed) - len(preview) - 20
-    text = fixed + "\nFiles:\n" + _tree(documents, budget) + "\n" + preview
+    text = fixed + "\nFiles:\n" + _tree(infos, budget) + "\n" + preview
     return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
 
 
-def _lengths(corpus: Corpus) -> list[int | None]:
-    return [document.known_length for document in corpus.documents]
+def _all_known(corpus: CorpusMethods) -> bool:
+    return all(corpus._known_length(number) is not None for number in range(len(corpus._infos)))
 
 
-def _headline(corpus: Corpus) -> str:
-    documents = corpus.documents
-    kinds = Counter(document.kind for document in documents)
+def _headline(corpus: CorpusMethods) -> str:
+    infos = corpus._infos
+    kinds = Counter(info.kind for info in infos)
     parts = []
     for kind, count in kinds.most_common():
         label = _KIND_LABELS.get(kind, kind) + ("s" if count > 1 else "")
         if kind == "pdf":
-            label += f" ({sum(document.page_count for document in documents):,} pages)"
+            label += f" ({sum(len(info.pages or ()) for info in infos):,} pages)"
         parts.append(f"{count:,} {label}")
-    size = human(sum(document.size for document in documents))
-    if any(length is None for length in _lengths(corpus)):
-        length = "characters counted on first use"
-    else:
-        length = f"{len(corpus):,} characters, ~{len(corpus) // 4:,} tokens"
-    return f"`context` holds {_plural(len(documents), 'document')} ({', '.join(parts)}): {size}, {length}."
-
-
-def _preview(document: Document) -> str:
-    head = document.head(_PREVIEW_CHARS)
-    shown = "\n".join("  " + line for line in head.splitlines()[:12])
-    return f"Start of {document.path}:\n{shown}"
+    size = human(corpus.size)
+    length = f"{len(corpus):,} characters, ~{len(corpus) // 4:,} tokens" if _all_known(corpus) else "characters counted on first use"
+    return f"`context` holds {_plural(len(infos), 'document')} ({', '.join(parts)}): {size}, {length}."
 
 
 class _Folder:
@@ -114,10 +121,10 @@ class _TreeFull(Exception):
     """The rendered tree passed its budget."""
 
 
-def _tree(documents: list[Document], budget: int) -> str:
+def _tree(infos: list[Info], budget: int) -> str:
     root = _Folder()
-    for document in documents:
-        *folders, name = document.path.split("/")
+    for info in infos:
+        *folders, name = info.path.split("/")
         if folders and folders[0] == "":  # an absolute path: keep its leading slash
             folders = ["/" + folders[1], *folders[2:]] if len(folders) > 1 else []
             name = name if folders else "/" + name
@@ -125,8 +132,8 @@ def _tree(documents: list[Document], budget: int) -> str:
         for part in [None, *folders]:
             node = node if part is None else node.folders.setdefault(part, _Folder())
             node.count += 1
-            node.bytes += document.size
-        node.files.append((name, document.size))
+            node.bytes += info.size
+        node.files.append((name, info.size))
     for depth, width in _TREE_SHAPES:
         rows: list[str] = []
         try:

@@ -1,4 +1,4 @@
-"""Document: one input file as a lazily read str-like object, with grep, chunks and PDF pages.
+"""Document (a str with .path, grep, chunks and PDF pages) and MappedDocument (its lazy twin).
 
 Standard library only.
 """
@@ -6,69 +6,121 @@ Standard library only.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from rlm_cli.corpus.chunks import Chunk, line_spans
 from rlm_cli.corpus.describe import human
 from rlm_cli.corpus.grep import MAX_MATCHES, GrepResult, Match, compile_pattern, search
-from rlm_cli.corpus.readers import LoadedReader, MappedReader, TextCache
+from rlm_cli.corpus.readers import MappedReader
 from rlm_cli.corpus.text import TextLike
 
 
-class Document(TextLike):
-    """One input document, read lazily. Works like a str; also .grep(), .chunks(), .page(n)."""
+@dataclass(frozen=True, slots=True)
+class Info:
+    """What the manifest says about one document."""
 
-    def __init__(self, entry: dict[str, Any], cache: TextCache | None = None) -> None:
-        self.path: str = entry["path"]
-        self.file: str = entry["file"]
-        self.encoding: str = entry.get("encoding") or "utf-8"
-        self.size: int = entry.get("size", 0)
-        self.kind: str = entry.get("kind", "text")
-        self.note: str | None = entry.get("note")
-        self.page_starts: list[int] | None = entry.get("pages")
-        self.mapped: bool = bool(entry.get("mmap"))
-        self._store: LoadedReader | MappedReader
-        if self.mapped:
-            self._store = MappedReader(self.file, self.encoding, entry.get("offset", 0), self.size)
-        else:
-            self._store = LoadedReader(self.file, self.encoding, entry.get("chars"), cache or TextCache())
+    path: str
+    file: str
+    encoding: str = "utf-8"
+    size: int = 0
+    kind: str = "text"
+    note: str | None = None
+    pages: tuple[int, ...] | None = None  # offsets where PDF pages start
+    mapped: bool = False
+    chars: int | None = None  # the length in characters, when known without reading
+    offset: int = 0  # bytes to skip at the start of a mapped file (a BOM)
 
-    def __len__(self) -> int:
-        return self._store.length
+    @classmethod
+    def from_entry(cls, entry: dict[str, Any]) -> Info:
+        """The Info of one manifest entry."""
+        pages = entry.get("pages")
+        return cls(
+            path=entry["path"], file=entry["file"], encoding=entry.get("encoding") or "utf-8",
+            size=entry.get("size", 0), kind=entry.get("kind", "text"), note=entry.get("note"),
+            pages=tuple(pages) if pages else None, mapped=bool(entry.get("mmap")),
+            chars=entry.get("chars"), offset=entry.get("offset", 0),
+        )
 
-    def __bool__(self) -> bool:
-        return self.mapped or len(self) > 0
 
-    def _pieces(self, start: int, end: int) -> Iterator[str]:
-        return self._store.pieces(start, end)
+def summary_repr(info: Info) -> str:
+    """The short repr of a document (never its text)."""
+    details = [human(info.size), info.kind, info.encoding]
+    if info.pages:
+        details.append(f"{len(info.pages)} pages")
+    if info.mapped:
+        details.append("memory-mapped")
+    return f"<{'MappedDocument' if info.mapped else 'Document'} {info.path!r}: {', '.join(details)}>"
 
-    def _slice(self, start: int, end: int) -> str:
-        return self._store.slice(start, end)
+
+class _DocumentMethods:
+    """What both document forms offer beyond str behaviour: metadata, pages, grep, chunks."""
+
+    _info: Info
+
+    if TYPE_CHECKING:  # provided by each form; not defined here, so str's own __len__ stays
+
+        def __len__(self) -> int: ...
+
+        def _slice(self, start: int, end: int) -> str: ...
+
+        def _line_pieces(self) -> Iterable[tuple[int, str]]: ...
 
     @property
-    def text(self) -> str:
-        """The whole document as one str (loads it)."""
-        return self._store.text()
+    def path(self) -> str:
+        """The document's path, as in context.files."""
+        return self._info.path
 
     @property
-    def known_length(self) -> int | None:
-        """The length in characters when known without reading the file (mapped: after a scan)."""
-        return self._store.known_length
+    def file(self) -> str:
+        """Where its text is read from (a spool file for stdin and PDFs)."""
+        return self._info.file
+
+    @property
+    def encoding(self) -> str:
+        """The codec its bytes were decoded with."""
+        return self._info.encoding
+
+    @property
+    def size(self) -> int:
+        """Its size in bytes, as read."""
+        return self._info.size
+
+    @property
+    def kind(self) -> str:
+        """"text", "pdf" or "stdin"."""
+        return self._info.kind
+
+    @property
+    def note(self) -> str | None:
+        """A caveat from reading it (undecodable bytes, pages without text), or None."""
+        return self._info.note
+
+    @property
+    def page_starts(self) -> list[int] | None:
+        """Offsets where each PDF page starts (None for other documents)."""
+        return list(self._info.pages) if self._info.pages else None
+
+    @property
+    def mapped(self) -> bool:
+        """True for a memory-mapped document (the lazy form, not a str)."""
+        return self._info.mapped
 
     @property
     def page_count(self) -> int:
         """Pages of a PDF (0 for other documents)."""
-        return len(self.page_starts or ())
+        return len(self._info.pages or ())
 
     def page(self, number: int) -> str:
         """The text of page `number` of a PDF, counting from 1."""
-        if not self.page_starts:
+        starts = self._info.pages
+        if not starts:
             raise ValueError(f"{self.path} has no pages (only PDFs do)")
-        if not 1 <= number <= len(self.page_starts):
-            raise IndexError(f"{self.path} has pages 1 to {len(self.page_starts)}, not {number}")
-        ends = [*self.page_starts[1:], len(self)]
-        text = self._slice(self.page_starts[number - 1], ends[number - 1])
+        if not 1 <= number <= len(starts):
+            raise IndexError(f"{self.path} has pages 1 to {len(starts)}, not {number}")
+        end = starts[number] if number < len(starts) else len(self)
+        text = self._slice(starts[number - 1], end)
         return text.split("\n", 1)[1] if text.startswith("--- page ") else text
 
     @property
@@ -80,10 +132,17 @@ class Document(TextLike):
         self, pattern: str | re.Pattern[str], *, ignore_case: bool = False, context_lines: int = 0,
         max_matches: int = MAX_MATCHES,
     ) -> GrepResult:
-        """Lines of this document matching a regular expression; see Corpus.grep."""
+        """Lines of this document matching a regular expression; see context.grep."""
         regex = compile_pattern(pattern, ignore_case)
         matches, truncated = self._grep(regex, context_lines, max_matches)
         return GrepResult(matches, pattern=regex.pattern, max_matches=max_matches, truncated=truncated)
+
+    def _grep(self, regex: re.Pattern[str], context_lines: int, limit: int) -> tuple[list[Match], bool]:
+        """Matches (one per line) and whether `limit` stopped the search."""
+        return search(
+            regex, self._line_pieces(), path=self.path, page_starts=self.page_starts,
+            context_lines=context_lines, limit=limit,
+        )
 
     def chunks(self, max_chars: int, overlap: int = 0) -> list[Chunk]:
         """This document in pieces of at most max_chars, cut after a newline where possible."""
@@ -92,21 +151,87 @@ class Document(TextLike):
             for index, (start, end, text) in enumerate(line_spans(self._slice, 0, len(self), max_chars, overlap))
         ]
 
-    def head(self, max_chars: int) -> str:
-        """The first max_chars characters, without scanning a mapped document."""
-        return self._store.head(max_chars)
-
-    def _grep(self, regex: re.Pattern[str], context_lines: int, limit: int) -> tuple[list[Match], bool]:
-        """Matches (one per line) and whether `limit` stopped the search."""
-        return search(
-            regex, self._store.line_pieces(), path=self.path, page_starts=self.page_starts,
-            context_lines=context_lines, limit=limit,
-        )
-
     def __repr__(self) -> str:
-        details = [human(self.size), self.kind, self.encoding]
-        if self.page_starts:
-            details.append(f"{len(self.page_starts)} pages")
-        if self.mapped:
-            details.append("memory-mapped")
-        return f"<Document {self.path!r}: {', '.join(details)}>"
+        return summary_repr(self._info)
+
+
+class Document(_DocumentMethods, str):
+    """One input document: a str (its whole text) with .path, .grep(), .chunks(), .page(n).
+
+    repr() is a short summary, not the text: print(document) or a slice shows the text.
+    """
+
+    _info: Info
+
+    def __new__(cls, text: str, info: Info) -> Document:
+        document = super().__new__(cls, text)
+        document._info = info
+        return document
+
+    def __str__(self) -> str:
+        return self  # already a str: no copy of a large text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Document, (str.__getitem__(self, slice(None)), self._info)
+
+    def _slice(self, start: int, end: int) -> str:
+        return str.__getitem__(self, slice(start, end))
+
+    def _line_pieces(self) -> Iterable[tuple[int, str]]:
+        return ((0, self),)
+
+    @property
+    def text(self) -> str:
+        """The document's text (the document itself: it is a str)."""
+        return self
+
+    @property
+    def known_length(self) -> int:
+        """The length in characters (always known: the text is in memory)."""
+        return len(self)
+
+    def head(self, max_chars: int) -> str:
+        """The first max_chars characters."""
+        return self._slice(0, max_chars)
+
+
+class MappedDocument(_DocumentMethods, TextLike):
+    """One memory-mapped input document, never loaded whole: the lazy form of Document.
+
+    len(), slices, `in`, .count(), .find(), .grep(), .chunks() and .head() read it in blocks;
+    operations that need the whole text as one str are refused with a hint.
+    """
+
+    def __init__(self, info: Info) -> None:
+        self._info = info
+        self._store = MappedReader(info.file, info.encoding, info.offset, info.size)
+
+    def __len__(self) -> int:
+        return self._store.length
+
+    def __bool__(self) -> bool:
+        return True  # a mapped file is never empty (it passed the mapping threshold)
+
+    def _subject(self) -> str:
+        return f"document {self.path!r}"
+
+    def _instead(self) -> str:
+        return "use its .grep(pattern) to search it, .chunks(max_chars) to walk it in pieces, or str(document[a:b]) for a slice"
+
+    def _pieces(self, start: int, end: int) -> Iterable[str]:
+        return self._store.pieces(start, end)
+
+    def _slice(self, start: int, end: int) -> str:
+        return self._store.slice(start, end)
+
+    def _line_pieces(self) -> Iterable[tuple[int, str]]:
+        return self._store.line_pieces()
+
+    @property
+    def known_length(self) -> int | None:
+        """The length in characters once a scan has counted it, else None."""
+        return self._store.known_length
+
+    def head(self, max_chars: int) -> str:
+        """The first max_chars characters, without scanning the document."""
+        return self._store.head(max_chars)

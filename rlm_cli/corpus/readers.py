@@ -1,12 +1,14 @@
 """Where a document's text comes from: read whole (and cached), or memory-mapped in blocks.
 
-Offsets count characters either way. Standard library only.
+Offsets count characters either way. Safe to read from many threads at once: shared state is
+changed under a lock or replaced whole, never edited in place. Standard library only.
 """
 
 from __future__ import annotations
 
 import bisect
 import mmap
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,27 +26,33 @@ class TextCache:
         self._texts: OrderedDict[str, str] = OrderedDict()
         self._chars = 0
         self._budget = budget
+        self._lock = threading.Lock()
 
     def get(self, key: str, load: Callable[[], str]) -> str:
         """The cached text for `key`, loading (and maybe evicting) when absent."""
-        text = self._texts.get(key)
-        if text is not None:
-            self._texts.move_to_end(key)
-            return text
-        text = load()
+        with self._lock:
+            text = self._texts.get(key)
+            if text is not None:
+                self._texts.move_to_end(key)
+                return text
+        text = load()  # outside the lock: two threads may load the same text, neither waits
         if len(text) <= self._budget:
-            self._texts[key] = text
-            self._chars += len(text)
-            while self._chars > self._budget:
-                self._chars -= len(self._texts.popitem(last=False)[1])
+            with self._lock:
+                if key not in self._texts:
+                    self._texts[key] = text
+                    self._chars += len(text)
+                while self._chars > self._budget:
+                    self._chars -= len(self._texts.popitem(last=False)[1])
         return text
 
 
 class LoadedReader:
     """A document read whole on first use; its length comes from the manifest."""
 
-    def __init__(self, file: str, encoding: str, length: int | None, cache: TextCache) -> None:
-        self._file, self._encoding, self._cache = file, encoding, cache
+    def __init__(
+        self, file: str, encoding: str, length: int | None, cache: TextCache, wrap: Callable[[str], str] = str,
+    ) -> None:
+        self._file, self._encoding, self._cache, self._wrap = file, encoding, cache, wrap
         self._length = length
 
     @property
@@ -62,7 +70,7 @@ class LoadedReader:
         return self._cache.get(self._file, self._read)
 
     def _read(self) -> str:
-        return Path(self._file).read_bytes().decode(self._encoding, errors="replace")
+        return self._wrap(read_text(self._file, self._encoding))
 
     def slice(self, start: int, end: int) -> str:
         return self.text()[start:end]
@@ -79,25 +87,36 @@ class LoadedReader:
         yield 0, self.text()
 
 
+def read_text(file: str, encoding: str) -> str:
+    """A whole file decoded (bad bytes as U+FFFD); its bytes are dropped before this returns."""
+    return Path(file).read_bytes().decode(encoding, errors="replace")
+
+
+Block = tuple[int, int, int, int]  # byte start, byte end, first character, characters
+
+
 class MappedReader:
     """A memory-mapped document, decoded block by block; offsets still count characters.
 
     The first operation that needs positions scans the file once and keeps a small block index
     (byte start, byte end, first character, characters) so later slices decode one block at most.
+    The index and the last decoded block are replaced whole, so concurrent readers stay correct.
     """
 
     def __init__(self, file: str, encoding: str, offset: int, size: int) -> None:
         self._file, self._encoding = file, encoding
         self._offset, self._end = offset, size
         self._map: mmap.mmap | None = None
-        self._blocks: list[tuple[int, int, int, int]] | None = None
-        self._starts: list[int] = []
+        self._map_lock = threading.Lock()
+        self._index_built: tuple[list[Block], list[int]] | None = None  # blocks, their first characters
         self._last: tuple[int, str] = (-1, "")
 
     def _mapping(self) -> mmap.mmap:
         if self._map is None:
-            with open(self._file, "rb") as handle:
-                self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            with self._map_lock:
+                if self._map is None:
+                    with open(self._file, "rb") as handle:
+                        self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         return self._map
 
     def _release(self, start: int, end: int) -> None:
@@ -120,49 +139,54 @@ class MappedReader:
         return end
 
     def line_pieces(self) -> Iterator[tuple[int, str]]:
-        if self._blocks is not None:
-            for number, block in enumerate(self._blocks):
-                yield block[2], self._block_text(number)
+        if self._index_built is not None:
+            for number, block in enumerate(self._index_built[0]):
+                yield block[2], self._block_text(number, block)
             return
-        blocks: list[tuple[int, int, int, int]] = []
+        blocks: list[Block] = []
         start, chars = self._offset, 0
         while start < self._end:
             end = self._cut(start)
-            text = self._mapping()[start:end].decode(self._encoding, errors="replace")
-            self._release(start, end)
+            text = self._decode(start, end)
             blocks.append((start, end, chars, len(text)))
             yield chars, text
             chars += len(text)
             start = end
-        self._blocks, self._starts = blocks, [block[2] for block in blocks]
+        # Published in one assignment: a concurrent reader sees no index or a whole one.
+        self._index_built = blocks, [block[2] for block in blocks]
 
-    def _index(self) -> list[tuple[int, int, int, int]]:
-        if self._blocks is None:
+    def _index(self) -> tuple[list[Block], list[int]]:
+        if self._index_built is None:
             for _ in self.line_pieces():
                 pass
-        assert self._blocks is not None
-        return self._blocks
+        assert self._index_built is not None
+        return self._index_built
 
-    def _block_text(self, number: int) -> str:
-        if self._last[0] != number:
-            start, end, _, _ = self._index()[number]
-            self._last = (number, self._mapping()[start:end].decode(self._encoding, errors="replace"))
-            self._release(start, end)
-        return self._last[1]
+    def _decode(self, start: int, end: int) -> str:
+        text = self._mapping()[start:end].decode(self._encoding, errors="replace")
+        self._release(start, end)
+        return text
+
+    def _block_text(self, number: int, block: Block) -> str:
+        last = self._last  # read once: another thread may replace it meanwhile
+        if last[0] != number:
+            last = (number, self._decode(block[0], block[1]))
+            self._last = last
+        return last[1]
 
     @property
     def length(self) -> int:
-        blocks = self._index()
+        blocks = self._index()[0]
         return blocks[-1][2] + blocks[-1][3] if blocks else 0
 
     @property
     def known_length(self) -> int | None:
         """The length once a scan has counted it, else None."""
-        return self.length if self._blocks is not None else None
+        return self.length if self._index_built is not None else None
 
     def pieces(self, start: int, end: int) -> Iterator[str]:
-        blocks = self._index()
-        number = max(0, bisect.bisect_right(self._starts, start) - 1)
+        blocks, starts = self._index()
+        number = max(0, bisect.bisect_right(starts, start) - 1)
         while number < len(blocks) and blocks[number][2] < end:
             byte_start, byte_end, first, count = blocks[number]
             low, high = max(start, first) - first, min(end, first + count) - first
@@ -171,7 +195,7 @@ class MappedReader:
                 self._release(byte_start + low, byte_start + high)
                 yield data.decode(self._encoding, errors="replace")
             else:
-                yield self._block_text(number)[low:high]
+                yield self._block_text(number, blocks[number])[low:high]
             number += 1
 
     def slice(self, start: int, end: int) -> str:
@@ -179,7 +203,7 @@ class MappedReader:
 
     def head(self, max_chars: int) -> str:
         """The first max_chars characters; before a scan, decoded straight from the mapping."""
-        if self._blocks is None:
+        if self._index_built is None:
             raw = self._mapping()[self._offset : self._offset + 4 * max_chars]
             return raw.decode(self._encoding, errors="replace")[:max_chars]
         return self.slice(0, max_chars)

@@ -1,36 +1,73 @@
-"""TextLike: the str behaviour Document and Corpus share over text kept in pieces.
+"""TextLike: str behaviour over text kept in pieces (the lazy forms), and what it refuses.
 
 Standard library only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from rlm_cli.corpus.describe import human
+
+INSTEAD = (
+    "use context.grep(pattern) to search it, context.iter_chunks(max_chars) or context.chunks(...) "
+    "to walk it in pieces, or str(context[a:b]) for a slice"
+)
+
+
+class WholeTextRefused(TypeError):
+    """A str operation that would load a memory-mapped text whole."""
 
 
 class TextLike:
-    """str behaviour over text kept in pieces: len, slicing, `in`, count, find, splitlines.
+    """str behaviour over text kept in pieces: len, slicing, `in`, count, find, iteration.
 
-    Any other str method (split, lower, ...) works on the whole text, which loads it.
+    When memory-mapped (`mapped` is True), operations that need the whole text as one str
+    (str(), +, .text, .splitlines() and the other str methods) raise WholeTextRefused with a hint;
+    otherwise they load it.
     """
 
     def __len__(self) -> int:
         raise NotImplementedError
 
-    def _pieces(self, start: int, end: int) -> Iterator[str]:
+    @property
+    def mapped(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def size(self) -> int:
+        raise NotImplementedError
+
+    def _pieces(self, start: int, end: int) -> Iterable[str]:
         raise NotImplementedError
 
     def _slice(self, start: int, end: int) -> str:
         return "".join(self._pieces(start, end))
 
-    @property
-    def text(self) -> str:
-        """The whole text as one str (loads it)."""
+    def _whole(self, operation: str) -> str:
+        """The whole text as one str, or WholeTextRefused naming `operation` when mapped."""
+        if self.mapped:
+            raise WholeTextRefused(
+                f"{self._subject()} is a lazy memory-mapped text ({human(self.size)}), not a str: "
+                f"{operation} would load it whole. Instead {self._instead()}."
+            )
         return self._slice(0, len(self))
 
+    def _subject(self) -> str:
+        return "context"
+
+    def _instead(self) -> str:
+        return INSTEAD
+
+    @property
+    def text(self) -> str:
+        """The whole text as one str (loads it; refused when memory-mapped)."""
+        return self._whole(".text")
+
     def __str__(self) -> str:
-        return self.text
+        return self._whole("str() (and print, f-strings)")
 
     def __bool__(self) -> bool:
         return len(self) > 0
@@ -91,7 +128,8 @@ class TextLike:
         return total
 
     def splitlines(self, keepends: bool = False) -> list[str]:
-        """The lines, as str.splitlines (a list: for huge inputs prefer grep or chunks)."""
+        """The lines, as str.splitlines (refused when memory-mapped: use grep or chunks)."""
+        self._refuse_if_mapped(".splitlines()")
         lines: list[str] = []
         carry = ""
         for piece in self._pieces(0, len(self)):
@@ -103,16 +141,52 @@ class TextLike:
             lines.extend([carry] if keepends else carry.splitlines())
         return lines
 
+    def _refuse_if_mapped(self, operation: str) -> None:
+        if self.mapped:
+            self._whole(operation)
+
     def __add__(self, other: str) -> str:
-        return self.text + other
+        return self._whole("+") + other
 
     def __radd__(self, other: str) -> str:
-        return other + self.text
+        return other + self._whole("+")
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or not hasattr(str, name):
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        if self.mapped:  # hasattr() stays True; calling it explains what to use instead
+            return _refused(self, name)
         return getattr(self.text, name)
+
+
+def _refused(text: TextLike, name: str) -> Callable[..., Any]:
+    def refuse(*_: object, **__: object) -> Any:
+        text._whole(f".{name}()")
+
+    refuse.__name__ = name
+    return refuse
+
+
+def lazy_hint(error: BaseException) -> str | None:
+    """What to use instead, for a TypeError a str-only function raised on a lazy text.
+
+    re.findall(p, context), json.loads(context) and the like reject a non-str with their own
+    TypeError naming its type; this recognises those so the REPL can add the hint.
+    """
+    if not isinstance(error, TypeError) or isinstance(error, WholeTextRefused):
+        return None
+    names = "|".join(cls.__name__ for cls in _lazy_types())
+    if not names or not re.search(rf"\b(?:{names})\b", str(error)):
+        return None
+    return f"`context` is a lazy memory-mapped text here, not a str, so str-only functions cannot take it. Instead {INSTEAD}."
+
+
+def _lazy_types() -> Iterator[type]:
+    pending = list(TextLike.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        yield cls
 
 
 def _resume_after_count(buffer: str, sub: str) -> int:

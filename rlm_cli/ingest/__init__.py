@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from rlm_cli.corpus import MANIFEST_VERSION, Corpus, Skipped
+from rlm_cli.corpus import MANIFEST_VERSION, LazyCorpus, Skipped, lazy_corpus
 from rlm_cli.errors import InputError
 from rlm_cli.ingest.documents import Limits, examine_all
 from rlm_cli.ingest.spool import Spool
@@ -37,9 +37,9 @@ class IngestOptions:
 
 @dataclass(frozen=True)
 class IngestResult:
-    """The corpus, the skipped inputs, and where the manifest for the worker was written."""
+    """The corpus (the host's lazy view), the skipped inputs, and the manifest for the worker."""
 
-    corpus: Corpus
+    corpus: LazyCorpus
     manifest_path: Path
     roots: tuple[str, ...] = ()  # what the sandboxed worker must be able to read
 
@@ -106,7 +106,7 @@ def _ingest(
     }
     manifest_path = spool.directory / "manifest.json"
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-    return IngestResult(Corpus.from_entries(entries, skipped), manifest_path, tuple(roots))
+    return IngestResult(lazy_corpus(entries, skipped), manifest_path, tuple(roots))
 
 
 def _listed(paths_from: str | None, stream: BinaryIO) -> list[str]:

@@ -116,10 +116,14 @@ class Repl:
 
 
 def _format_error(exc: BaseException) -> str:
-    """The exception with a traceback of the model's own frames (cells) only."""
+    """The exception with a traceback of the model's own frames (cells) only, and a hint when
+    a str-only function rejected the lazy (memory-mapped) context."""
+    from rlm_cli.corpus import lazy_hint  # standard library only, like this module
+
     summary = traceback.TracebackException.from_exception(exc)
     _keep_cell_frames(summary)
-    return "".join(summary.format()).rstrip("\n")
+    hint = lazy_hint(exc)
+    return "".join(summary.format()).rstrip("\n") + (f"\nHint: {hint}" if hint else "")
 
 
 def _keep_cell_frames(summary: traceback.TracebackException) -> None:

@@ -1,4 +1,5 @@
-"""The `context` object: str behaviour, lookup, grep, chunks, the description, mapped documents."""
+"""The `context` object in both forms (the str Corpus the worker holds, the host's lazy view):
+str behaviour, lookup, grep, chunks, the description, mapped documents."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from pathlib import Path
 import pytest
 
 import rlm_cli.corpus.readers as corpus_module
-from rlm_cli.corpus import Chunk, Corpus, Document, load_manifest
+from rlm_cli.corpus import Chunk, Corpus, Document, LazyCorpus, MappedDocument, load_manifest
 from tests.unit.ingest_helpers import run, write_tree
+
+AnyCorpus = Corpus | LazyCorpus
 
 FILES = {
     "src/app.py": "import os\n\ndef main():\n    return os.getcwd()\n",
@@ -20,11 +23,13 @@ FILES = {
 }
 
 
-@pytest.fixture()
-def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Corpus:
+@pytest.fixture(params=["str", "lazy"])
+def corpus(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AnyCorpus:
+    """The worker's str Corpus (built from the manifest), or the host's lazy view of the same input."""
     monkeypatch.chdir(tmp_path)
     write_tree(tmp_path / "proj", FILES)
-    return run(["proj"], tmp_path).corpus
+    result = run(["proj"], tmp_path)
+    return load_manifest(result.manifest_path) if request.param == "str" else result.corpus
 
 
 @pytest.fixture()
@@ -35,14 +40,17 @@ def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(corpus_module, "_NEWLINE_REACH", 8)
 
 
-def reference(corpus: Corpus) -> str:
-    if len(corpus.documents) == 1:  # a single document is its text alone
-        return corpus.documents[0].text
-    return "\n".join(f"=== {document.path} ===\n{document.text}" for document in corpus.documents)
+def reference(corpus: AnyCorpus) -> str:
+    """The joined text, built from each document's own file."""
+    texts = [Path(document.file).read_bytes().decode() for document in corpus.documents]
+    if len(texts) == 1:  # a single document is its text alone
+        return texts[0]
+    return "\n".join(f"=== {path} ===\n{text}" for path, text in zip(corpus.files, texts, strict=True))
 
 
-def test_joined_text_and_str_behaviour(corpus: Corpus, small_pieces: None) -> None:
+def test_joined_text_and_str_behaviour(corpus: AnyCorpus, small_pieces: None) -> None:
     text = reference(corpus)
+    assert isinstance(corpus, str) == isinstance(corpus, Corpus)
     assert str(corpus) == corpus.text == text and len(corpus) == len(text)
     for key in (slice(0, 10), slice(5, -5), slice(-30, None), slice(None, None, 7), slice(None, None, -3), slice(40, 10, -2), slice(9, 3)):
         assert corpus[key] == text[key], key
@@ -63,10 +71,11 @@ def test_joined_text_and_str_behaviour(corpus: Corpus, small_pieces: None) -> No
     assert f"{corpus}" == text
 
 
-def test_files_documents_and_lookup(corpus: Corpus) -> None:
+def test_files_documents_and_lookup(corpus: AnyCorpus) -> None:
     assert corpus.files == ["proj/README.md", "proj/notes.txt", "proj/src/app.py", "proj/src/util.py"]
     assert [type(document) for document in corpus.documents] == [Document] * 4
     assert corpus.read("proj/src/app.py") == corpus["proj/src/app.py"] == FILES["src/app.py"]
+    assert corpus["proj/src/app.py"].path == "proj/src/app.py"
     assert corpus["util.py"] == FILES["src/util.py"]  # a unique path ending is enough
     with pytest.raises(KeyError, match=r"did you mean proj/src/app\.py"):
         corpus.read("proj/src/apps.py")
@@ -74,7 +83,7 @@ def test_files_documents_and_lookup(corpus: Corpus) -> None:
     assert (path, offset) == ("proj/src/util.py", 0)
 
 
-def test_grep_reports_path_line_and_line(corpus: Corpus) -> None:
+def test_grep_reports_path_line_and_line(corpus: AnyCorpus) -> None:
     matches = corpus.grep("TODO")
     assert [(match.path, match.line_no, match.line) for match in matches] == [
         ("proj/README.md", 3, "TODO: write more"),  # the \r of a CRLF line is not shown
@@ -90,7 +99,7 @@ def test_grep_reports_path_line_and_line(corpus: Corpus) -> None:
         corpus.grep("(")
 
 
-def test_grep_context_lines_and_cap(corpus: Corpus) -> None:
+def test_grep_context_lines_and_cap(corpus: AnyCorpus) -> None:
     match = corpus.grep("return", context_lines=2)[0]
     assert (match.before, match.line, match.after) == (["", "def main():"], "    return os.getcwd()", [])
     assert str(match).splitlines() == [
@@ -107,7 +116,7 @@ def test_grep_across_blocks_of_a_mapped_document(tmp_path: Path, small_pieces: N
     text = "\n".join(lines) + "\n"
     write_tree(tmp_path, {"big.log": text})
     corpus = run([str(tmp_path / "big.log")], tmp_path, mmap_threshold=100).corpus
-    assert corpus.documents[0].mapped
+    assert corpus.documents[0].mapped and isinstance(corpus.documents[0], MappedDocument)
     matches = corpus.grep("HIT", context_lines=2)
     assert [match.line_no for match in matches] == [8, 48, 88, 128, 168]
     for match in matches:
@@ -124,11 +133,11 @@ def test_mapped_document_counts_characters_not_bytes(tmp_path: Path, small_piece
     document = run([str(tmp_path / "u.log")], tmp_path, mmap_threshold=100).corpus.documents[0]
     assert document.mapped and len(document) == len(text) < document.size
     assert document[100:250] == text[100:250] and document[-5:] == text[-5:]
-    assert document.count("☃") == 100 and document.splitlines() == text.splitlines()
+    assert document.count("☃") == 100 and document[:].splitlines() == text.splitlines()
     assert document.head(12) == text[:12]
 
 
-def test_chunks_by_lines_are_exact_slices_that_know_their_source(corpus: Corpus) -> None:
+def test_chunks_by_lines_are_exact_slices_that_know_their_source(corpus: AnyCorpus) -> None:
     text = reference(corpus)
     chunks = corpus.chunks(60)
     assert all(isinstance(chunk, Chunk) and isinstance(chunk, str) for chunk in chunks)
@@ -143,7 +152,7 @@ def test_chunks_by_lines_are_exact_slices_that_know_their_source(corpus: Corpus)
     assert list(corpus.iter_chunks(60)) == chunks
 
 
-def test_chunk_overlap_repeats_whole_lines(corpus: Corpus) -> None:
+def test_chunk_overlap_repeats_whole_lines(corpus: AnyCorpus) -> None:
     chunks = corpus.chunks(50, overlap=20)
     text = reference(corpus)
     for first, second in itertools.pairwise(chunks):
@@ -156,7 +165,7 @@ def test_chunk_overlap_repeats_whole_lines(corpus: Corpus) -> None:
         corpus.chunks(0)
 
 
-def test_chunks_by_files_pack_whole_documents(corpus: Corpus) -> None:
+def test_chunks_by_files_pack_whole_documents(corpus: AnyCorpus) -> None:
     chunks = corpus.chunks(140, by="files")
     assert [chunk.paths for chunk in chunks] == [
         ("proj/README.md", "proj/notes.txt"), ("proj/src/app.py", "proj/src/util.py"),
@@ -169,7 +178,7 @@ def test_chunks_by_files_pack_whole_documents(corpus: Corpus) -> None:
         corpus.chunks(10, by="pages")
 
 
-def test_document_chunks_and_grep(corpus: Corpus) -> None:
+def test_document_chunks_and_grep(corpus: AnyCorpus) -> None:
     document = corpus.document("proj/src/app.py")
     assert document.chunks(24) == ["import os\n\ndef main():\n", "    return os.getcwd()\n"]
     assert [chunk.path for chunk in document.chunks(24)] == ["proj/src/app.py"] * 2
@@ -177,15 +186,18 @@ def test_document_chunks_and_grep(corpus: Corpus) -> None:
     assert repr(document) == "<Document 'proj/src/app.py': 46 B, text, utf-8>"
 
 
-def test_summary_and_repr(corpus: Corpus) -> None:
+def test_summary_and_repr(corpus: AnyCorpus) -> None:
     assert corpus.summary() == {"documents": 4, "bytes": sum(len(text.encode()) for text in FILES.values()), "skipped": 0}
-    assert repr(corpus).startswith("<Corpus: 4 documents, 1")
+    shown = f"str of {len(corpus):,} chars, 4 documents, 1"
+    assert repr(corpus).startswith(f"<{type(corpus).__name__}: {shown}")
     assert len(repr(corpus)) < 200
 
 
-def test_description_of_a_small_input_suggests_reading_it_whole(corpus: Corpus) -> None:
+def test_description_of_a_small_input_suggests_reading_it_whole(corpus: AnyCorpus) -> None:
     text = corpus.describe()
     assert text.startswith("`context` holds 4 documents (4 text files): ")
+    assert f"`context` is a str ({len(corpus):,} characters): every document as a `=== path ===` line" in text
+    assert "`for doc in context.documents` gives each document as a str with .path" in text
     assert "print(context) and read it whole" in text
     assert "Encodings: utf-8 (4)." in text
     assert "  src/ (2 files, " in text and "Start of proj/README.md:\n  # Title" in text
@@ -201,7 +213,7 @@ def test_description_stays_bounded_for_fifty_thousand_files(tmp_path: Path) -> N
     manifest = {"version": 1, "documents": entries, "skipped": [{"path": "x.bin", "reason": "binary"}] * 300}
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(manifest))
-    corpus = load_manifest(path)
+    corpus = load_manifest(path, lazy=True)  # the host's view: nothing read
     for limit in (4000, 1500):
         text = corpus.describe(limit)
         assert len(text) <= limit
@@ -215,4 +227,6 @@ def test_description_of_a_mapped_input_explains_offsets(tmp_path: Path) -> None:
     corpus = run([str(tmp_path / "big.log")], tmp_path, mmap_threshold=100).corpus
     text = corpus.describe()
     assert "characters counted on first use" in text and "is memory-mapped" in text
+    assert "`context` is a lazy memory-mapped text (4.9 KiB), not a str:" in text
+    assert "use context.grep(pattern), context.iter_chunks(max_chars), or str(context[a:b])" in text
     assert corpus.documents[0].known_length is None  # describing did not scan the file

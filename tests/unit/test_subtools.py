@@ -9,7 +9,7 @@ import pytest
 
 import rlm_cli.corpus.readers as readers
 import rlm_cli.subtools as subtools
-from rlm_cli.corpus import Corpus, Document
+from rlm_cli.corpus import LazyCorpus, MappedDocument
 from rlm_cli.subtools import run_tool
 from tests.unit.ingest_helpers import run, write_tree
 
@@ -23,8 +23,8 @@ def never_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(self: object, *_: object) -> str:
         raise AssertionError("the whole document was read")
 
-    monkeypatch.setattr(Document, "text", property(refuse))
-    monkeypatch.setattr(Corpus, "read", refuse)
+    monkeypatch.setattr(MappedDocument, "text", property(refuse))
+    monkeypatch.setattr(LazyCorpus, "read", refuse)
 
 
 @pytest.fixture()
@@ -40,14 +40,14 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # inputs named relatively keep relative paths
 
 
-def mapped(tmp_path: Path, text: str) -> Corpus:
+def mapped(tmp_path: Path, text: str) -> LazyCorpus:
     write_tree(tmp_path, {"big.log": text})
     corpus = run(["big.log"], tmp_path, mmap_threshold=100).corpus
     assert corpus.documents[0].mapped
     return corpus
 
 
-def read(corpus: Corpus, **arguments: object) -> str:
+def read(corpus: LazyCorpus, **arguments: object) -> str:
     return run_tool(corpus, "read", json.dumps(arguments))
 
 

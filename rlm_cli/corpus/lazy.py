@@ -1,0 +1,108 @@
+"""LazyCorpus: the joined text read from the documents' files on demand, never held whole.
+
+`context` takes this form when a document is memory-mapped; the host also keeps its view of the
+input in this form (documents read when used). Standard library only.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+from collections.abc import Iterable, Iterator
+
+from rlm_cli.corpus.documents import Document, Info, MappedDocument
+from rlm_cli.corpus.joined import AnyDocument, CorpusMethods, Skipped, headers, numbers
+from rlm_cli.corpus.readers import LoadedReader, TextCache
+from rlm_cli.corpus.text import TextLike
+
+
+class LazyCorpus(CorpusMethods, TextLike):
+    """All input documents as one text (`=== path ===` headers), read from their files in pieces.
+
+    When memory-mapped (the input passed the mapping threshold) it is not a str: len(context),
+    context[a:b], `x in context`, .count(), .find(), .grep(), .chunks() / .iter_chunks() work
+    without loading it; str(), re.*/json.loads on it, .split(), .splitlines() and the other str
+    methods are refused with a hint (use .grep, .iter_chunks, or str(context[a:b])).
+    Also: .files, .documents, .read(path) / context[path], .describe().
+    """
+
+    def __init__(self, infos: Iterable[Info], skipped: Iterable[Skipped] = (), cache: TextCache | None = None) -> None:
+        self._infos = list(infos)
+        self.skipped = list(skipped)
+        self._headers = headers(self._infos)
+        self._numbers = numbers(self._infos)
+        self._layout: list[int] | None = None
+        self._mapped = any(info.mapped for info in self._infos)
+        shared = cache or TextCache()
+        self._sources: list[MappedDocument | LoadedReader] = [
+            MappedDocument(info) if info.mapped
+            else LoadedReader(info.file, info.encoding, info.chars, shared, functools.partial(_as_document, info=info))
+            for info in self._infos
+        ]
+
+    @property
+    def mapped(self) -> bool:
+        """True when a document is memory-mapped: then whole-text str operations are refused."""
+        return self._mapped
+
+    def _document(self, number: int) -> AnyDocument:
+        source = self._sources[number]
+        if isinstance(source, MappedDocument):
+            return source
+        text = source.text()
+        assert isinstance(text, Document)  # the reader wraps what it reads
+        return text
+
+    def _known_length(self, number: int) -> int | None:
+        return self._sources[number].known_length
+
+    def _head(self, number: int, max_chars: int) -> str:
+        return self._sources[number].head(max_chars)
+
+    def _length(self, number: int) -> int:
+        source = self._sources[number]
+        return len(source) if isinstance(source, MappedDocument) else source.length
+
+    def _starts(self) -> list[int]:
+        """Where each document's header starts in the joined text (reads mapped lengths once)."""
+        if self._layout is None:
+            starts, at = [], 0
+            for number, header in enumerate(self._headers):
+                starts.append(at)
+                at += len(header) + self._length(number) + 1
+            self._layout = starts  # one assignment: concurrent readers see none or all of it
+        return self._layout
+
+    def __len__(self) -> int:
+        if not self._infos:
+            return 0
+        return self._starts()[-1] + len(self._headers[-1]) + self._length(len(self._infos) - 1)
+
+    def __bool__(self) -> bool:
+        return bool(self._infos)
+
+    def _pieces(self, start: int, end: int) -> Iterator[str]:
+        starts = self._starts()
+        number = max(0, bisect.bisect_right(starts, start) - 1)
+        while number < len(starts) and starts[number] < end:
+            header = self._headers[number]
+            body = starts[number] + len(header)
+            if start < body:
+                yield header[max(0, start - starts[number]) : min(end, body) - starts[number]]
+            body_end = body + self._length(number)
+            if end > body and start < body_end:
+                source = self._sources[number]
+                read = source._pieces if isinstance(source, MappedDocument) else source.pieces
+                yield from read(max(start, body) - body, min(end, body_end) - body)
+            if start <= body_end < end and number + 1 < len(starts):
+                yield "\n"
+            number += 1
+
+    def __getitem__(self, key: int | slice | str) -> str | AnyDocument:  # type: ignore[override]  # a str key gives a document
+        if isinstance(key, str):
+            return self.read(key)
+        return super().__getitem__(key)
+
+
+def _as_document(text: str, info: Info) -> Document:
+    return Document(text, info)

@@ -1,0 +1,114 @@
+"""Corpus: the input held in memory as one real str (`=== path ===` headers between documents).
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterable, Sequence
+from typing import Any, SupportsIndex
+
+from rlm_cli.corpus.documents import Document, Info
+from rlm_cli.corpus.joined import CorpusMethods, Skipped, headers, numbers
+from rlm_cli.corpus.readers import read_text
+
+
+class Corpus(CorpusMethods, str):
+    """The input as a str: every document as `=== path ===` then its text, joined by newlines.
+
+    A single document is its text alone, with no header, so a piped log reads exactly as it is.
+    Everything str does works as on that text (re.findall(p, context), json.loads(context),
+    slices, +, f-strings); str methods return plain str. context[path] (a str key) reads one
+    document; int and slice keys index the text. Also: .files, .documents (each a str with
+    .path), .read(path), .grep(pattern), .chunks(max_chars) / .iter_chunks(), .locate(offset),
+    .describe(), .summary(), .skipped. repr() is a short summary, not the text: print(context)
+    or a slice shows the text.
+    """
+
+    def __new__(cls, text: str, infos: Sequence[Info], starts: Sequence[int], skipped: Iterable[Skipped] = ()) -> Corpus:
+        """`starts`: where each document's header starts in `text` (as joined_text gives)."""
+        corpus = super().__new__(cls, text)
+        corpus._infos = list(infos)
+        corpus.skipped = list(skipped)
+        corpus._headers = headers(corpus._infos)
+        corpus._numbers = numbers(corpus._infos)
+        corpus._layout = list(starts)
+        corpus._made = weakref.WeakValueDictionary()
+        corpus._made_lock = threading.Lock()
+        return corpus
+
+    _layout: list[int]
+    _made: weakref.WeakValueDictionary[int, Document]
+    _made_lock: threading.Lock
+
+    @classmethod
+    def from_infos(cls, infos: Sequence[Info], skipped: Iterable[Skipped] = ()) -> Corpus:
+        """Read every document (whole, one at a time) and join them."""
+        text, starts = joined_text(infos)
+        return cls(text, infos, starts, skipped)
+
+    @property
+    def mapped(self) -> bool:
+        """False: this form is a str held in memory (see LazyCorpus for the mapped form)."""
+        return False
+
+    @property
+    def text(self) -> str:
+        """The joined text (the corpus itself: it is a str)."""
+        return self
+
+    def __str__(self) -> str:
+        return self  # already a str: no copy of a large text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Corpus, (str.__getitem__(self, slice(None)), self._infos, self._layout, self.skipped)
+
+    def __getitem__(self, key: SupportsIndex | slice | str) -> str:
+        if isinstance(key, str):
+            return self._document(self._number(key))
+        return str.__getitem__(self, key)
+
+    def _slice(self, start: int, end: int) -> str:
+        return str.__getitem__(self, slice(start, end))
+
+    def _starts(self) -> list[int]:
+        return self._layout
+
+    def _bounds(self, number: int) -> tuple[int, int]:
+        body = self._layout[number] + len(self._headers[number])
+        end = self._layout[number + 1] - 1 if number + 1 < len(self._layout) else len(self)
+        return body, end
+
+    def _document(self, number: int) -> Document:
+        with self._made_lock:
+            document = self._made.get(number)
+            if document is None:
+                body, end = self._bounds(number)
+                whole = body == 0 and end == len(self)
+                document = Document(self if whole else self._slice(body, end), self._infos[number])
+                self._made[number] = document
+        return document
+
+    def _known_length(self, number: int) -> int:
+        body, end = self._bounds(number)
+        return end - body
+
+    def _head(self, number: int, max_chars: int) -> str:
+        body, end = self._bounds(number)
+        return self._slice(body, min(end, body + max_chars))
+
+
+def joined_text(infos: Sequence[Info]) -> tuple[str, list[int]]:
+    """The joined text of the documents and where each header starts; each file read once."""
+    if len(infos) == 1:
+        return read_text(infos[0].file, infos[0].encoding), [0]
+    parts: list[str] = []
+    starts, at = [], 0
+    for header, info in zip(headers(infos), infos, strict=True):
+        text = read_text(info.file, info.encoding)
+        starts.append(at)
+        parts += [header, text, "\n"]
+        at += len(header) + len(text) + 1
+    return "".join(parts[:-1]), starts
