@@ -28,7 +28,7 @@ def human(size: float) -> str:
     raise AssertionError("unreachable")
 
 
-def _plural(count: int, noun: str) -> str:
+def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
@@ -104,7 +104,7 @@ def _headline(corpus: CorpusMethods) -> str:
         parts.append(f"{count:,} {label}")
     size = human(corpus.size)
     length = f"{len(corpus):,} characters, ~{len(corpus) // 4:,} tokens" if _all_known(corpus) else "characters counted on first use"
-    return f"`context` holds {_plural(len(infos), 'document')} ({', '.join(parts)}): {size}, {length}."
+    return f"`context` holds {plural(len(infos), 'document')} ({', '.join(parts)}): {size}, {length}."
 
 
 class _Folder:
@@ -157,7 +157,7 @@ def _render(node: _Folder, indent: str, depth: int, width: int, rows: list[str],
             rest = entries[width:]
             files = sum(1 if isinstance(item, int) else item.count for _, item in rest)
             size = sum(item if isinstance(item, int) else item.bytes for _, item in rest)
-            emit(f"{indent}… {len(rest):,} more entries ({_plural(files, 'file')}, {human(size)})")
+            emit(f"{indent}… {len(rest):,} more entries ({plural(files, 'file')}, {human(size)})")
             return
         if isinstance(entry, int):
             emit(f"{indent}{name} ({human(entry)})")
@@ -165,6 +165,6 @@ def _render(node: _Folder, indent: str, depth: int, width: int, rows: list[str],
         while not entry.files and len(entry.folders) == 1:  # show a/b/c/ as one line
             (inner, entry), = entry.folders.items()
             name = f"{name}/{inner}"
-        emit(f"{indent}{name}/ ({_plural(entry.count, 'file')}, {human(entry.bytes)})")
+        emit(f"{indent}{name}/ ({plural(entry.count, 'file')}, {human(entry.bytes)})")
         if depth > 1:
             _render(entry, indent + "  ", depth - 1, width, rows, left)

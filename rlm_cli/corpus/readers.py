@@ -22,10 +22,10 @@ _PIECE = 4 * 1024 * 1024  # characters per piece when streaming a loaded documen
 class TextCache:
     """Decoded texts of loaded documents, least recently used out first, bounded in characters."""
 
-    def __init__(self, budget: int = _CACHE_CHARS) -> None:
+    def __init__(self, budget: int | None = None) -> None:
         self._texts: OrderedDict[str, str] = OrderedDict()
         self._chars = 0
-        self._budget = budget
+        self._budget = _CACHE_CHARS if budget is None else budget
         self._lock = threading.Lock()
 
     def get(self, key: str, load: Callable[[], str]) -> str:
