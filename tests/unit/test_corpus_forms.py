@@ -19,7 +19,15 @@ from pathlib import Path
 import pytest
 
 import rlm_cli.corpus.readers as readers
-from rlm_cli.corpus import Corpus, Document, LazyCorpus, MappedDocument, WholeTextRefused, lazy_hint, load_manifest
+from rlm_cli.corpus import (
+    Corpus,
+    Document,
+    LazyCorpus,
+    MappedDocument,
+    WholeTextRefused,
+    lazy_hint,
+    load_manifest,
+)
 from tests.unit.ingest_helpers import run, write_tree
 
 PIPED = '{"users": [{"name": "Ada", "age": 36}, {"name": "Linus", "age": 28}]}\n'
