@@ -54,6 +54,13 @@ def summary_repr(info: Info) -> str:
     return f"<{'MappedDocument' if info.mapped else 'Document'} {info.path!r}: {', '.join(details)}>"
 
 
+def grep_pieces(
+    info: Info, pieces: Iterable[tuple[int, str]], regex: re.Pattern[str], context_lines: int, limit: int,
+) -> tuple[list[Match], bool]:
+    """Matches (one per line) in a document's (offset, text) pieces; True if `limit` stopped it."""
+    return search(regex, pieces, path=info.path, page_starts=info.pages, context_lines=context_lines, limit=limit)
+
+
 class _DocumentMethods:
     """What both document forms offer beyond str behaviour: metadata, pages, grep, chunks."""
 
@@ -139,10 +146,7 @@ class _DocumentMethods:
 
     def _grep(self, regex: re.Pattern[str], context_lines: int, limit: int) -> tuple[list[Match], bool]:
         """Matches (one per line) and whether `limit` stopped the search."""
-        return search(
-            regex, self._line_pieces(), path=self.path, page_starts=self.page_starts,
-            context_lines=context_lines, limit=limit,
-        )
+        return grep_pieces(self._info, self._line_pieces(), regex, context_lines, limit)
 
     def chunks(self, max_chars: int, overlap: int = 0) -> list[Chunk]:
         """This document in pieces of at most max_chars, cut after a newline where possible."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 MAX_MATCHES = 1000
@@ -78,14 +78,17 @@ def compile_pattern(pattern: str | re.Pattern[str], ignore_case: bool) -> re.Pat
 
 def search(
     regex: re.Pattern[str], pieces: Iterable[tuple[int, str]], *, path: str,
-    page_starts: list[int] | None, context_lines: int, limit: int,
+    page_starts: Sequence[int] | None, context_lines: int, limit: int,
 ) -> tuple[list[Match], bool]:
     """Matches (one per line) in (offset, text) pieces cut after newlines; True if `limit` stopped it."""
     matches: list[Match] = []
     waiting: list[Match] = []  # matches still short of after-context lines
     tail: list[str] = []  # the previous piece's last lines, for before-context
     line_no = 1
+    previous: tuple[str, int] | None = None  # the last piece and how far its newlines are counted
     for base, piece in pieces:
+        if previous is not None:  # counted only when a next piece needs the line number
+            line_no += previous[0].count("\n", previous[1])
         if waiting:
             _fill_after(waiting, piece, context_lines)
         position = counted = 0
@@ -111,7 +114,7 @@ def search(
                     waiting.append(match)
             matches.append(match)
             position = line_end + 1
-        line_no += piece.count("\n", counted)
+        previous = piece, counted
         if context_lines:
             tail = piece.rsplit("\n", context_lines + 1)[-context_lines - 1 : -1]
     return matches, False
@@ -130,7 +133,13 @@ def _lines_before(piece: str, line_start: int, wanted: int, tail: list[str]) -> 
 
 
 def _lines_after(piece: str, line_end: int, wanted: int) -> list[str]:
-    return _first_lines(piece[line_end + 1 :], wanted) if line_end + 1 < len(piece) else []
+    end = line_end
+    for _ in range(wanted):  # only as far as the lines wanted: the rest may be huge
+        end = piece.find("\n", end + 1)
+        if end == -1:
+            end = len(piece)
+            break
+    return _first_lines(piece[line_end + 1 : end + 1], wanted) if line_end + 1 < len(piece) else []
 
 
 def _fill_after(waiting: list[Match], piece: str, wanted: int) -> None:

@@ -61,6 +61,10 @@ class CorpusMethods:
 
         def _head(self, number: int, max_chars: int) -> str: ...
 
+        def _grep_document(
+            self, number: int, regex: re.Pattern[str], context_lines: int, limit: int,
+        ) -> tuple[list[Match], bool]: ...
+
         @property
         def mapped(self) -> bool: ...
 
@@ -119,7 +123,7 @@ class CorpusMethods:
         found: list[Match] = []
         truncated = False
         for number in self._select(paths):
-            matches, truncated = self._document(number)._grep(regex, context_lines, max_matches - len(found))
+            matches, truncated = self._grep_document(number, regex, context_lines, max_matches - len(found))
             found.extend(matches)
             if truncated:
                 break

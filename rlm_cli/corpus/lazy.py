@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import bisect
 import functools
+import re
 from collections.abc import Iterable, Iterator
 
 from rlm_cli.corpus.documents import Document, Info, MappedDocument
+from rlm_cli.corpus.grep import Match
 from rlm_cli.corpus.joined import AnyDocument, CorpusMethods, Skipped, headers, numbers
 from rlm_cli.corpus.readers import LoadedReader, TextCache
 from rlm_cli.corpus.text import TextLike
@@ -52,6 +54,9 @@ class LazyCorpus(CorpusMethods, TextLike):
         text = source.text()
         assert isinstance(text, Document)  # the reader wraps what it reads
         return text
+
+    def _grep_document(self, number: int, regex: re.Pattern[str], context_lines: int, limit: int) -> tuple[list[Match], bool]:
+        return self._document(number)._grep(regex, context_lines, limit)
 
     def _known_length(self, number: int) -> int | None:
         return self._sources[number].known_length

@@ -5,12 +5,14 @@ Standard library only.
 
 from __future__ import annotations
 
+import re
 import threading
 import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any, SupportsIndex
 
-from rlm_cli.corpus.documents import Document, Info
+from rlm_cli.corpus.documents import Document, Info, grep_pieces
+from rlm_cli.corpus.grep import Match
 from rlm_cli.corpus.joined import CorpusMethods, Skipped, headers, numbers
 from rlm_cli.corpus.readers import read_text
 
@@ -90,6 +92,11 @@ class Corpus(CorpusMethods, str):
                 document = Document(self if whole else self._slice(body, end), self._infos[number])
                 self._made[number] = document
         return document
+
+    def _grep_document(self, number: int, regex: re.Pattern[str], context_lines: int, limit: int) -> tuple[list[Match], bool]:
+        body, end = self._bounds(number)
+        text = self if body == 0 and end == len(self) else self._slice(body, end)  # no Document copy
+        return grep_pieces(self._infos[number], ((0, text),), regex, context_lines, limit)
 
     def _known_length(self, number: int) -> int:
         body, end = self._bounds(number)

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import bisect
 import mmap
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 BLOCK = 16 * 1024 * 1024  # bytes per scan block of a mapped document
 _NEWLINE_REACH = 1024 * 1024  # how far past a block's nominal end to look for a newline
 _CACHE_CHARS = 256 * 1024 * 1024  # decoded text kept across documents
 _PIECE = 4 * 1024 * 1024  # characters per piece when streaming a loaded document
+_MAP_FROM = 1024 * 1024  # bytes from which a file read whole is decoded from a mapping
 
 
 class TextCache:
@@ -88,8 +89,16 @@ class LoadedReader:
 
 
 def read_text(file: str, encoding: str) -> str:
-    """A whole file decoded (bad bytes as U+FFFD); its bytes are dropped before this returns."""
-    return Path(file).read_bytes().decode(encoding, errors="replace")
+    """A whole file decoded (bad bytes as U+FFFD).
+
+    A large file is decoded straight from a mapping of the page cache: no bytes object is
+    allocated and filled first, which halves the time and keeps the peak at the text's size.
+    """
+    with open(file, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size < _MAP_FROM:  # also /proc files, which report 0
+            return handle.read().decode(encoding, errors="replace")
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapping:
+            return str(mapping, encoding, "replace")
 
 
 Block = tuple[int, int, int, int]  # byte start, byte end, first character, characters

@@ -269,3 +269,12 @@ def test_documents_read_through_a_small_cache_stay_right_from_eight_threads(
     for thread in threads:
         thread.join()
     assert not wrong, wrong[:5]
+
+
+def test_large_files_are_decoded_from_a_mapping_to_the_same_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(readers, "_MAP_FROM", 1)  # every non-empty file takes the mapping path
+    files: dict[str, str | bytes] = {"u.txt": "naïve ☃ café\n" * 50, "l.txt": "café crème brûlée\n".encode("cp1252") * 40, "e.txt": ""}
+    write_tree(tmp_path / "enc", files)
+    context = worker_context(tmp_path, ["enc"])
+    assert context["u.txt"] == files["u.txt"] and context["l.txt"] == "café crème brûlée\n" * 40
+    assert context["e.txt"] == "" and isinstance(context, Corpus)
