@@ -164,7 +164,7 @@ class Engine:
             feedback += self._prose_final_after_code(repl, reply.final, [r for _, r in results])
         ready = self._sync_answer(state, repl)
         refusal = self._refuse_ready(state, repl) if ready else None
-        state.seen_output = True
+        state.seen_output = state.seen_output or bool(results)
         if ready and refusal is None:
             return True
         notes = [refusal] if refusal else []

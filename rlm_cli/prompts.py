@@ -274,7 +274,7 @@ def cut_note(lines_left_out: int) -> str:
     if lines_left_out == 0:
         ran = "it ran as written"
     else:
-        ran = f"its complete statements ran; its last {lines_left_out} line(s), an unfinished statement, did not"
+        ran = f"its last {lines_left_out} line(s), an unfinished statement, did not run"
     return CUT_NOTE.format(ran=ran)
 
 

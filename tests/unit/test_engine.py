@@ -100,7 +100,7 @@ def test_a_reply_cut_inside_a_block_runs_what_is_complete_and_says_so(provider: 
     provider.root_script = script("```python\nkept = 1\nprint('ran')\nlost = llm_query('unfinished", code("FINAL(str(kept))"))
     outcome, _ = run(provider, Limits())
     fed_back = provider.root_requests()[1].last_user
-    assert fed_back.startswith("ran\n") and "unclosed code block" in fed_back and "last 1 line(s)" in fed_back
+    assert fed_back.startswith("ran\n") and "unclosed code block" in fed_back and "last 1 line(s), an unfinished statement, did not run" in fed_back
     assert outcome.answer == "1"
 
 
