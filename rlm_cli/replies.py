@@ -60,7 +60,7 @@ class Reply:
 
     blocks: tuple[str, ...]  # code to run, in order
     final: ProseFinal | None
-    prose: str  # the reply without reasoning, code and tool calls
+    prose: str  # the reply without reasoning, code, tool calls and fence lines
     cut_lines: int | None = None  # the last block had no closing fence: lines of it not run
 
 
@@ -69,20 +69,23 @@ def parse(text: str) -> Reply:
     visible = _THINK.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     visible = _THINK_END.sub("", visible, count=1)
     blocks: list[str] = []
-    prose: list[str] = []
+    prose: list[str] = []  # where a FINAL may stand
+    text_parts: list[str] = []  # what the reply says: prose and the text of blocks that do not run
     cut_lines = None
     for kind, body in _segments(visible):
         if kind == "prose":
             blocks += [code for code in _tool_calls(body) if code.strip()]
             prose.append(_TOOL_CALL.sub("", body))
+            text_parts.append(prose[-1])
         elif kind == "cut":
             code, cut_lines = _complete_part(body)
             if code.strip():
                 blocks.append(code)
         elif kind == "code" and body.strip():
             blocks.append(body)
-    rest = "".join(prose)
-    return Reply(tuple(blocks), _prose_final(rest), rest.strip(), cut_lines)
+        elif kind == "other":
+            text_parts.append(body + "\n")
+    return Reply(tuple(blocks), _prose_final("".join(prose)), "".join(text_parts).strip(), cut_lines)
 
 
 # fenced blocks ---------------------------------------------------------------------------------
@@ -138,8 +141,8 @@ def _inside_string(code: str) -> bool:
     try:
         for _token in tokenize.generate_tokens(io.StringIO(code + "\n").readline):
             pass
-    except tokenize.TokenError as error:
-        return "string" in str(error)
+    except tokenize.TokenError as error:  # the wording differs across Python versions
+        return "multi-line string" in str(error) or "triple-quoted" in str(error)
     except (SyntaxError, ValueError):  # IndentationError and the like: not a string question
         return False
     return False

@@ -33,14 +33,14 @@ def make_contract(namespace: dict[str, Any], answer: dict[str, Any], call: Call)
         if isinstance(prompt, list | tuple):
             raise TypeError("llm_query takes one prompt; for several use llm_batch(prompts)")
         args = {"prompt": prompt_text(prompt, "llm_query"), "model": model, "tools": tools}
-        return awaitable(_unwrap("llm_query", call("llm_query", args)))
+        return _awaitable(_unwrap("llm_query", call("llm_query", args)))
 
     def llm_batch(prompts: Any, model: str | None = None, tools: list[str] | None = None) -> list[str]:
         """Sub-LLM calls run in parallel; answers in input order, a failed item is an error string."""
         texts = _prompt_list(prompts, "llm_batch")
         if not texts:
-            return awaitable([])
-        return awaitable(_unwrap("llm_batch", call("llm_batch", {"prompts": texts, "model": model, "tools": tools})))
+            return _awaitable([])
+        return _awaitable(_unwrap("llm_batch", call("llm_batch", {"prompts": texts, "model": model, "tools": tools})))
 
     def rlm_query(prompt: Any, context: Any = None, model: str | None = None) -> str:
         """A child RLM answering `prompt` over `context` with its own REPL.
@@ -51,7 +51,7 @@ def make_contract(namespace: dict[str, Any], answer: dict[str, Any], call: Call)
             "prompt": prompt_text(prompt, "rlm_query"),
             "context": None if context is None else prompt_text(context, "rlm_query"),
         }
-        return awaitable(_unwrap("rlm_query", call("rlm_query", args)))
+        return _awaitable(_unwrap("rlm_query", call("rlm_query", args)))
 
     def rlm_query_batched(prompts: Any, context: Any = None, model: str | None = None) -> list[str]:
         """rlm_query for each prompt, a few at a time; answers in input order, a failure is an error string."""
@@ -64,7 +64,7 @@ def make_contract(namespace: dict[str, Any], answer: dict[str, Any], call: Call)
                 return f"Error: {error}"
 
         with ThreadPoolExecutor(max(1, min(CHILD_CONCURRENCY, len(texts)))) as pool:
-            return awaitable(list(pool.map(one, texts)))
+            return _awaitable(list(pool.map(one, texts)))
 
     def FINAL(*values: Any, **fields: Any) -> None:  # the names the RLM papers use
         """Set the answer and mark it ready.
@@ -148,7 +148,7 @@ class _AwaitableList(list[str]):
         yield
 
 
-def awaitable(value: Any) -> Any:
+def _awaitable(value: Any) -> Any:
     """The value as is; inside a running event loop (an async cell), a form `await` accepts."""
     asyncio = sys.modules.get("asyncio")
     if asyncio is None:

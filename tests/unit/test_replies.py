@@ -216,3 +216,4 @@ def test_the_text_of_a_prose_final() -> None:
 def test_prose_is_the_reply_without_code_reasoning_or_tool_calls() -> None:
     reply = "<think>hmm</think>Counting.\n```python\nprint(1)\n```\n<tool_call>{}</tool_call>\nThe answer is 3."
     assert parse(reply).prose == "Counting.\n\nThe answer is 3."
+    assert parse("Best answer:\n```markdown\n- 3 files\n```").prose == "Best answer:\n- 3 files"
