@@ -278,6 +278,16 @@ def test_sub_calls_from_threads_run_in_parallel(make: SandboxFactory, broker: Fa
     assert result.duration_s < 1.2
 
 
+def test_awaited_sub_calls_run_under_the_sandbox_policy(make: SandboxFactory, broker: FakeBroker) -> None:
+    sandbox = make()
+    result = sandbox.execute(
+        "import asyncio\nfirst = await llm_query('a')\n"
+        "rest = await asyncio.gather(*[llm_query(p) for p in ['b', 'c']])\n[first, *rest, await rlm_query_batched(['d'])]"
+    )
+    assert result.error is None, result.error
+    assert result.value_repr == "['answer to a', 'answer to b', 'answer to c', ['child run on 0 chars: answer to d']]"
+
+
 def test_time_waiting_for_sub_calls_is_not_cell_time(make: SandboxFactory, broker: FakeBroker) -> None:
     broker.delay = 0.8
     sandbox = make(cell_timeout=0.5)
