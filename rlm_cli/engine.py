@@ -26,7 +26,8 @@ from rlm_cli.events import (
     TurnStarted,
 )
 from rlm_cli.llm import Completion, LLMClient
-from rlm_cli.replies import ProseFinal, code_blocks, prose_final
+from rlm_cli.replies import ProseFinal, parse
+from rlm_cli.sandbox.contract import PROSE_FINAL, literal_text
 
 COMPACT_AT = 0.75  # of the root model's window
 FINAL_CALL_GRACE = 30.0  # seconds the last call may take once --timeout has passed
@@ -99,11 +100,14 @@ class Engine:
     # the loop ---------------------------------------------------------------------------------
     def run(
         self, question: str, repl: Repl, *, description: str, input_summary: dict[str, Any],
-        sources: list[str], notes: list[tuple[str, str]] | None = None,
+        sources: list[str], notes: list[tuple[str, str]] | None = None, mapped: bool = False,
     ) -> RunOutcome:
-        """Turn after turn until the answer is ready or a limit stops the run."""
+        """Turn after turn until the answer is ready or a limit stops the run.
+
+        `mapped`: the input is memory-mapped, so `context` is the lazy form, not a str.
+        """
         limits = self.budget.limits
-        system = prompts.system_prompt(self._facts())
+        system = prompts.system_prompt(self._facts(mapped))
         self.emit(RunStarted(
             self.run_id, question=question, model=self.config.model, sub_model=self.config.sub_model,
             depth=self.budget.depth, max_depth=self.config.max_depth, parent_run_id=self.parent_run_id,
@@ -146,29 +150,33 @@ class Engine:
         state.turn += 1
         self.emit(TurnStarted(self.run_id, turn=state.turn, message=state.messages[-1]["content"]))
         self._compact_if_needed(state, repl)
-        reply = self._root_call(state, state.messages)
-        self._append(state, "assistant", reply)
-        blocks = code_blocks(reply)
-        final = prose_final(reply)
-        if not blocks:
-            if final is None:
+        text = self._root_call(state, state.messages)
+        self._append(state, "assistant", text)
+        reply = parse(text)
+        if not reply.blocks and reply.cut_lines is None:
+            if reply.final is None:
                 self._append(state, "user", prompts.NO_CODE_NUDGE)
                 return False
-            return self._accept_prose_final(state, repl, final)
-        feedback = [self._run_cell(state, repl, index, code, len(blocks)) for index, code in enumerate(blocks, 1)]
+            return self._accept_prose_final(state, repl, reply.final)
+        results = [self._run_cell(state, repl, index, code, len(reply.blocks)) for index, code in enumerate(reply.blocks, 1)]
+        feedback = [shown for shown, _ in results]
+        if reply.final is not None and not repl.answer.get("ready") and all(not r.error for _, r in results):
+            feedback += self._prose_final_after_code(repl, reply.final, [r for _, r in results])
         ready = self._sync_answer(state, repl)
         refusal = self._refuse_ready(state, repl) if ready else None
-        state.seen_output = True
+        state.seen_output = state.seen_output or bool(results)
         if ready and refusal is None:
             return True
         notes = [refusal] if refusal else []
-        if final is not None:
-            notes.append(prompts.PROSE_FINAL_NOTE.format(call=final.call))
+        if reply.cut_lines is not None:
+            notes.append(prompts.cut_note(reply.cut_lines))
+        if reply.final is not None and not ready:
+            notes.append(prompts.PROSE_FINAL_NOTE.format(call=reply.final.call))
         notes.append(prompts.turn_status(state.turn, self.budget.limits.max_iterations, self.budget.remaining_text()))
         self._append(state, "user", "\n\n".join(feedback + notes))
         return False
 
-    def _run_cell(self, state: _State, repl: Repl, index: int, code: str, count: int) -> str:
+    def _run_cell(self, state: _State, repl: Repl, index: int, code: str, count: int) -> tuple[str, Any]:
         self.emit(CellStarted(self.run_id, turn=state.turn, cell=index, code=code))
         result = repl.execute(code, timeout=self.budget.limits.timeout_left)
         shown = result.for_model(self.config.output_limit)
@@ -177,14 +185,27 @@ class Engine:
             output_chars=result.stdout_chars + result.stderr_chars, error=result.error,
             duration_s=result.duration_s, timed_out=result.timed_out, restarted=result.restarted,
         ))
-        return f"Output of block {index} of {count}:\n{shown}" if count > 1 else shown
+        return (f"Output of block {index} of {count}:\n{shown}" if count > 1 else shown), result
+
+    def _prose_final_after_code(self, repl: Repl, final: ProseFinal, results: list[Any]) -> list[str]:
+        """A prose FINAL next to code that ran cleanly: applied when it cannot be made up.
+
+        Models invent REPL output and finalise on it in the same reply. A FINAL that takes its
+        value from REPL variables (`FINAL_VAR(x)`, `FINAL(total)`) is the same as that call at
+        the end of the code, so it applies; a literal one applies only when the output just
+        produced shows that very text on a line of its own. Otherwise the model is asked again.
+        """
+        seen = {line.strip() for r in results for line in r.stdout.splitlines()}
+        seen |= {r.stdout.strip() for r in results} | {literal_text(r.value_repr) for r in results if r.value_repr}
+        confirmed = bool(final.text.strip()) and final.text.strip() in seen
+        result = repl.execute(_prose_final_call(final, literal=confirmed))
+        return [result.for_model(self.config.output_limit)] if result.error else []
 
     def _accept_prose_final(self, state: _State, repl: Repl, final: ProseFinal) -> bool:
         if not state.seen_output:
             self._append(state, "user", prompts.EARLY_READY_NOTE)
             return False
-        call = f"FINAL_VAR({final.value!r})" if final.kind == "var" else f"FINAL({final.value!r})"
-        result = repl.execute(call)
+        result = repl.execute(_prose_final_call(final, literal=True))
         if result.error:
             self._append(state, "user", result.for_model(self.config.output_limit))
             return False
@@ -256,7 +277,7 @@ class Engine:
             reply = self._root_call(state, [*state.messages, {"role": "user", "content": request}], deadline=deadline)
         except ProviderError:
             reply = ""
-        best = _strip_code(reply) or draft
+        best = parse(reply).prose or draft
         if best != draft:
             state.answer = {"content": best, "ready": False}
             self.emit(AnswerUpdated(self.run_id, content=best, ready=False))
@@ -273,14 +294,14 @@ class Engine:
         ))
         return outcome
 
-    def _facts(self) -> prompts.PromptFacts:
+    def _facts(self, mapped: bool) -> prompts.PromptFacts:
         limits = self.budget.limits
         return prompts.PromptFacts(
             sub_model=self.config.sub_model, sub_window_tokens=self.config.sub_window_tokens,
             concurrency=self.config.concurrency, output_limit=self.config.output_limit,
             max_iterations=limits.max_iterations, can_recurse=self.budget.depth < self.config.max_depth,
             max_sub_calls=limits.max_sub_calls, max_cost=limits.max_cost, max_tokens=limits.max_tokens,
-            timeout=limits.timeout_left, libraries=self.config.libraries,
+            timeout=limits.timeout_left, libraries=self.config.libraries, mapped=mapped,
         )
 
 
@@ -297,8 +318,6 @@ def _reason_text(reason: str) -> str:
     return _REASONS.get(reason, reason)
 
 
-def _strip_code(reply: str) -> str:
-    text = reply
-    for block in code_blocks(reply):
-        text = text.replace(block, "")
-    return text.replace("```repl", "").replace("```python", "").replace("```", "").strip()
+def _prose_final_call(final: ProseFinal, *, literal: bool) -> str:
+    """The cell that applies a FINAL written in prose (the REPL decides what it refers to)."""
+    return f"{PROSE_FINAL}({final.name!r}, {final.source!r}, literal={literal})"

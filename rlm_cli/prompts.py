@@ -18,47 +18,97 @@ loaded into a persistent Python REPL as the variable `context`; you see only a d
 it. {approach}
 
 ## The REPL
-Write code in ```repl blocks (```python also works). Every block of a reply runs in order, and \
-you then see what it printed (stdout, stderr, the repr of a trailing expression, errors). Only \
-what you print comes back, cut from both ends past {output_limit:,} characters, so print \
-summaries, counts and short samples, never the whole input. Variables persist between turns. \
-Write one block per reply unless the steps are trivial.
+Write code in ```repl or ```python blocks. The blocks of a reply run in order, and you then see \
+what they printed (stdout, stderr, the repr of a trailing expression, errors). Only that comes \
+back, cut from both ends past {output_limit:,} characters: print counts, summaries and short \
+samples, never the whole input. Variables persist between turns. Write one block per reply.
 
-Names available in the REPL:
-- `context`: the input. `len(context)`, `context[a:b]`, `str(context)`, `"x" in context`, \
-`context.count(s)`, `context.splitlines()` work as on a string; `context.files` (paths), \
-`context.documents`, `context.read(path)` / `context[path]` give single documents; \
-`context.grep(pattern, paths=None, ignore_case=False, context_lines=0, max_matches=...)` returns \
-matches with `.path`, `.line_no`, `.line`; `context.chunks(max_chars, overlap=0, by="lines" or \
-"files")` returns pieces (usable as strings) that know where they came from. Use `help(...)` on \
-any of them.
-{sub_names}- `answer`: a dict. Keep your current best answer in `answer["content"]`; set \
-`answer["ready"] = True` only when it is final. `FINAL(text)` does both at once, and \
-`FINAL_VAR(name)` does it with a variable's value (pass the name as a string).
-- `SHOW_VARS()` lists your variables.{libraries_line}
+- `context`: {context_line}
+{sub_names}- `answer`: a dict. Keep your best answer so far in `answer["content"]`; set \
+`answer["ready"] = True` only when it is final. `FINAL(text)` does both at once, \
+`FINAL_VAR("name")` with a variable's value.
+- `SHOW_VARS()` returns a listing of your variables.{libraries_line}
 
 ## Sub-LLMs
 {sub_section}
 
 ## How to work
-1. Look first: print the size, the list of files, samples, `grep` results. Never mark the answer \
-ready before you have seen output from the context.
-2. Use code for what code does well: search, filter, count, parse, slice.
+1. Look first: sizes, file names, samples, grep hits. Never mark the answer ready before you \
+have seen output from the context.
+2. Use code for searching, filtering, counting, parsing, slicing.
 3. {meaning_step}
-4. Draft the answer in `answer["content"]` as you go, so a partial answer exists if you run out \
-of budget.
-5. Verify: check the draft against the context (grep for the facts you cite, count again).
-6. Finish: `FINAL(...)`, `FINAL_VAR("name")`, or `answer["ready"] = True`, in a code block. \
-Answer the question directly and completely, in the language of the question; cite file paths \
-and line numbers where they help.
+4. Draft the answer in `answer["content"]` as you go, so a partial answer exists if a budget \
+runs out.
+5. Verify the draft against the context (grep for the facts you cite, count again).
+6. Finish in a code block: `FINAL(...)`, `FINAL_VAR("name")` or `answer["ready"] = True`. \
+Answer the question directly and completely, in its language; cite paths and line numbers where \
+they help.
 
-Never invent REPL output: you only know what the REPL printed back to you. If a cell times out \
-or is slow, write cheaper code (search before you loop, avoid quadratic work).
+Never invent REPL output: you know only what the REPL printed back. If a cell times out or is \
+slow, write cheaper code (search before you loop, avoid quadratic work).
 
+## Examples (`re` and `json` are already imported)
+{examples}
 ## Budgets
 {budget_lines}
 When a budget runs out, you are told to finish: then set your best answer and mark it ready.
 """
+
+_CONTEXT_STR = (
+    "the input as a real `str`: slicing, `re`, `json` and every str method work on it directly. "
+    "Several files are joined, each after a `=== path ===` line; `context.files` lists the paths "
+    "and `context.documents` gives each file as a str with `.path`. Also "
+    "`context.grep(pattern, ignore_case=False, context_lines=0)` (matches with `.path`, "
+    "`.line_no`, `.line`) and `context.chunks(max_chars, by=\"lines\" or \"files\")` (pieces "
+    "that are strs and know where they came from)."
+)
+
+_CONTEXT_MAPPED = (
+    "the input, memory-mapped because it is huge: not a str, never loaded whole. `len(context)`, "
+    "`\"x\" in context`, `context.count(s)` and `str(context[a:b])` work; whole-text operations "
+    "(`re.findall(p, context)`, `json.loads`, `.split()`) are refused. Search with "
+    "`context.grep(pattern, ignore_case=False, context_lines=0)` (matches with `.path`, `.line_no`, "
+    "`.line`); walk it with `context.iter_chunks(max_chars)` or `context.chunks(max_chars)` "
+    "(pieces usable as strs). `context.files` and `context.documents` (each with `.path`) work "
+    "per file."
+)
+
+_EXAMPLE_BATCH = """\
+Chunk by structure, then batch:
+```repl
+parts = {split}
+notes = llm_batch([f"List the deadlines in this part:\\n{{p}}" for p in parts])
+```
+"""
+
+_EXAMPLE_GREP = """\
+Grep, then read around the hits:
+```repl
+for m in context.grep(r"timeout|refused", ignore_case=True)[:20]:
+    print(m.path, m.line_no, m.line)
+```
+Aggregate per document:
+```repl
+todos = {{doc.path: {per_doc} for doc in context.documents}}
+```
+"""
+
+_EXAMPLE_FINISH = """\
+Build the answer up, then finish:
+```repl
+answer["content"] = {build}
+print(answer["content"][:2000])  # read it; mark it ready next turn if it holds
+```
+"""
+
+_EXAMPLE_FORMS = {  # (split, per_doc) for a str context and for a mapped one
+    False: ('re.split(r"\\n(?=## )", context)  # or context.chunks(100_000)', 'len(re.findall(r"\\bTODO\\b", doc))'),
+    True: ("context.chunks(100_000)", 'len(doc.grep(r"\\bTODO\\b"))'),
+}
+_EXAMPLE_BUILD = {
+    True: 'llm_query("Merge into one dated list:\\n" + "\\n".join(notes))',
+    False: '"\\n".join(f"{path}: {n}" for path, n in todos.items() if n)',
+}
 
 _APPROACH = {
     True: "You work by writing Python code, turn after turn, and by sending pieces of the input "
@@ -76,7 +126,8 @@ the prompt you give it, so put the text it must read into the prompt.
 with "Error:", the batch never raises. `llm_query_batched` is the same function.
 - `tools=["read", "grep"]` lets a sub-LLM open files and grep the input itself, so that long \
 exploration happens in its context, not yours.
-- `rlm_query(prompt, context=None) -> str`: {rlm_query_line}
+- `rlm_query(prompt, context=None) -> str`: {rlm_query_line} `rlm_query_batched(prompts)` runs \
+several.
 """
 
 _SUB_SECTION = """\
@@ -110,10 +161,11 @@ NO_CODE_NUDGE = (
 )
 
 PROSE_FINAL_NOTE = (
-    "Your reply wrote {call} outside a code block while also running code, so it was not "
-    "accepted: the code's output is above, and you had not seen it. If the answer still holds, "
-    "finish with FINAL(...) or FINAL_VAR(...) now; otherwise keep working."
+    "{call} was not accepted: it was written next to code whose output (above) you had not seen. "
+    "If the output bears it out, reply with just the FINAL again."
 )
+
+CUT_NOTE = "Your reply ended inside an unclosed code block (cut off at the length limit?): {ran}. Write shorter replies."
 
 EMPTY_ANSWER_NOTE = (
     "answer[\"ready\"] was set while answer[\"content\"] is empty, so it was not accepted. Put "
@@ -157,6 +209,7 @@ class PromptFacts:
     max_tokens: int | None = None
     timeout: float | None = None
     libraries: Sequence[str] = ()
+    mapped: bool = False  # `context` is the lazy memory-mapped form, not a str
 
 
 def system_prompt(facts: PromptFacts) -> str:
@@ -176,6 +229,8 @@ def system_prompt(facts: PromptFacts) -> str:
     subs = facts.max_sub_calls != 0  # a sub-call budget of 0 is a run without sub-LLMs
     return SYSTEM_PROMPT.format(
         approach=_APPROACH[subs],
+        context_line=_CONTEXT_MAPPED if facts.mapped else _CONTEXT_STR,
+        examples=examples(subs, facts.mapped),
         output_limit=facts.output_limit,
         sub_names=_SUB_NAMES.format(concurrency=facts.concurrency, rlm_query_line=rlm_line) if subs else "",
         libraries_line=libraries,
@@ -186,6 +241,13 @@ def system_prompt(facts: PromptFacts) -> str:
         meaning_step=_MEANING_STEP[subs],
         budget_lines="\n".join(budget_lines(facts)),
     )
+
+
+def examples(subs: bool, mapped: bool) -> str:
+    """The worked examples: the patterns that matter, in the form this run's `context` allows."""
+    split, per_doc = _EXAMPLE_FORMS[mapped]
+    batch = _EXAMPLE_BATCH.format(split=split) if subs else ""
+    return batch + _EXAMPLE_GREP.format(per_doc=per_doc) + _EXAMPLE_FINISH.format(build=_EXAMPLE_BUILD[subs])
 
 
 def budget_lines(facts: PromptFacts) -> list[str]:
@@ -205,6 +267,15 @@ def budget_lines(facts: PromptFacts) -> list[str]:
 def first_user_message(description: str, question: str) -> str:
     """The opening user message: the input's description and the question."""
     return FIRST_USER_MESSAGE.format(description=description, question=question)
+
+
+def cut_note(lines_left_out: int) -> str:
+    """What ran of a reply's last, unclosed code block."""
+    if lines_left_out == 0:
+        ran = "it ran as written"
+    else:
+        ran = f"its last {lines_left_out} line(s), an unfinished statement, did not run"
+    return CUT_NOTE.format(ran=ran)
 
 
 def turn_status(turn: int, max_iterations: int, remaining: str) -> str:

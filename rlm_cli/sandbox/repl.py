@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import ast
 import builtins
+import inspect
+import json
 import linecache
+import re
 import sys
 import time
 import traceback
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 from rlm_cli.sandbox.alarm import CellAlarm, CellTimeout
@@ -34,7 +38,8 @@ class Repl:
 
     def __init__(self, context: Any, call: Call, capture_limit: int) -> None:
         self.answer: dict[str, Any] = {"content": "", "ready": False}
-        self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+        # re and json come imported: model code uses them on `context` without importing them
+        self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins, "re": re, "json": json}
         self.capture_limit = capture_limit
         self._alarm = CellAlarm()
         self._call = call
@@ -93,10 +98,10 @@ class Repl:
         tree = ast.parse(code, filename, "exec")
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         assert last is None or isinstance(last, ast.Expr)
-        exec(compile(tree, filename, "exec"), self.namespace)
+        _run(compile(tree, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT), self.namespace)
         if last is None:
             return None
-        value = eval(compile(ast.Expression(last.value), filename, "eval"), self.namespace)
+        value = _run(compile(ast.Expression(last.value), filename, "eval", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT), self.namespace)
         if value is None:
             return None
         return clip_output(repr(value), self.capture_limit)
@@ -113,6 +118,20 @@ class Repl:
             restored.append("answer")
         self.namespace["answer"] = self.answer
         return [name for name in RESERVED if name in restored]
+
+
+def _run(code: CodeType, namespace: dict[str, Any]) -> Any:
+    """Run compiled cell code; a cell with top-level `await` runs in an event loop of its own."""
+    result = eval(code, namespace)  # an "exec" code object gives None, or a coroutine
+    if not code.co_flags & inspect.CO_COROUTINE:
+        return result
+    import asyncio  # only for cells that await
+
+    loop = asyncio.new_event_loop()  # not asyncio.run: it would take over Ctrl-C
+    try:
+        return loop.run_until_complete(result)
+    finally:
+        loop.close()
 
 
 def _format_error(exc: BaseException) -> str:

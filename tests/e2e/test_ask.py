@@ -62,6 +62,10 @@ def test_multi_turn_run_greps_chunks_fans_out_and_answers(provider: FakeProvider
         code("answer['content'] = 'forty-two'", "answer['ready'] = True"),
         "The answer is verified.\nFINAL(forty-two)",
         "FINAL_VAR(result)",
+        "The REPL printed it, so:\n\n**FINAL(result)**",  # a bound name in prose: its value
+        "```python\nSUBMIT(answer=result)\n```",
+        '<tool_call>\n{"name": "python", "arguments": {"code": "FINAL_VAR(result)"}}\n</tool_call>',
+        "<think>Maybe FINAL(wrong)?</think>\nFINAL_VAR('result')",
     ],
 )
 def test_every_way_to_finish(provider: FakeProvider, logs: Path, finish: str) -> None:
@@ -83,6 +87,24 @@ def test_prose_final_next_to_code_waits_for_the_output(provider: FakeProvider, l
     assert done.stdout == "there are 180 INFO lines\n"
     third = provider.root_requests()[2].last_user
     assert "180" in third and "not accepted" in third
+
+
+def test_replies_written_the_way_real_models_write_them(provider: FakeProvider, logs: Path) -> None:
+    provider.sub_rule = lambda request: "disk quota" if "quota" in request.last_user else "no idea"
+    provider.root_script = script(
+        "I'll start by exploring the context.\r\n\r\n```Python\r\n# sub-LLMs may wrap JSON in ```json fences\r\n"
+        "print(len(context), context.files)\r\n```\r\n",
+        "Let me search for errors and ask about them.\n``` python\nerrors = [m.line for m in context.grep('ERROR')]\n"
+        "cause = await llm_query(f'Why did it fail? {errors}')\nprint(errors, cause)\n```\nExpected output:\n```\n['ERROR ...']\n```",
+        "<think>The cause is the quota.</think>\nThe REPL shows the cause.\n\nFINAL(cause + ': ' + errors[0])",
+    )
+    done = rlm(["ask", str(logs), "why did the deploy fail?", *model_flags(provider)])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"disk quota: {SECRET_LINE}\n"
+    roots = provider.root_requests()
+    assert "day2.log" in roots[1].last_user and SECRET_LINE in roots[2].last_user
+    assert "Output of block" not in roots[2].last_user  # the bare output sample did not run
+    assert len(provider.sub_requests()) == 1
 
 
 def test_ready_on_the_first_turn_is_not_accepted(provider: FakeProvider, logs: Path) -> None:

@@ -60,3 +60,56 @@ def test_the_iteration_limit_asks_once_for_the_best_answer(provider: FakeProvide
     assert (outcome.answer, outcome.ready, outcome.stopped_by) == ("best guess", False, "max_iterations")
     last = provider.root_requests()[-1].last_user
     assert "must stop now" in last and "draft" in last
+
+
+def test_prose_final_of_a_variable_the_code_just_set_is_accepted_that_turn(provider: FakeProvider) -> None:
+    provider.root_script = script(
+        code("print(len(context))"),
+        "Now the tally.\n```python\n# the sub-LLM may answer in a ``` block\ntally = 'three ```fences```'\n```\n\nFINAL_VAR(tally)",
+    )
+    outcome, _ = run(provider, Limits())
+    assert (outcome.answer, outcome.ready, outcome.iterations) == ("three ```fences```", True, 2)
+
+
+def test_a_literal_prose_final_next_to_code_needs_the_output_to_bear_it_out(provider: FakeProvider) -> None:
+    provider.root_script = script(
+        code("print(len(context))"),
+        "```python\nprint(6 * 7)\n```\nThe product is 42.\nFINAL(42)",  # the output shows 42: accepted
+    )
+    outcome, _ = run(provider, Limits())
+    assert (outcome.answer, outcome.iterations) == ("42", 2)
+    provider.requests.clear()
+    provider.root_script = script(
+        code("print(len(context))"),
+        "```python\nprint(6 * 9)\n```\nFINAL(42)",  # made up: the output says 54
+        "FINAL(54)",
+    )
+    outcome, _ = run(provider, Limits())
+    assert (outcome.answer, outcome.iterations) == ("54", 3)
+    asked = provider.root_requests()[2].last_user
+    assert asked.startswith("54\n") and "FINAL(42) was not accepted" in asked
+
+
+def test_prose_final_of_a_bound_name_gives_its_value(provider: FakeProvider) -> None:
+    provider.root_script = script(code("president = 'Polk'", "print(president)"), "The REPL confirms it.\n\nFINAL(president)")
+    outcome, _ = run(provider, Limits())
+    assert (outcome.answer, outcome.ready) == ("Polk", True)
+
+
+def test_a_reply_cut_inside_a_block_runs_what_is_complete_and_says_so(provider: FakeProvider) -> None:
+    provider.root_script = script("```python\nkept = 1\nprint('ran')\nlost = llm_query('unfinished", code("FINAL(str(kept))"))
+    outcome, _ = run(provider, Limits())
+    fed_back = provider.root_requests()[1].last_user
+    assert fed_back.startswith("ran\n") and "unclosed code block" in fed_back and "last 1 line(s), an unfinished statement, did not run" in fed_back
+    assert outcome.answer == "1"
+
+
+def test_the_reasoning_field_never_runs(provider: FakeProvider) -> None:
+    provider.root_script = script(
+        {"content": "```python\nprint('seen')\n```", "reasoning_content": "```python\nFINAL('from reasoning')\n```"},
+        "<think>FINAL(wrong)</think>\n```python\nFINAL('checked')\n```",
+    )
+    outcome, events = run(provider, Limits())
+    assert (outcome.answer, outcome.iterations) == ("checked", 2)
+    cells = [e for e in events if type(e).__name__ == "CellStarted"]
+    assert [c.code for c in cells] == ["print('seen')", "FINAL('checked')"]  # type: ignore[attr-defined]

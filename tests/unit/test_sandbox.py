@@ -108,10 +108,11 @@ def test_contract_names_are_restored_and_answer_edits_kept(make: SandboxFactory)
 def test_final_final_var_and_show_vars(make: SandboxFactory) -> None:
     sandbox = make()
     sandbox.execute("total = 12\nnames = ['a', 'b']")
-    shown = sandbox.execute("SHOW_VARS()").stdout
+    shown = sandbox.execute("SHOW_VARS()").value_repr or ""
     assert "total: int" in shown and "names: list, 2 items" in shown
-    missing = sandbox.execute("FINAL_VAR('totl')")
-    assert "NameError" in (missing.error or "") and "'totl'" in (missing.error or "")
+    assert sandbox.execute("listing = SHOW_VARS()\nprint(listing.upper())").stdout.startswith("TOTAL: INT")
+    missing = sandbox.execute("FINAL_VAR('totl_sum')")
+    assert "NameError" in (missing.error or "") and "'totl_sum'" in (missing.error or "")
     assert sandbox.execute("FINAL_VAR('total')").answer == {"content": "12", "ready": True}
     assert sandbox.execute("FINAL_VAR(names)").answer["content"] == "['a', 'b']"
     assert sandbox.execute("FINAL(7 * 6)").answer == {"content": "42", "ready": True}
@@ -275,6 +276,16 @@ def test_sub_calls_from_threads_run_in_parallel(make: SandboxFactory, broker: Fa
     )
     assert result.value_repr == "['answer to a', 'answer to b', 'answer to c', 'answer to d']"
     assert result.duration_s < 1.2
+
+
+def test_awaited_sub_calls_run_under_the_sandbox_policy(make: SandboxFactory, broker: FakeBroker) -> None:
+    sandbox = make()
+    result = sandbox.execute(
+        "import asyncio\nfirst = await llm_query('a')\n"
+        "rest = await asyncio.gather(*[llm_query(p) for p in ['b', 'c']])\n[first, *rest, await rlm_query_batched(['d'])]"
+    )
+    assert result.error is None, result.error
+    assert result.value_repr == "['answer to a', 'answer to b', 'answer to c', ['child run on 0 chars: answer to d']]"
 
 
 def test_time_waiting_for_sub_calls_is_not_cell_time(make: SandboxFactory, broker: FakeBroker) -> None:
