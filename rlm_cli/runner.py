@@ -168,7 +168,7 @@ class RunSession:
             try:
                 if parent_run_id is None:
                     notes = [*_sandbox_notes(sandbox.mode), *notes]
-                return engine.run(question, sandbox, description=ingested.corpus.describe(), input_summary=ingested.summary(), sources=sources, notes=list(notes), mapped=getattr(ingested.corpus, "mapped", False))
+                return engine.run(question, sandbox, description=ingested.corpus.describe(), input_summary=ingested.summary(), sources=sources, notes=list(notes), mapped=ingested.corpus.mapped)
             except KeyboardInterrupt:
                 if parent_run_id is None:
                     self.interrupted = engine.interrupted
