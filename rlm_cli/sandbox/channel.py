@@ -19,6 +19,7 @@ from rlm_cli.sandbox import protocol
 from rlm_cli.sandbox.calls import Broker, answer_call, failure, parse_call
 from rlm_cli.sandbox.messages import Call, Failed, Message, Op, ProtocolError, Ready, Reply, Result
 
+TICK = 0.1  # seconds the host's main thread waits at a time, so Ctrl-C is seen promptly
 SEND_TIMEOUT = 5.0  # seconds a send may wait for the worker to read before it counts as wedged
 MAX_CALLS = 64  # sub-calls in flight at once; past that the channel reads no more until one ends
 MAX_CALL_BYTES = 128 * 1024**2  # bytes of sub-call messages in flight at once, likewise
@@ -87,12 +88,24 @@ class HostChannel:
         self._state = threading.Condition()
         self._calls: dict[int, int] = {}  # id -> bytes, for the sub-calls in flight
         self._allowed = _STARTING
-        self._awaiting_result = False
+        self._awaiting: int | None = None  # the number of the cell whose Result may come
         self.ended: str | None = None  # why the channel ended, once it has
 
     def start(self) -> None:
         """Read the socket on a daemon thread."""
         threading.Thread(target=self._read_forever, name="rlm-worker-reader", daemon=True).start()
+
+    def next_event(self, timeout: float) -> Event | None:
+        """The next event within `timeout` seconds, else None. Waits in short slices: a signal
+        landing on another thread (sub-calls run on many) only reaches the main thread's Python
+        code when it wakes up, and one Ctrl-C must be enough."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                return self.events.get(timeout=min(left, TICK))
+            except queue.Empty:
+                continue
+        return None
 
     def send(self, message: Message, timeout: float | None = None) -> None:
         """Send one message (any thread). OSError if the worker is gone or did not read in time
@@ -113,10 +126,10 @@ class HostChannel:
         finally:
             self._send_lock.release()
 
-    def expect_result(self) -> None:
-        """A cell is about to be sent: one Result may now arrive."""
+    def expect_result(self, cell: int) -> None:
+        """Cell number `cell` is about to be sent: its Result, and only that, may now arrive."""
         with self._state:
-            self._awaiting_result = True
+            self._awaiting = cell
 
     def cut_off(self, reason: str) -> None:
         """End the channel for `reason`: the worker is killed and waiters see Closed(reason)."""
@@ -150,9 +163,11 @@ class HostChannel:
             threading.Thread(target=self._serve, args=(message,), name="rlm-subcall", daemon=True).start()
         elif isinstance(message, Result):
             with self._state:
-                if not self._awaiting_result:
+                if self._awaiting is None:
                     raise ProtocolError("a result when no cell was running")
-                self._awaiting_result = False
+                if message.cell != self._awaiting:
+                    raise ProtocolError(f"a result for cell {message.cell} while cell {self._awaiting} ran")
+                self._awaiting = None
             self.events.put(message)
         elif isinstance(message, Ready | Failed):
             self._allowed = _RUNNING

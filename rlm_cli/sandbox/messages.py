@@ -84,11 +84,13 @@ class Init:
 
 @dataclass(frozen=True)
 class Exec:
-    """Run one cell; `timeout` is the cell's own alarm, in seconds of its own time."""
+    """Run one cell; `timeout` is the cell's own alarm, in seconds of its own time. `cell`
+    numbers the cells a worker was sent, so a Result names the one it belongs to."""
 
     op: ClassVar[Op] = Op.EXEC
     code: str
     timeout: float
+    cell: int
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,7 @@ class Result:
     variables: list[str]
     answer: Answer
     notes: list[str] = field(default_factory=list)
+    cell: int = 0  # the Exec's number (0: in-process, where there is no channel)
 
 
 Message = Init | Exec | SetVariable | Interrupt | Reply | Ready | Failed | Call | Result

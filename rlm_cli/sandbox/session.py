@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import queue
 import signal
 import socket
 import subprocess
@@ -51,6 +50,7 @@ class WorkerSession:
         broker: Broker, start_timeout: float,
     ) -> None:
         self._reap_lock = threading.Lock()
+        self._cells = 0
         self._sock, theirs = socket.socketpair()
         ours: list[int] = []  # read ends of the worker's stdout and stderr pipes
         given: list[int] = []  # their write ends: the worker's, closed here once it has them
@@ -82,8 +82,8 @@ class WorkerSession:
     def _handshake(self, init: Init, timeout: float) -> None:
         try:
             self._channel.send(init)
-            event = self._channel.events.get(timeout=timeout)
-        except (OSError, queue.Empty):
+            event = self._channel.next_event(timeout) or Closed()
+        except OSError:
             event = Closed()
         except BaseException:  # Ctrl-C while starting
             self.close()
@@ -107,9 +107,10 @@ class WorkerSession:
     def run(self, code: str, timeout: float, grace: float, deadline: float | None = None) -> Result | Died:
         """Run a cell within `timeout` of its own time and before the wall-clock `deadline`."""
         started, paused_at_start = time.monotonic(), self._channel.clock.total()
-        self._channel.expect_result()
+        self._cells += 1
+        self._channel.expect_result(self._cells)
         try:
-            self._channel.send(Exec(code, timeout))
+            self._channel.send(Exec(code, timeout, self._cells))
         except OSError:
             return self._died(started, timed_out=False)
         while True:
@@ -120,10 +121,7 @@ class WorkerSession:
                 remaining = min(remaining, deadline + grace - now)
             if remaining <= 0:
                 return self._died(started, timed_out=True)
-            try:
-                event = self._channel.events.get(timeout=remaining)
-            except queue.Empty:
-                continue
+            event = self._channel.next_event(remaining)
             if isinstance(event, Closed):
                 if event.reason is None:
                     with contextlib.suppress(subprocess.TimeoutExpired):
@@ -137,11 +135,7 @@ class WorkerSession:
         deadline = time.monotonic() + wait
         with contextlib.suppress(OSError):
             self._channel.send(Interrupt(), timeout=wait)
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                event = self._channel.events.get(timeout=left)
-            except queue.Empty:
-                return None
+        while (event := self._channel.next_event(deadline - time.monotonic())) is not None:
             if isinstance(event, Result | Closed):
                 return event if isinstance(event, Result) else None
         return None
