@@ -118,12 +118,15 @@ class HostChannel:
             self.cut_off("it stopped reading its control channel")
             raise TimeoutError("the control channel is wedged")
         try:
-            self._sock.settimeout(max(deadline - time.monotonic(), 0.01))
+            if timeout != SEND_TIMEOUT:  # the socket keeps SEND_TIMEOUT otherwise
+                self._sock.settimeout(max(deadline - time.monotonic(), 0.01))
             protocol.send(self._sock, message)
         except TimeoutError:
             self.cut_off("it stopped reading its control channel")
             raise
         finally:
+            if timeout != SEND_TIMEOUT:
+                self._sock.settimeout(SEND_TIMEOUT)
             self._send_lock.release()
 
     def expect_result(self, cell: int) -> None:

@@ -182,7 +182,15 @@ MAX_ID = 2**53  # call ids stay exact integers in any JSON reader
 
 def to_dict(message: Message) -> dict[str, Any]:
     """The JSON-ready form: `{"op": ..., **fields}`."""
-    return {"op": message.op.value, **dataclasses.asdict(message)}
+    return {"op": message.op.value, **_fields(message)}
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    """A dataclass's fields, nested dataclasses as dicts too (no deep copy of the values)."""
+    return {
+        f.name: _fields(item) if dataclasses.is_dataclass(item := getattr(value, f.name)) else item
+        for f in dataclasses.fields(value)
+    }
 
 
 def from_dict(data: object, allowed: frozenset[Op]) -> Message:
