@@ -5,23 +5,28 @@ answer), and turns every outcome into a CellResult.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from rlm_cli.errors import SandboxError
-from rlm_cli.sandbox import launch
+from rlm_cli.sandbox import launch, protocol
 from rlm_cli.sandbox.calls import Broker
 from rlm_cli.sandbox.config import SandboxConfig
 from rlm_cli.sandbox.contract import RESERVED
 from rlm_cli.sandbox.inprocess import InProcessSession
+from rlm_cli.sandbox.messages import Answer, Init, PolicySpec, Result
 from rlm_cli.sandbox.repl import load_context
-from rlm_cli.sandbox.result import CellResult, empty_answer
-from rlm_cli.sandbox.session import WorkerSession
+from rlm_cli.sandbox.result import CellResult
+from rlm_cli.sandbox.session import Died, WorkerSession
 
+_RESTART_COST = ("`context` and the REPL functions are back, but your variables were lost "
+                 "(recompute what you need); `answer` was kept.")
 MAX_GRACE = 2.0  # seconds between the worker's own interrupt and the kill
 INTERRUPT_WAIT = 1.0  # seconds a cell gets to stop on Ctrl-C before the worker is killed
 
@@ -35,7 +40,7 @@ class Sandbox:
         self._mode = config.mode
         self._session: WorkerSession | InProcessSession | None = None
         self._scratch: Path | None = None
-        self._answer: dict[str, Any] = empty_answer()
+        self._answer = Answer()
         self._variables: dict[str, Any] = {}
         self._failures = 0
         self._timeout = config.cell_timeout  # the limit of the cell that ran last
@@ -48,7 +53,7 @@ class Sandbox:
     @property
     def answer(self) -> dict[str, Any]:
         """The last known answer, `{"content": str, "ready": bool}`; it survives restarts."""
-        return dict(self._answer)
+        return self._answer.as_dict()
 
     @property
     def scratch_dir(self) -> Path | None:
@@ -88,16 +93,19 @@ class Sandbox:
             self._session.set_variable(name, value)
 
     def execute(self, code: str, timeout: float | None = None) -> CellResult:
-        """Run one cell within the cell timeout (or `timeout`, when shorter: a run's time left).
+        """Run one cell within the cell timeout and, when given, `timeout` seconds of wall-clock
+        time (a run's time left; sub-calls included).
 
         Raises SandboxError only when no worker can be kept alive.
         """
         self.start()
         assert self._session is not None
+        deadline = None if timeout is None else time.monotonic() + max(0.1, timeout)
         timeout = self.config.cell_timeout if timeout is None else max(0.1, min(timeout, self.config.cell_timeout))
         self._timeout = timeout
+        notes = self._replace_ended_worker()
         try:
-            outcome = self._session.run(code, timeout, min(MAX_GRACE, timeout))
+            outcome = self._session.run(code, timeout, min(MAX_GRACE, timeout), deadline)
         except KeyboardInterrupt:
             try:
                 self._keep_answer_of_interrupted_cell()
@@ -107,21 +115,35 @@ class Sandbox:
         except BaseException:  # a broker bug: leave no worker behind
             self.close()
             raise
-        if outcome.get("died"):
+        if isinstance(outcome, Died):
             self._failures += 1
             self._session = None
-            self._session = self._restart(outcome["reason"])
+            self._session = self._restart(outcome.reason)
             return self._died_result(outcome)
         self._failures = 0
-        self._answer = outcome["answer"]
-        return self._result(outcome)
+        self._answer = outcome.answer
+        return self._result(outcome, notes)
+
+    def _replace_ended_worker(self) -> list[str]:
+        """A worker that ended between cells (say, cut off for a forged message) is replaced
+        before the next cell runs; the note tells the model what that cost."""
+        assert self._session is not None
+        reason = self._session.ended()
+        if reason is None:
+            return []
+        self._failures += 1
+        self._session.close()
+        self._session = None
+        self._session = self._restart(reason)
+        return [f"The REPL process ended after the previous cell ({reason}) and a new one was "
+                f"started before this cell: {_RESTART_COST}"]
 
     def _keep_answer_of_interrupted_cell(self) -> None:
         """On Ctrl-C, give the cell a moment to stop so the answer it set so far is not lost."""
         assert self._session is not None
         outcome = self._session.interrupt(INTERRUPT_WAIT)
         if outcome is not None:
-            self._answer = outcome["answer"]
+            self._answer = outcome.answer
 
     def close(self) -> None:
         """Stop the worker and everything it started; remove a scratch dir made here."""
@@ -135,15 +157,12 @@ class Sandbox:
     def _spawn(self) -> WorkerSession | InProcessSession:
         assert self._scratch is not None
         config, scratch = self.config, str(self._scratch)
-        init = {
-            "op": "init",
-            "manifest": str(config.manifest_path) if config.manifest_path else None,
-            "capture_limit": config.capture_limit,
-            "memory_limit": config.memory_limit,
-            "file_size_limit": config.file_size_limit,
-            "answer": self._answer,
-            "variables": self._variables,
-        }
+        init = Init(
+            manifest=str(config.manifest_path) if config.manifest_path else None,
+            capture_limit=config.capture_limit, memory_limit=config.memory_limit,
+            file_size_limit=config.file_size_limit, answer=self._answer,
+            variables=dict(self._variables), max_message=protocol.MAX_MESSAGE,
+        )
         if self._mode == "none":
             return InProcessSession(load_context(config.manifest_path), init, self._broker)
         writable = [scratch, *map(str, config.allow_write)]
@@ -151,13 +170,11 @@ class Sandbox:
         if config.manifest_path:
             readable.append(str(config.manifest_path))
         home = str(Path.home())
-        init["policy"] = {
-            "writable": writable, "readable": readable, "allow_net": config.allow_net,
-            "protected": [home] if home != "/" else [],
-        }
+        policy = PolicySpec(writable, readable, [home] if home != "/" else [], config.allow_net)
         return WorkerSession(
             lambda fd: launch.worker_command(self._mode, fd, scratch, readable, writable, config.allow_net),
-            launch.worker_env(scratch, config.allow_net), scratch, init, self._broker,
+            launch.worker_env(scratch, config.allow_net), scratch,
+            dataclasses.replace(init, policy=policy), self._broker,
             config.start_timeout,
         )
 
@@ -176,40 +193,37 @@ class Sandbox:
                 self._failures += 1
                 reason = error.message
 
-    def _result(self, outcome: dict[str, Any]) -> CellResult:
-        notes = []
-        if outcome["restored"]:
-            names = ", ".join(f"`{name}`" for name in outcome["restored"])
+    def _result(self, outcome: Result, notes: list[str]) -> CellResult:
+        if outcome.restored:
+            names = ", ".join(f"`{name}`" for name in outcome.restored)
             notes.append(f"REPL names put back after the cell replaced them: {names}; keep your data under other names.")
-        if outcome["timed_out"]:
+        notes += outcome.notes
+        if outcome.timed_out:
             notes.append(self._timeout_note())
         notes += self._cut_note(outcome)
         return CellResult(
-            stdout=outcome["stdout"], stderr=outcome["stderr"], value_repr=outcome["value_repr"],
-            error=outcome["error"], duration_s=outcome["duration_s"], variables=outcome["variables"],
-            answer=self.answer, timed_out=outcome["timed_out"], notice=" ".join(notes) or None,
-            stdout_chars=outcome["stdout_chars"], stderr_chars=outcome["stderr_chars"],
+            stdout=outcome.stdout, stderr=outcome.stderr, value_repr=outcome.value_repr,
+            error=outcome.error, duration_s=outcome.duration_s, variables=list(outcome.variables),
+            answer=self.answer, timed_out=outcome.timed_out, notice=" ".join(notes) or None,
+            stdout_chars=outcome.stdout_chars, stderr_chars=outcome.stderr_chars,
         )
 
-    def _died_result(self, outcome: dict[str, Any]) -> CellResult:
-        reason = outcome["reason"]
-        if outcome["timed_out"]:
+    def _died_result(self, outcome: Died) -> CellResult:
+        reason = outcome.reason
+        if outcome.timed_out:
             error = (f"CellTimeout: the cell ran longer than {self._timeout:g} s, "
                      "ignored the interrupt and was killed")
             notes = [self._timeout_note()]
         else:
             error = f"WorkerDied: the REPL process ended while running this cell ({reason})"
             notes = []
-        notes.append(
-            "A new REPL process was started: `context` and the REPL functions are back, but your "
-            "variables were lost (recompute what you need); `answer` was kept."
-        )
+        notes.append(f"A new REPL process was started: {_RESTART_COST}")
         notes += self._cut_note(outcome)
         return CellResult(
-            stdout=outcome["stdout"], stderr=outcome["stderr"], error=error,
-            duration_s=outcome["duration_s"], variables=list(self._variables), answer=self.answer,
-            timed_out=outcome["timed_out"], restarted=True, notice=" ".join(notes),
-            stdout_chars=outcome["stdout_chars"], stderr_chars=outcome["stderr_chars"],
+            stdout=outcome.stdout, stderr=outcome.stderr, error=error,
+            duration_s=outcome.duration_s, variables=list(self._variables), answer=self.answer,
+            timed_out=outcome.timed_out, restarted=True, notice=" ".join(notes),
+            stdout_chars=outcome.stdout_chars, stderr_chars=outcome.stderr_chars,
         )
 
     def _timeout_note(self) -> str:
@@ -219,8 +233,8 @@ class Sandbox:
             "llm_batch call."
         )
 
-    def _cut_note(self, outcome: dict[str, Any]) -> list[str]:
+    def _cut_note(self, outcome: Result | Died) -> list[str]:
         limit = self.config.output_limit
-        if max(outcome["stdout_chars"], outcome["stderr_chars"]) <= limit:
+        if max(outcome.stdout_chars, outcome.stderr_chars) <= limit:
             return []
         return ["The output was cut from the middle: print less (counts, slices, samples)."]

@@ -22,6 +22,7 @@ from rlm_cli.sandbox.alarm import CellAlarm, CellTimeout
 from rlm_cli.sandbox.capture import CappedText
 from rlm_cli.sandbox.clip import clip_output
 from rlm_cli.sandbox.contract import RESERVED, Call, make_contract, user_variables
+from rlm_cli.sandbox.messages import Answer, Result
 
 
 def load_context(manifest: str | Path | None) -> Any:
@@ -55,13 +56,12 @@ class Repl:
         """Bind a value the host provides (e.g. the conversation history)."""
         self.namespace[name] = value
 
-    def set_answer(self, answer: dict[str, Any]) -> None:
+    def set_answer(self, answer: Answer) -> None:
         """Carry the answer over, e.g. into a restarted worker."""
-        self.answer["content"] = str(answer.get("content", ""))
-        self.answer["ready"] = bool(answer.get("ready", False))
+        self.answer["content"], self.answer["ready"] = answer.content, answer.ready
 
-    def run(self, code: str, timeout: float) -> dict[str, Any]:
-        """Run one cell; everything the code does ends up in the returned dict, nothing raises."""
+    def run(self, code: str, timeout: float) -> Result:
+        """Run one cell; everything the code does ends up in the Result, nothing raises."""
         self._cells += 1
         filename = f"<cell {self._cells}>"
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
@@ -86,13 +86,13 @@ class Repl:
             duration = time.perf_counter() - started
             sys.stdout, sys.stderr = saved
         restored = self._restore()
-        return {
-            "stdout": out.getvalue(), "stderr": err.getvalue(),
-            "stdout_chars": out.total, "stderr_chars": err.total,
-            "value_repr": value_repr, "error": error, "duration_s": duration,
-            "timed_out": timed_out, "interrupted": interrupted, "restored": restored,
-            "variables": user_variables(self.namespace), "answer": dict(self.answer),
-        }
+        return Result(
+            stdout=out.getvalue(), stderr=err.getvalue(), stdout_chars=out.total,
+            stderr_chars=err.total, value_repr=value_repr, error=error, duration_s=duration,
+            timed_out=timed_out, interrupted=interrupted, restored=restored,
+            variables=user_variables(self.namespace), answer=Answer.from_model(self.answer),
+            notes=_answer_notes(self.answer),
+        )
 
     def _execute(self, code: str, filename: str) -> str | None:
         tree = ast.parse(code, filename, "exec")
@@ -113,7 +113,7 @@ class Repl:
         current = self.namespace.get("answer")
         if isinstance(current, dict):
             if current is not self.answer:
-                self.set_answer({**self.answer, **current})
+                self.set_answer(Answer.from_model({**self.answer, **current}))
         elif "answer" in self.namespace:
             restored.append("answer")
         self.namespace["answer"] = self.answer
@@ -132,6 +132,16 @@ def _run(code: CodeType, namespace: dict[str, Any]) -> Any:
         return loop.run_until_complete(result)
     finally:
         loop.close()
+
+
+def _answer_notes(answer: dict[str, Any]) -> list[str]:
+    """What the host reads differently from what the model wrote in `answer`."""
+    ready = answer.get("ready")
+    if isinstance(ready, bool):
+        return []
+    shown = repr(ready)[:40] if isinstance(ready, str | int | float | None) else type(ready).__name__
+    return [f'answer["ready"] is {shown}, not True or False: only True marks the answer ready, '
+            "so it is not ready."]
 
 
 def _format_error(exc: BaseException) -> str:

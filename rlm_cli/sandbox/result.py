@@ -5,13 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rlm_cli.sandbox.clip import clip_output
+from rlm_cli.sandbox.messages import Answer
 
 NO_OUTPUT = "(no output: print() what you want to see)"
-
-
-def empty_answer() -> dict[str, object]:
-    """The answer before the model has written any."""
-    return {"content": "", "ready": False}
 
 
 @dataclass(frozen=True)
@@ -24,7 +20,7 @@ class CellResult:
     error: str | None = None
     duration_s: float = 0.0
     variables: list[str] = field(default_factory=list)
-    answer: dict[str, object] = field(default_factory=empty_answer)
+    answer: dict[str, object] = field(default_factory=lambda: Answer().as_dict())
     timed_out: bool = False
     restarted: bool = False
     notice: str | None = None

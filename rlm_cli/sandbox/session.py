@@ -1,51 +1,56 @@
-"""One worker process seen from the host: spawn and handshake, cells under a deadline, sub-calls
-served on threads, and a kill that takes the worker's whole process group with it.
+"""One worker process seen from the host: spawn and handshake, cells under their deadlines, and a
+kill that takes the worker's whole process group with it.
 
-The hard deadline is the cell timeout plus a grace period; the worker interrupts itself at the
-timeout, so the kill is for cells that ignore the interrupt. Time spent in sub-calls is not
-counted, on either side.
+A cell has two limits, both enforced here whatever the worker does: its own time (sub-call time
+not counted; the worker interrupts itself at the timeout, the kill after a grace period is for
+cells that ignore it) and, when given, a wall-clock deadline (the run's --timeout), sub-calls
+included.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
-import queue
 import signal
 import socket
 import subprocess
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 
 from rlm_cli.errors import SandboxError
-from rlm_cli.sandbox import protocol
-from rlm_cli.sandbox.calls import Broker, serve_call
+from rlm_cli.sandbox.calls import Broker
+from rlm_cli.sandbox.channel import Closed, HostChannel
 from rlm_cli.sandbox.drain import RawOutput
+from rlm_cli.sandbox.messages import Exec, Failed, Init, Interrupt, Ready, Result, SetVariable
 
 EXIT_WAIT = 1.0  # seconds a worker that closed its channel gets to exit before it is killed
+
+
+@dataclass(frozen=True)
+class Died:
+    """A cell during which the worker ended (or was killed); what it printed raw is kept."""
+
+    timed_out: bool
+    reason: str
+    duration_s: float
+    stdout: str = ""
+    stderr: str = ""
+    stdout_chars: int = 0
+    stderr_chars: int = 0
 
 
 class WorkerSession:
     """A running worker process and its control channel."""
 
     def __init__(
-        self,
-        command: Callable[[int], list[str]],
-        env: dict[str, str],
-        cwd: str,
-        init: dict[str, Any],
-        broker: Broker,
-        start_timeout: float,
+        self, command: Callable[[int], list[str]], env: dict[str, str], cwd: str, init: Init,
+        broker: Broker, start_timeout: float,
     ) -> None:
-        self._broker = broker
-        self._events: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
-        self._send_lock = threading.Lock()
-        self._clock_lock = threading.Lock()
-        self._in_flight = 0
-        self._paused_total = 0.0
-        self._paused_since = 0.0
+        self._reap_lock = threading.Lock()
+        self._cells = 0
         self._sock, theirs = socket.socketpair()
         ours: list[int] = []  # read ends of the worker's stdout and stderr pipes
         given: list[int] = []  # their write ends: the worker's, closed here once it has them
@@ -69,127 +74,87 @@ class WorkerSession:
             theirs.close()
             for fd in given:
                 os.close(fd)
-        self._raw = RawOutput(ours[0], ours[1], init["capture_limit"])
-        threading.Thread(target=self._read_forever, name="rlm-worker-reader", daemon=True).start()
+        self._raw = RawOutput(ours[0], ours[1], init.capture_limit)
+        self._channel = HostChannel(self._sock, broker, self._kill, init.max_message)
+        self._channel.start()
         self._handshake(init, start_timeout)
 
-    def _handshake(self, init: dict[str, Any], timeout: float) -> None:
+    def _handshake(self, init: Init, timeout: float) -> None:
         try:
-            self._send(init)
-            reply = self._events.get(timeout=timeout)
-        except (OSError, queue.Empty):
-            reply = {"op": "closed"}
+            self._channel.send(init)
+            event = self._channel.next_event(timeout) or Closed()
+        except OSError:
+            event = Closed()
         except BaseException:  # Ctrl-C while starting
             self.close()
             raise
-        if reply.get("op") == "ready":
+        if isinstance(event, Ready):
             return
         self.close()
         _, err = self._raw.take()
-        detail = reply.get("error") or err.getvalue().strip() or self._describe_exit()
-        raise SandboxError(f"the REPL worker did not start: {detail}")
+        detail = (event.error if isinstance(event, Failed) else event.reason if isinstance(event, Closed) else None)
+        raise SandboxError(f"the REPL worker did not start: {detail or err.getvalue().strip() or self._describe_exit()}")
 
-    def _send(self, message: dict[str, Any]) -> None:
-        with self._send_lock:
-            protocol.send(self._sock, message)
+    def ended(self) -> str | None:
+        """Why the worker is no longer usable (it exited, or was cut off), or None."""
+        return self._channel.ended
 
-    def _read_forever(self) -> None:
-        while True:
-            try:
-                message = protocol.recv(self._sock)
-            except (OSError, ValueError, protocol.ChannelClosed):
-                self._events.put({"op": "closed"})  # dead, or it spoke garbage: both end it
-                return
-            if message.get("op") == "call":
-                # one daemon thread per call: calls run in parallel (the broker limits them), and a
-                # call still waiting on a model when the host exits does not hold the exit up
-                self._pause(+1)
-                threading.Thread(target=self._serve, args=(message,), name="rlm-subcall", daemon=True).start()
-            else:
-                self._events.put(message)
-
-    def _serve(self, message: dict[str, Any]) -> None:
-        try:
-            reply = serve_call(self._broker, message.get("kind", ""), message.get("args") or {})
-            self._send({"op": "reply", "id": message["id"], **reply})
-        except OSError:  # the worker died while the broker was busy
-            pass
-        finally:
-            self._pause(-1)
-
-    def _pause(self, delta: int) -> None:
-        """Track sub-calls in flight; the cell's clock stops while there is any."""
-        with self._clock_lock:
-            now = time.monotonic()
-            if self._in_flight == 0 and delta > 0:
-                self._paused_since = now
-            self._in_flight += delta
-            if self._in_flight == 0:
-                self._paused_total += now - self._paused_since
-
-    def _paused_clock(self) -> float:
-        with self._clock_lock:
-            ongoing = time.monotonic() - self._paused_since if self._in_flight else 0.0
-            return self._paused_total + ongoing
-
-    def set_variable(self, name: str, value: Any) -> None:
+    def set_variable(self, name: str, value: object) -> None:
         """Bind a name in the worker (ordered before any later cell)."""
         with contextlib.suppress(OSError):  # a dead worker's successor gets it in its init
-            self._send({"op": "set", "name": name, "value": value})
+            self._channel.send(SetVariable(name, value))
 
-    def run(self, code: str, timeout: float, grace: float) -> dict[str, Any]:
-        """Run a cell. A dict with `died: True` and a `reason` when the worker did not survive."""
-        started, paused_at_start = time.monotonic(), self._paused_clock()
+    def run(self, code: str, timeout: float, grace: float, deadline: float | None = None) -> Result | Died:
+        """Run a cell within `timeout` of its own time and before the wall-clock `deadline`."""
+        started, paused_at_start = time.monotonic(), self._channel.clock.total()
+        self._cells += 1
+        self._channel.expect_result(self._cells)
         try:
-            self._send({"op": "exec", "code": code, "timeout": timeout})
+            self._channel.send(Exec(code, timeout, self._cells))
         except OSError:
             return self._died(started, timed_out=False)
         while True:
-            busy = time.monotonic() - started - (self._paused_clock() - paused_at_start)
+            now = time.monotonic()
+            busy = now - started - (self._channel.clock.total() - paused_at_start)
             remaining = timeout + grace - busy
+            if deadline is not None:
+                remaining = min(remaining, deadline + grace - now)
             if remaining <= 0:
                 return self._died(started, timed_out=True)
-            try:
-                message = self._events.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            if message.get("op") == "closed":
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.process.wait(EXIT_WAIT)  # let it finish dying, to report how
-                return self._died(started, timed_out=False)
-            if message.get("op") == "result":
-                return self._with_raw_output(message)
+            event = self._channel.next_event(remaining)
+            if isinstance(event, Closed):
+                if event.reason is None:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        self._reap(EXIT_WAIT)  # let it finish dying, to report how
+                return self._died(started, timed_out=False, reason=event.reason)
+            if isinstance(event, Result):
+                return self._with_raw_output(event)
 
-    def interrupt(self, wait: float) -> dict[str, Any] | None:
+    def interrupt(self, wait: float) -> Result | None:
         """Ask the worker to interrupt its cell (Ctrl-C); the cell's result if it comes in time."""
-        with contextlib.suppress(OSError):
-            self._send({"op": "interrupt"})
         deadline = time.monotonic() + wait
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                message = self._events.get(timeout=left)
-            except queue.Empty:
-                return None
-            if message.get("op") in ("result", "closed"):
-                return message if message["op"] == "result" else None
+        with contextlib.suppress(OSError):
+            self._channel.send(Interrupt(), timeout=wait)
+        while (event := self._channel.next_event(deadline - time.monotonic())) is not None:
+            if isinstance(event, Result | Closed):
+                return event if isinstance(event, Result) else None
         return None
 
-    def _with_raw_output(self, result: dict[str, Any]) -> dict[str, Any]:
+    def _with_raw_output(self, result: Result) -> Result:
         out, err = self._raw.take()
-        for name, raw in (("stdout", out), ("stderr", err)):
-            if raw.total:
-                result[name] += raw.getvalue()
-                result[f"{name}_chars"] += raw.total
-        return result
+        return dataclasses.replace(
+            result, stdout=result.stdout + out.getvalue(), stderr=result.stderr + err.getvalue(),
+            stdout_chars=result.stdout_chars + out.total, stderr_chars=result.stderr_chars + err.total,
+        )
 
-    def _died(self, started: float, timed_out: bool) -> dict[str, Any]:
+    def _died(self, started: float, timed_out: bool, reason: str | None = None) -> Died:
         self.close()
-        result = {
-            "died": True, "timed_out": timed_out, "reason": self._describe_exit(),
-            "duration_s": time.monotonic() - started, "stdout": "", "stderr": "",
-            "stdout_chars": 0, "stderr_chars": 0,
-        }
-        return self._with_raw_output(result)
+        out, err = self._raw.take()
+        return Died(
+            timed_out=timed_out, reason=reason or self._describe_exit(),
+            duration_s=time.monotonic() - started, stdout=out.getvalue(), stderr=err.getvalue(),
+            stdout_chars=out.total, stderr_chars=err.total,
+        )
 
     def _describe_exit(self) -> str:
         """How the worker ended, in words."""
@@ -207,12 +172,21 @@ class WorkerSession:
             return f"killed by {name}{hint}"
         return f"exit status {code}"
 
+    def _kill(self) -> None:
+        """SIGKILL the worker's process group (any thread); reaping is left to close()."""
+        with self._reap_lock:
+            if self.process.returncode is None:  # not reaped yet, so the group id is still ours
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+
+    def _reap(self, timeout: float | None = None) -> None:
+        with self._reap_lock:  # so _kill never signals a group id already reaped and reused
+            self.process.wait(timeout)
+
     def close(self) -> None:
         """Kill the worker's process group, reap it, release the channel. Idempotent."""
-        if self.process.returncode is None:  # not reaped yet, so the group id is still ours
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        self._kill()
+        self._reap()
+        self._channel.cut_off("the worker was closed")
         self._sock.close()
         self._raw.close()
-

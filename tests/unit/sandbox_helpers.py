@@ -4,6 +4,9 @@ sandbox factory that proves no process outlives the test."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -144,3 +147,36 @@ def sandbox_factory(mode: str, broker: FakeBroker) -> Iterator[SandboxFactory]:
         yield factory
     finally:
         factory.finish()
+
+
+# A host process running cells: prints its scratch dir, then, on Ctrl-C, the answer so far.
+HOST = textwrap.dedent(
+    """
+    import sys
+    from rlm_cli.sandbox import Sandbox, SandboxConfig
+    from tests.unit.sandbox_helpers import FakeBroker
+
+    with Sandbox(SandboxConfig(mode=sys.argv[1], cell_timeout=60), FakeBroker(delay=60)) as sandbox:
+        print(sandbox.scratch_dir, flush=True)
+        try:
+            for cell in sys.argv[2:]:
+                sandbox.execute(cell)
+        except KeyboardInterrupt:
+            print(sandbox.answer["content"], flush=True)
+            sys.exit(130)
+    """
+)
+
+
+def start_host(mode: str, *cells: str) -> tuple[subprocess.Popen[str], str]:
+    """A host process running `cells` in a sandbox (its sub-calls wait a minute); returns once a
+    cell wrote the file `started` in its scratch dir."""
+    host = subprocess.Popen(
+        [sys.executable, "-c", HOST, mode, *cells], stdout=subprocess.PIPE, text=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+    )
+    assert host.stdout is not None
+    scratch = host.stdout.readline().strip()
+    assert wait_until(lambda: os.path.exists(os.path.join(scratch, "started")), timeout=10)
+    assert processes_in(scratch)
+    return host, scratch

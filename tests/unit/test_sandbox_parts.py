@@ -1,4 +1,4 @@
-"""The sandbox's parts on their own: clipping, capture, framing, sub-call serving, the worker's
+"""The sandbox's parts on their own: clipping, capture, sub-call serving, the worker's
 environment, the bubblewrap command line, the audit policy's rules, mode resolution."""
 
 from __future__ import annotations
@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
 from pathlib import Path
 
 import pytest
@@ -28,9 +27,11 @@ from rlm_cli.sandbox.bwrap import bwrap_args
 from rlm_cli.sandbox.calls import serve_call
 from rlm_cli.sandbox.capture import CappedText
 from rlm_cli.sandbox.libraries import CANDIDATES, available_libraries
+from rlm_cli.sandbox.messages import Answer, Init
 from rlm_cli.sandbox.policy import Policy
-from rlm_cli.sandbox.protocol import ChannelClosed, encode, recv, send
 from tests.unit.sandbox_helpers import FakeBroker
+
+INIT = Init(None, 100, None, None, Answer(), {}, max_message=1 << 20)
 
 
 def test_clip_keeps_short_text() -> None:
@@ -64,29 +65,6 @@ def test_for_model_labels_every_part() -> None:
                         stdout_chars=4, stderr_chars=4)
     assert result.for_model(100) == "out\n\n[stderr]\nwarn\n[value of the last expression]\n3\n[error]\nboom\n[note] careful"
     assert CellResult(notice="n").for_model(100) == "(no output: print() what you want to see)\n[note] n"
-
-
-def test_frames_round_trip_over_a_socket_pair() -> None:
-    left, right = socket.socketpair()
-    with left, right:
-        big = {"op": "call", "text": "é" * 3_000_000 + "\udcff"}
-        writer = threading.Thread(target=lambda: [send(left, big), send(left, {"op": "x"})])
-        writer.start()
-        assert recv(right) == big
-        assert recv(right) == {"op": "x"}
-        writer.join()
-        left.shutdown(socket.SHUT_WR)
-        with pytest.raises(ChannelClosed):
-            recv(right)
-
-
-def test_a_frame_claiming_too_much_is_refused() -> None:
-    left, right = socket.socketpair()
-    with left, right:
-        left.sendall(b"\xff\xff\xff\xff")
-        with pytest.raises(ValueError):
-            recv(right)
-    assert encode({})[:4] == b"\x00\x00\x00\x02"
 
 
 def test_serve_call_turns_broker_failures_into_replies() -> None:
@@ -219,6 +197,6 @@ def test_a_worker_that_cannot_be_spawned_leaves_no_descriptor_open(
     monkeypatch.setattr(session.subprocess, "Popen", refuse)
     before = set(os.listdir("/proc/self/fd"))
     with pytest.raises(raised) as caught:
-        session.WorkerSession(lambda fd: ["worker"], {}, "/", {"capture_limit": 100}, FakeBroker(), 1.0)
+        session.WorkerSession(lambda fd: ["worker"], {}, "/", INIT, FakeBroker(), 1.0)
     # `caught` keeps the half-built session alive, so nothing here was closed by collection
     assert set(os.listdir("/proc/self/fd")) == before, caught.value

@@ -1,0 +1,278 @@
+"""The messages between the host and the REPL worker: one frozen dataclass per op, and the one
+place that turns them into JSON-ready dicts and back, checking every field on the way in.
+
+Standard library only (the worker imports it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Union
+
+
+class Op(enum.StrEnum):
+    """The `op` of every message. Host to worker: init, exec, set, interrupt, reply. Worker to
+    host: ready, failed, call, result."""
+
+    INIT = "init"
+    EXEC = "exec"
+    SET = "set"
+    INTERRUPT = "interrupt"
+    REPLY = "reply"
+    READY = "ready"
+    FAILED = "failed"
+    CALL = "call"
+    RESULT = "result"
+
+
+class ProtocolError(ValueError):
+    """A message that breaks the protocol: unknown op, missing or mistyped field, bad sequence."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer so far. Only `ready is True` marks it ready."""
+
+    content: str = ""
+    ready: bool = False
+
+    @classmethod
+    def from_model(cls, raw: Mapping[str, object]) -> Answer:
+        """The answer dict as the model left it: content as text, any `ready` but True is False."""
+        content = raw.get("content", "")
+        if not isinstance(content, str):
+            try:
+                content = str(content)
+            except Exception:  # a value whose __str__ fails still leaves an answer
+                content = f"<{type(content).__name__} object>"
+        return cls(content, raw.get("ready") is True)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The `{"content", "ready"}` dict the engine and renderers read."""
+        return {"content": self.content, "ready": self.ready}
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """The audit-hook rules a worker installs (absent for `--sandbox none`)."""
+
+    writable: list[str]
+    readable: list[str]
+    protected: list[str]
+    allow_net: bool
+
+
+@dataclass(frozen=True)
+class Init:
+    """First message to a worker: its limits, `context`, the answer and variables to restore."""
+
+    op: ClassVar[Op] = Op.INIT
+    manifest: str | None
+    capture_limit: int
+    memory_limit: int | None
+    file_size_limit: int | None
+    answer: Answer
+    variables: dict[str, Any]
+    max_message: int  # bytes the host accepts per message from the worker
+    policy: PolicySpec | None = None
+
+
+@dataclass(frozen=True)
+class Exec:
+    """Run one cell; `timeout` is the cell's own alarm, in seconds of its own time. `cell`
+    numbers the cells a worker was sent, so a Result names the one it belongs to."""
+
+    op: ClassVar[Op] = Op.EXEC
+    code: str
+    timeout: float
+    cell: int
+
+
+@dataclass(frozen=True)
+class SetVariable:
+    """Bind a JSON value in the namespace."""
+
+    op: ClassVar[Op] = Op.SET
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Interrupt:
+    """Stop the running cell as Ctrl-C would."""
+
+    op: ClassVar[Op] = Op.INTERRUPT
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The host's answer to one Call: `value` when ok, else `error`."""
+
+    op: ClassVar[Op] = Op.REPLY
+    id: int
+    ok: bool
+    value: str | list[str] | None = None
+    error: str | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """What the contract functions read: `ok` and `value`, or `ok` and `error`."""
+        return {"ok": True, "value": self.value} if self.ok else {"ok": False, "error": self.error}
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The worker started and applied its Init."""
+
+    op: ClassVar[Op] = Op.READY
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The worker could not start; `error` says why."""
+
+    op: ClassVar[Op] = Op.FAILED
+    error: str
+
+
+@dataclass(frozen=True)
+class Call:
+    """One sub-call from a cell; the host answers with a Reply of the same id."""
+
+    op: ClassVar[Op] = Op.CALL
+    id: int
+    kind: str
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one cell did (the worker's answer to Exec)."""
+
+    op: ClassVar[Op] = Op.RESULT
+    stdout: str
+    stderr: str
+    stdout_chars: int
+    stderr_chars: int
+    value_repr: str | None
+    error: str | None
+    duration_s: float
+    timed_out: bool
+    interrupted: bool
+    restored: list[str]
+    variables: list[str]
+    answer: Answer
+    notes: list[str] = field(default_factory=list)
+    cell: int = 0  # the Exec's number (0: in-process, where there is no channel)
+
+
+Message = Init | Exec | SetVariable | Interrupt | Reply | Ready | Failed | Call | Result
+TO_WORKER = frozenset({Op.INIT, Op.EXEC, Op.SET, Op.INTERRUPT, Op.REPLY})
+TO_HOST = frozenset({Op.READY, Op.FAILED, Op.CALL, Op.RESULT})
+_CLASSES: dict[Op, type[Any]] = {
+    cls.op: cls for cls in (Init, Exec, SetVariable, Interrupt, Reply, Ready, Failed, Call, Result)
+}
+_BY_NAME = {op.value: op for op in Op}
+MAX_ID = 2**53  # call ids stay exact integers in any JSON reader
+
+
+def to_dict(message: Message) -> dict[str, Any]:
+    """The JSON-ready form: `{"op": ..., **fields}`."""
+    return {"op": message.op.value, **_fields(message)}
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    """A dataclass's fields, nested dataclasses as dicts too (no deep copy of the values)."""
+    return {
+        f.name: _fields(item) if dataclasses.is_dataclass(item := getattr(value, f.name)) else item
+        for f in dataclasses.fields(value)
+    }
+
+
+def from_dict(data: object, allowed: frozenset[Op]) -> Message:
+    """The message `data` holds, every field checked; ProtocolError if it is not one of `allowed`."""
+    if not isinstance(data, dict):
+        raise ProtocolError(f"a message must be a JSON object, not {type(data).__name__}")
+    op = data.get("op")
+    if not isinstance(op, str) or op not in _BY_NAME or _BY_NAME[op] not in allowed:
+        raise ProtocolError(f"unexpected op {_short(op)}")
+    message: Message = build(_CLASSES[_BY_NAME[op]], {k: v for k, v in data.items() if k != "op"}, op)
+    if isinstance(message, Call | Reply) and not 0 < message.id <= MAX_ID:
+        raise ProtocolError(f"{op}: call id {message.id} out of range")
+    return message
+
+
+def build(cls: type[Any], data: dict[str, Any], where: str) -> Any:
+    """An instance of dataclass `cls` from `data`: no unknown keys, no missing ones, right types
+    (ProtocolError otherwise)."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ProtocolError(f"{where}: unknown field {_short(unknown[0])}")
+    hints = _hints(cls)
+    values = {}
+    for name, spec in fields.items():
+        if name not in data:
+            if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+                raise ProtocolError(f"{where}: missing field {name!r}")
+            continue
+        values[name] = _check(hints[name], data[name], f"{where}.{name}")
+    return cls(**values)
+
+
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+_HINTS: dict[type[Any], dict[str, Any]] = {}
+
+
+def _check(hint: Any, value: Any, where: str) -> Any:
+    """`value` if it has type `hint` (JSON types, lists, str-keyed dicts, unions, dataclasses)."""
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        for option in typing.get_args(hint):
+            try:
+                return _check(option, value, where)
+            except ProtocolError:
+                continue
+    elif hint is type(None):
+        if value is None:
+            return value
+    elif hint is bool or hint is str:
+        if isinstance(value, hint):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif origin is list:
+        if isinstance(value, list):
+            (item,) = typing.get_args(hint)
+            return [_check(item, entry, where) for entry in value]
+    elif origin is dict:
+        if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+            return value
+    elif dataclasses.is_dataclass(hint) and isinstance(value, dict):
+        return build(typing.cast(type[Any], hint), value, where)
+    raise ProtocolError(f"{where}: expected {_name(hint)}, got {type(value).__name__}")
+
+
+def _name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint)
+
+
+def _short(value: object) -> str:
+    """A forged value named in an error, cut to a readable length."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
