@@ -150,11 +150,7 @@ class Sandbox:
         readable = launch.runtime_paths() + [str(p) for p in config.readable_paths]
         if config.manifest_path:
             readable.append(str(config.manifest_path))
-        home = str(Path.home())
-        init["policy"] = {
-            "writable": writable, "readable": readable, "allow_net": config.allow_net,
-            "protected": [home] if home != "/" else [],
-        }
+        init["policy"] = {"writable": writable, "readable": readable, "allow_net": config.allow_net}
         return WorkerSession(
             lambda fd: launch.worker_command(self._mode, fd, scratch, readable, writable, config.allow_net),
             launch.worker_env(scratch, config.allow_net), scratch, init, self._broker,
