@@ -43,7 +43,8 @@ def exact_roots(roots: list[str], files: list[str], hidden: Iterable[str] = ()) 
     for secret in set(hidden) - paths:
         for holder in [path for path in paths if under(secret, path)]:
             paths.remove(holder)
-            paths.update(_around(secret, holder))
+            if holder != secret:  # a secret another one's split listed is simply dropped
+                paths.update(_around(secret, holder))
     kept: list[str] = []
     for path in sorted(paths, key=_parts):  # sorted by parts: a folder comes right before what it holds
         if not kept or not under(path, kept[-1]):
