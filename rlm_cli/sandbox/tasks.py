@@ -30,6 +30,7 @@ def join_command(command: list[str]) -> list[str]:
 def task_group() -> Path | None:
     """This host's pids cgroup, made on first use and removed at exit; None where none can be made."""
     for base in _own_groups():
+        _sweep(base)
         group = base / f"rlm-{os.getpid()}"
         try:
             group.mkdir(exist_ok=True)
@@ -59,6 +60,14 @@ def _own_groups() -> list[Path]:
         elif controllers == "" and (_ROOT / "cgroup.controllers").exists():
             found.append(_ROOT / path.lstrip("/"))
     return found
+
+
+def _sweep(base: Path) -> None:
+    """Remove the groups of hosts that are gone (a host's exit can race its workers' last moments)."""
+    for group in base.glob("rlm-*"):
+        pid = group.name.removeprefix("rlm-")
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            _remove(group)
 
 
 def _remove(group: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -43,3 +44,14 @@ def test_the_task_group_is_used_where_the_kernel_offers_one() -> None:
     else:
         assert (group / "pids.max").read_text().strip() == str(tasks.MAX_TASKS)
         assert command[-2:] == [str(group / "cgroup.procs"), "python"]
+        stale = group.parent / f"rlm-{_dead_pid()}"
+        stale.mkdir()
+        tasks._sweep(group.parent)  # what the next host does first: groups of dead hosts go
+        assert not stale.exists() and group.exists()
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has ended."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
