@@ -35,5 +35,6 @@ ApiBaseOpt = Annotated[str | None, typer.Option("--api-base", help="Base URL of 
 DepthOpt = Annotated[int | None, typer.Option("--depth", min=1, help="Recursion depth: 1 means sub-calls are plain model calls; 2 lets rlm_query start child RLMs. \\[default: 1]", rich_help_panel=MODEL)]
 ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", min=1, help="Sub-calls in flight at most, across the whole run. \\[default: 8]", rich_help_panel=BUDGETS)]
 SandboxOpt = Annotated[SandboxMode | None, typer.Option("--sandbox", help="Isolation of the REPL (none: for debugging only). \\[default: auto]", rich_help_panel=SANDBOX)]
+FollowLinksOpt = Annotated[bool | None, typer.Option("--follow-links", help="Follow links that lead out of a directory being walked (skipped by default: `link leaves source`).", rich_help_panel=INPUT)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of text.", rich_help_panel=OUTPUT)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Nothing on stderr but errors.", rich_help_panel=OUTPUT)]

@@ -100,7 +100,7 @@ def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
         result.trace = trace_path
         session = RunSession(settings, emit)
         try:
-            options = IngestOptions(include=settings.include, exclude=settings.exclude, gitignore=settings.gitignore, max_file_size=settings.max_file_size)
+            options = IngestOptions.from_settings(settings)
             ingested = ingest(sources, options, spool_dir=Path(spool), paths_from=request.paths_from, stdin=stdin)
             result.input = ingested.summary()
             notes = _skipped_notes(ingested, sources, request.verbose)

@@ -43,7 +43,11 @@ class Settings:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     gitignore: bool = True
+    follow_links: bool = False
     max_file_size: int = 50 * 1024 * 1024
+    max_stdin: int = 64 * 1024**3  # bytes of stdin spooled at most
+    pdf_timeout: float = 60.0  # seconds to parse one PDF
+    pdf_memory: int = 1024**3  # bytes of heap the PDF parser may use
     output_limit: int = 20_000
     root_context_window: int = 128_000
     sub_context_window: int = 128_000
@@ -193,9 +197,11 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"sandbox must be one of {', '.join(SANDBOX_MODES)}, not {settings.sandbox!r}")
     if settings.progress not in PROGRESS_MODES:
         raise ConfigError(f"progress must be one of {', '.join(PROGRESS_MODES)}, not {settings.progress!r}")
-    for name in ("depth", "max_iterations", "concurrency"):
+    for name in ("depth", "max_iterations", "concurrency", "max_stdin", "pdf_memory"):
         if getattr(settings, name) < 1:
             raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
+    if settings.pdf_timeout <= 0:
+        raise ConfigError("pdf-timeout must be more than 0 seconds")
     if settings.timeout is not None and settings.timeout <= 0:
         raise ConfigError("timeout must be more than 0 seconds (leave it out for no limit)")
     if not settings.model:

@@ -17,9 +17,12 @@ from typing import Any, BinaryIO
 
 from rlm_cli.corpus import MANIFEST_VERSION, LazyCorpus, Skipped, lazy_corpus
 from rlm_cli.errors import InputError
+from rlm_cli.ingest.clock import Clock
 from rlm_cli.ingest.documents import Limits, examine_all
+from rlm_cli.ingest.mounts import readable_roots
+from rlm_cli.ingest.pdfs import PdfParser
 from rlm_cli.ingest.spool import Spool
-from rlm_cli.ingest.walk import Candidate, Walker, covering_roots, read_path_list
+from rlm_cli.ingest.walk import Candidate, Walker, read_path_list
 
 STDIN_PATH = "<stdin>"
 
@@ -31,8 +34,19 @@ class IngestOptions:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     gitignore: bool = True
+    follow_links: bool = False  # follow links that leave the directory being walked
     max_file_size: int = 50 * 1024 * 1024
     mmap_threshold: int = 256 * 1024 * 1024
+    max_stdin: int = 64 * 1024**3  # bytes of stdin spooled at most
+    pdf_timeout: float = 60.0  # seconds one PDF may take to parse
+    pdf_memory: int = 1024**3  # bytes of heap the PDF parser may use
+    timeout: float | None = None  # the run's --timeout: ingestion stops when it passes
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> IngestOptions:
+        """The options a run's Settings give."""
+        names = ("include", "exclude", "gitignore", "follow_links", "max_file_size", "max_stdin", "pdf_timeout", "pdf_memory", "timeout")
+        return cls(**{name: getattr(settings, name) for name in names})
 
 
 @dataclass(frozen=True)
@@ -41,7 +55,7 @@ class IngestResult:
 
     corpus: LazyCorpus
     manifest_path: Path
-    roots: tuple[str, ...] = ()  # what the sandboxed worker must be able to read
+    roots: tuple[str, ...] = ()  # what the sandboxed worker may read: exactly the inputs and the spool
 
     @property
     def skipped(self) -> list[Skipped]:
@@ -80,24 +94,32 @@ def _fewer_collections() -> Iterator[None]:
 def _ingest(
     sources: list[str], options: IngestOptions, spool_dir: Path, paths_from: str | None, stdin: BinaryIO | None,
 ) -> IngestResult:
-    spool = Spool(spool_dir)
+    clock = Clock(options.timeout)
+    spool = Spool(spool_dir, clock)
     stream = stdin if stdin is not None else sys.stdin.buffer
-    walker = Walker(include=options.include, exclude=options.exclude, gitignore=options.gitignore)
+    walker = Walker(
+        include=options.include, exclude=options.exclude, gitignore=options.gitignore,
+        follow_links=options.follow_links, clock=clock,
+    )
     for source in [*sources, *_listed(paths_from, stream)]:
         if source == "-":
-            _add_stdin(walker, spool, stream)
+            _add_stdin(walker, spool, stream, options.max_stdin)
         else:
             walker.add_source(source)
     entries: list[dict[str, Any]] = []
     skipped = list(walker.skipped)
     limits = Limits(options.max_file_size, options.mmap_threshold)
-    for result in examine_all(walker.candidates, limits, spool):
-        if isinstance(result, Skipped):
-            skipped.append(result)
-        else:
-            entries.append(result)
+    pdfs = PdfParser(options.pdf_timeout, options.pdf_memory, spool, clock)
+    try:
+        for result in examine_all(walker.candidates, limits, spool, pdfs):
+            if isinstance(result, Skipped):
+                skipped.append(result)
+            else:
+                entries.append(result)
+    finally:
+        pdfs.close()
     _require_text(entries, skipped, walker, sources)
-    roots = covering_roots([*walker.roots, str(spool.directory)], [entry["file"] for entry in entries])
+    roots = readable_roots(walker.roots, walker.hidden, entries, spool)
     manifest = {
         "version": MANIFEST_VERSION,
         "documents": entries,
@@ -105,7 +127,8 @@ def _ingest(
         "roots": roots,
     }
     manifest_path = spool.directory / "manifest.json"
-    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    # ASCII JSON: a file name that is not UTF-8 travels as its surrogate escapes and opens as it is
+    manifest_path.write_text(json.dumps(manifest, separators=(",", ":")), encoding="ascii")
     return IngestResult(lazy_corpus(entries, skipped), manifest_path, tuple(roots))
 
 
@@ -121,8 +144,8 @@ def _listed(paths_from: str | None, stream: BinaryIO) -> list[str]:
         raise InputError(f"cannot read --paths-from {paths_from}: {error.strerror}") from None
 
 
-def _add_stdin(walker: Walker, spool: Spool, stream: BinaryIO) -> None:
-    path = spool.stdin(stream)
+def _add_stdin(walker: Walker, spool: Spool, stream: BinaryIO, cap: int) -> None:
+    path = spool.stdin(stream, cap)
     size = path.stat().st_size
     if size == 0:
         walker.skipped.append(Skipped(STDIN_PATH, "empty"))

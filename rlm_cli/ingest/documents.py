@@ -10,12 +10,13 @@ from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 from rlm_cli.corpus import Skipped
-from rlm_cli.ingest import decode, pdf
+from rlm_cli.ingest import decode
+from rlm_cli.ingest.pdfs import PdfParser
 from rlm_cli.ingest.spool import Spool
 from rlm_cli.ingest.walk import Candidate
 
 
-def examine_all(candidates: Iterable[Candidate], limits: Limits, spool: Spool) -> Iterator[dict[str, Any] | Skipped]:
+def examine_all(candidates: Iterable[Candidate], limits: Limits, spool: Spool, pdfs: PdfParser) -> Iterator[dict[str, Any] | Skipped]:
     """examine() each candidate in order, opening walked files relative to their folder.
 
     A walk lists a folder's files together, so each folder is opened once and every file in it
@@ -25,17 +26,18 @@ def examine_all(candidates: Iterable[Candidate], limits: Limits, spool: Spool) -
     folder_fd: int | None = None
     try:
         for candidate in candidates:
+            spool.clock.check("reading the input files")
             if candidate.folder != folder:
                 if folder_fd is not None:
                     os.close(folder_fd)
                 folder, folder_fd = candidate.folder, _open_folder(candidate.folder)
-            yield examine(candidate, limits, spool, folder_fd)
+            yield examine(candidate, limits, spool, pdfs, folder_fd)
     finally:
         if folder_fd is not None:
             os.close(folder_fd)
 
 
-def examine(candidate: Candidate, limits: Limits, spool: Spool, folder_fd: int | None = None) -> dict[str, Any] | Skipped:
+def examine(candidate: Candidate, limits: Limits, spool: Spool, pdfs: PdfParser, folder_fd: int | None = None) -> dict[str, Any] | Skipped:
     """The manifest entry for a candidate, or why it is skipped (folder_fd: its open folder)."""
     try:
         fd = os.open(candidate.file if folder_fd is None else candidate.name, os.O_RDONLY, dir_fd=folder_fd)
@@ -49,7 +51,7 @@ def examine(candidate: Candidate, limits: Limits, spool: Spool, folder_fd: int |
         if size > limits.max_file_size and not candidate.explicit:
             return Skipped(candidate.path, f"too large: {size:,} bytes over --max-file-size {limits.max_file_size:,}")
         if head.startswith(b"%PDF-") or (candidate.path.lower().endswith(".pdf") and head.find(b"%PDF-", 0, 1024) != -1):
-            return pdf.extract(candidate.path, candidate.file, size, spool)
+            return pdfs.extract(candidate.path, candidate.file, size)
         bom = decode.bom_encoding(head)
         if bom is None and decode.looks_binary(head):
             return Skipped(candidate.path, "binary")

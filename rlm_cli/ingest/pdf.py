@@ -1,19 +1,20 @@
-"""PDF text through pypdf, page by page, written to the spool as UTF-8 with page offsets.
+"""PDF text through pypdf, page by page, written to a spool file as UTF-8 with page offsets.
 
-pypdf is imported here only, when a PDF is met. One bad PDF yields a skip, never an exception.
+Runs in the PDF child process (pdf_worker.py), never in the host: a hostile PDF can cost time
+and memory there only. pypdf is imported here only. One bad PDF yields a skip, never an exception.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from rlm_cli.corpus import Skipped
-from rlm_cli.ingest.spool import Spool
 
 
-def extract(path: str, file: str, size: int, spool: Spool) -> dict[str, Any] | Skipped:
-    """A manifest entry for the PDF's text, or why it was skipped."""
+def extract(path: str, file: str, size: int, target: Path) -> dict[str, Any] | Skipped:
+    """A manifest entry for the PDF's text (written to `target`), or why it was skipped."""
     from pypdf import PdfReader
 
     # pypdf reports every oddity of a damaged file as a log warning; the skip reason says enough.
@@ -26,14 +27,18 @@ def extract(path: str, file: str, size: int, spool: Spool) -> dict[str, Any] | S
         for number, page in enumerate(reader.pages, start=1):
             try:
                 texts.append(page.extract_text() or "")
+            except MemoryError:  # the child's memory limit: the whole file is skipped
+                raise
             except Exception:  # one unreadable page must not cost the others
                 texts.append("")
                 failed.append(number)
+    except MemoryError:
+        raise
     except Exception as error:  # pypdf raises many types on damaged files
         return Skipped(path, f"broken PDF: {type(error).__name__}: {error}"[:200])
     if not any(text.strip() for text in texts):
         return Skipped(path, f"PDF without text: {len(texts)} pages, scanned images?")
-    target, starts, chars = spool.new_path("pdf"), [], 0
+    starts, chars = [], 0
     with target.open("w", encoding="utf-8", errors="replace") as out:
         for number, text in enumerate(texts, start=1):
             piece = f"--- page {number} of {len(texts)} ---\n{text}" + ("" if text.endswith("\n") else "\n")

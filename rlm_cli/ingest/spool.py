@@ -1,37 +1,71 @@
-"""The spool directory: stdin copied as it streams, PDF text, transcoded huge inputs.
+"""The spool directory: stdin copied as it streams, PDF text, transcoded huge inputs, snapshots.
 
-Everything here is written in bounded blocks; nothing is held whole in memory.
+Everything here is written in bounded blocks; nothing is held whole in memory. Every byte
+written is counted against the disk's free space, and stdin against its own cap: a stream
+without end (`/dev/zero`) stops with an InputError, never fills the disk.
 """
 
 from __future__ import annotations
 
 import codecs
 import itertools
+import os
+import select
 import shutil
 from pathlib import Path
 from typing import BinaryIO
 
+from rlm_cli.errors import InputError
+from rlm_cli.ingest.clock import Clock
+
 _BLOCK = 1024 * 1024
+FREE_RESERVE = 100 * 1024 * 1024  # bytes left free on the spool's disk for everything else
+_HINT_SPACE = "point TMPDIR at a disk with more room, or read fewer inputs"
 
 
 class Spool:
     """Names and writes the files of one run's spool directory."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, clock: Clock | None = None) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
+        self.clock = clock or Clock(None)
         self._numbers = itertools.count(1)
 
     def new_path(self, stem: str, suffix: str = ".txt") -> Path:
         """A fresh file name in the spool directory."""
         return self.directory / f"{stem}-{next(self._numbers)}{suffix}"
 
-    def stdin(self, stream: BinaryIO) -> Path:
-        """Copy a stream to a spool file block by block; return its path."""
+    def reserve(self, size: int, what: str) -> None:
+        """Raise InputError when writing `size` more bytes would leave the disk nearly full."""
+        free = shutil.disk_usage(self.directory).free
+        if size > free - FREE_RESERVE:
+            raise InputError(
+                f"no room to spool {what}: {free:,} bytes free in {self.directory.parent}, "
+                f"{FREE_RESERVE:,} kept free", hint=_HINT_SPACE,
+            )
+
+    def stdin(self, stream: BinaryIO, cap: int) -> Path:
+        """Copy a stream to a spool file block by block, at most `cap` bytes; return its path."""
         target = self.new_path("stdin")
+        fd = _fileno(stream)
+        total = 0
         with target.open("wb") as out:
-            shutil.copyfileobj(stream, out, _BLOCK)
-        return target
+            while True:
+                self.clock.check("reading stdin")
+                if fd is not None and not select.select([fd], [], [], self.clock.wait(1.0))[0]:
+                    continue  # nothing yet: look at the clock again
+                block = stream.read(_BLOCK) if fd is None else os.read(fd, _BLOCK)
+                if not block:
+                    return target
+                total += len(block)
+                if total > cap:
+                    raise InputError(
+                        f"stdin is larger than max_stdin ({cap:,} bytes)",
+                        hint="raise it with RLM_MAX_STDIN or max_stdin in the config file, or pass a file",
+                    )
+                self.reserve(len(block), "stdin")
+                out.write(block)
 
     def transcode(self, source: str, encoding: str) -> Path:
         """Rewrite a file as UTF-8 (BOM dropped, bad bytes as U+FFFD); return the new path."""
@@ -39,6 +73,33 @@ class Spool:
         decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
         with open(source, "rb") as handle, target.open("wb") as out:
             while block := handle.read(_BLOCK):
-                out.write(decoder.decode(block).encode("utf-8"))
+                self.clock.check("transcoding " + source)
+                text = decoder.decode(block).encode("utf-8")
+                self.reserve(len(text), source)
+                out.write(text)
             out.write(decoder.decode(b"", final=True).encode("utf-8"))
         return target
+
+    def adopt(self, source: str) -> Path:
+        """A read-only snapshot of a file in the spool: a hard link, or a copy across disks."""
+        target = self.new_path("input", "")
+        try:
+            os.link(source, target, follow_symlinks=True)
+        except OSError:  # another file system, or a file the user does not own
+            self.reserve(os.stat(source).st_size, source)
+            self.clock.check("copying " + source)
+            shutil.copyfile(source, target)
+        return target
+
+
+def _fileno(stream: BinaryIO) -> int | None:
+    """The stream's descriptor when it can be waited on (a pipe, a file, a device), else None."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # io.BytesIO and other in-memory streams
+        return None
+    try:
+        select.select([fd], [], [], 0)
+    except (OSError, ValueError):
+        return None
+    return fd

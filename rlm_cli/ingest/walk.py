@@ -1,6 +1,7 @@
 """Sources to candidate files: paths, globs, directory walks, --paths-from lists.
 
-Owns gitignore and --include/--exclude filtering, symlink loops and duplicates.
+Owns gitignore and --include/--exclude filtering, symlink loops, links leaving their source,
+credential folders, duplicates, and how undecodable file names are shown.
 """
 
 from __future__ import annotations
@@ -14,10 +15,21 @@ from pathlib import Path
 from typing import BinaryIO
 
 from rlm_cli.corpus import Skipped
+from rlm_cli.ingest.clock import Clock
 from rlm_cli.ingest.gitignore import IgnoreRules, rules_above
 
 VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs", ".jj", "CVS"})
-_MAX_ROOTS = 64
+# Where command-line tools keep keys and tokens (paths as they sit in a home directory). A walk
+# never enters them nor reads them: a repository or a home walked whole must not send a private key
+# to the model provider. Naming one as a source reads it.
+CREDENTIALS = frozenset({
+    ".ssh", ".gnupg", ".aws", ".azure", ".kube", ".docker", ".password-store", ".pki",
+    ".config/gcloud", ".config/gh", ".config/hub", ".local/share/keyrings", ".terraform.d",
+    ".netrc", ".git-credentials", ".pgpass",
+})
+_CREDENTIAL_NAMES = frozenset(path.rsplit("/", 1)[-1] for path in CREDENTIALS)
+CREDENTIAL_REASON = "credentials (name it as a source to read it)"
+LINK_LEAVES = "link leaves source"
 _GLOB_MAGIC = frozenset("*?[")
 _by_name = operator.attrgetter("name")
 
@@ -66,13 +78,20 @@ class _Filter:
 class Walker:
     """Collects candidates and skips from sources, in the order given."""
 
-    def __init__(self, *, include: tuple[str, ...], exclude: tuple[str, ...], gitignore: bool) -> None:
+    def __init__(
+        self, *, include: tuple[str, ...], exclude: tuple[str, ...], gitignore: bool, follow_links: bool = False,
+        clock: Clock | None = None,
+    ) -> None:
         self.candidates: list[Candidate] = []
         self.skipped: list[Skipped] = []
-        self.roots: list[str] = []
+        self.roots: list[str] = []  # walked directories and named files: what the worker may read
+        self.hidden: list[str] = []  # credentials found under a walked directory: never readable
         self.missing: list[str] = []
         self._filter = _Filter(include, exclude)
         self._gitignore = gitignore
+        self._follow_links = follow_links
+        self._clock = clock or Clock(None)
+        self._source = ""  # the real path of the directory being walked
         self._seen_dirs: set[tuple[int, int]] = set()
         self._seen_files: dict[tuple[int, int], str] = {}
 
@@ -93,7 +112,7 @@ class Walker:
         self.candidates.append(candidate)
 
     def _add_path(self, source: str, *, named: bool) -> None:
-        shown = os.path.normpath(source)
+        shown = display(os.path.normpath(source))
         try:
             info = os.stat(source)
         except FileNotFoundError:
@@ -118,6 +137,8 @@ class Walker:
 
         `listed` is (folder, name) for a file found in a listing: it is opened relative to the folder.
         """
+        if not shown.isascii():
+            shown = display(shown)
         if key in self._seen_files:
             self._skip(shown, f"duplicate of {self._seen_files[key]}")
             return
@@ -133,9 +154,11 @@ class Walker:
             return
         self._seen_dirs.add((info.st_dev, info.st_ino))
         self.roots.append(str(root))
+        self._source = os.path.realpath(root)
         rules, base = rules_above(root) if self._gitignore else (IgnoreRules(), "")
         stack: list[_Folder] = [(str(root), "", rules, info.st_dev)]
         while stack:
+            self._clock.check(f"walking {prefix or '.'}")
             directory, relative, rules, device = stack.pop()
             try:
                 with os.scandir(directory) as listing:
@@ -163,13 +186,17 @@ class Walker:
                         folders.append(folder)
                 elif not entry.is_file():
                     self._skip(prefix + child, "broken symlink" if entry.is_symlink() else "not a regular file")
+                elif entry.name in _CREDENTIAL_NAMES and self._credentials(entry.path):
+                    self._skip(prefix + child, CREDENTIAL_REASON)
                 elif ruled and rules.ignored(base + child):
                     self._skip(prefix + child, "ignored (.gitignore)")
                 elif filtering and not self._filter.wants_file(child):
                     self._skip(prefix + child, "excluded (--include/--exclude)")
                 elif entry.is_symlink():
-                    info = entry.stat()
-                    self._add_file(prefix + child, os.path.realpath(entry.path), (info.st_dev, info.st_ino), None)
+                    real = self._linked(entry.path, prefix + child)
+                    if real is not None:
+                        info = entry.stat()
+                        self._add_file(prefix + child, real, (info.st_dev, info.st_ino), None)
                 else:
                     # The folder's device and the listing's inode number identify the file without a stat.
                     self._add_file(prefix + child, entry.path, (device, entry.inode()), None, (directory, entry.name))
@@ -182,6 +209,8 @@ class Walker:
         reason = None
         if entry.name in VCS_DIRS:
             reason = "version control"
+        elif entry.name in _CREDENTIAL_NAMES and self._credentials(entry.path):
+            reason = CREDENTIAL_REASON
         elif rules and rules.ignored(base + child, is_dir=True):
             reason = "ignored (.gitignore)"
         elif self._filter.excludes_dir(child):
@@ -193,13 +222,53 @@ class Walker:
         if reason:
             self._skip(shown + "/", reason)
             return None
+        folder = entry.path
+        if entry.is_symlink():
+            # Files below a linked folder are recorded by their real path: the worker reads those.
+            real = self._linked(entry.path, shown + "/")
+            if real is None:
+                return None
+            if not under(real, self._source):
+                self.roots.append(real)  # followed out of the source (--follow-links)
+            folder = real
         self._seen_dirs.add((info.st_dev, info.st_ino))
-        # Files below a linked folder are recorded by their real path: the worker reads those.
-        folder = os.path.realpath(entry.path) if entry.is_symlink() else entry.path
         return folder, child + "/", rules, info.st_dev
 
+    def _credentials(self, path: str) -> bool:
+        """True for a credential file or folder; recorded so the sandbox hides it too."""
+        if any(path.endswith("/" + name) for name in CREDENTIALS):
+            self.hidden.append(path)
+            return True
+        return False
+
+    def _linked(self, path: str, shown: str) -> str | None:
+        """The real path a link inside the walk points at, or None when it leaves the source."""
+        real = os.path.realpath(path)
+        if self._follow_links or under(real, self._source):
+            return real
+        self._skip(shown, LINK_LEAVES)
+        return None
+
     def _skip(self, path: str, reason: str) -> None:
-        self.skipped.append(Skipped(path, reason))
+        self.skipped.append(Skipped(path if path.isascii() else display(path), reason))
+
+
+def display(path: str) -> str:
+    """A path as shown to the user and the model: bytes that are not UTF-8 as \\xNN escapes.
+
+    Names are read with Python's surrogate escapes; those cannot be printed or sent as JSON,
+    while the real name (kept in Candidate.file) still opens the file.
+    """
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    return path
+
+
+def under(path: str, root: str) -> bool:
+    """True when `path` is `root` or inside it (both absolute, normalised)."""
+    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 def _display_prefix(source: str) -> str:
@@ -216,22 +285,3 @@ def read_path_list(stream: BinaryIO) -> list[str]:
     separator = b"\0" if b"\0" in data else b"\n"
     names = (name.removesuffix(b"\r") if separator == b"\n" else name for name in data.split(separator))
     return [os.fsdecode(name) for name in names if name]
-
-
-def covering_roots(roots: list[str], files: list[str]) -> list[str]:
-    """Few absolute paths whose subtrees hold every root and file (what the worker must read)."""
-    prefixes = tuple(root.rstrip("/") + "/" for root in roots)
-    # Files outside every root come from symlinks; most files are under a walked root.
-    paths = sorted({*roots, *(file for file in files if not file.startswith(prefixes))}, key=_parts)
-    while True:
-        kept: list[str] = []
-        for path in paths:  # sorted by parts: a folder comes right before what it holds
-            if not kept or not (path == kept[-1] or path.startswith(kept[-1].rstrip("/") + "/")):
-                kept.append(path)
-        if len(kept) <= _MAX_ROOTS:
-            return kept
-        paths = sorted({os.path.dirname(path) for path in kept}, key=_parts)
-
-
-def _parts(path: str) -> list[str]:
-    return path.split("/")

@@ -5,8 +5,8 @@ at all unless --allow-net, which shares the host's); all capabilities dropped; t
 with its host. The file system is a fresh read-only root holding only /usr and the /bin /lib
 /sbin links, a few /etc files (loader cache, time zone, passwd), a private /dev and /proc, the
 Python runtime and its import paths, the rlm_cli package, and the paths the run must read
-(corpus roots, manifest, spool), all read-only; the scratch directory (the working directory and
-$HOME) and --allow-write paths are the only writable places. The user's home is not mounted:
+(exactly the inputs, the manifest, the spool), all read-only; the scratch directory (the working
+directory and $HOME), --allow-write paths and a 64 MB /dev/shm are the only writable places. The user's home is not mounted:
 only those of its paths just listed appear (e.g. a Python installed under ~/.pyenv).
 """
 
@@ -20,12 +20,9 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
-SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-ETC_FILES = (
-    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "passwd", "group",
-    "nsswitch.conf", "alternatives",
-)
-NET_ETC_FILES = ("hosts", "resolv.conf", "ssl", "ca-certificates", "pki")
+from rlm_cli.sandbox.view import SYSTEM_DIRS, etc_paths
+
+SHM_SIZE = 64 * 1024 * 1024  # bytes of /dev/shm, the one writable place in the private /dev
 
 
 def bwrap_args(
@@ -40,10 +37,11 @@ def bwrap_args(
             args += ["--symlink", os.readlink(path), path]
         elif os.path.isdir(path):
             args += ["--ro-bind", path, path]
-    etc = ETC_FILES + (NET_ETC_FILES if allow_net else ())
-    for name in etc:
-        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    args += ["--dev", "/dev", "--proc", "/proc"]
+    for path in etc_paths(allow_net):
+        args += ["--ro-bind-try", path, path]
+    # bubblewrap's /dev is a tmpfs of its own, writable and as large as RAM allows: made read-only
+    # (device nodes still work), with a small capped /dev/shm
+    args += ["--dev", "/dev", "--size", str(SHM_SIZE), "--tmpfs", "/dev/shm", "--remount-ro", "/dev", "--proc", "/proc"]
     for source, target in _mounts(readable):
         args += ["--ro-bind-try", source, target]
     for source, target in _mounts(writable):

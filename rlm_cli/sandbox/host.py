@@ -169,8 +169,7 @@ class Sandbox:
         readable = launch.runtime_paths() + [str(p) for p in config.readable_paths]
         if config.manifest_path:
             readable.append(str(config.manifest_path))
-        home = str(Path.home())
-        policy = PolicySpec(writable, readable, [home] if home != "/" else [], config.allow_net)
+        policy = PolicySpec(writable, readable, config.allow_net)
         return WorkerSession(
             lambda fd: launch.worker_command(self._mode, fd, scratch, readable, writable, config.allow_net),
             launch.worker_env(scratch, config.allow_net), scratch,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import rlm_cli
 from rlm_cli.errors import SandboxError
-from rlm_cli.sandbox import bwrap
+from rlm_cli.sandbox import bwrap, tasks
 from rlm_cli.sandbox.config import MODES
 
 _KEEP = frozenset({
@@ -56,8 +56,8 @@ def worker_command(
     """The argv starting a worker whose control socket is `fd`."""
     command = [sys.executable, "-m", "rlm_cli.sandbox.worker", "--fd", str(fd)]
     if mode == "bwrap":
-        return bwrap.bwrap_args(scratch, readable, writable, allow_net) + command
-    return command
+        command = bwrap.bwrap_args(scratch, readable, writable, allow_net) + command
+    return tasks.join_command(command)
 
 
 def resolve_mode(requested: str) -> str:

@@ -63,7 +63,6 @@ class PolicySpec:
 
     writable: list[str]
     readable: list[str]
-    protected: list[str]
     allow_net: bool
 
 

@@ -1,7 +1,9 @@
 """What the worker imposes on itself before model code runs: resource limits and an audit hook.
 
 The hook refuses network use, subprocesses, writes outside the scratch directory (and
-`--allow-write` paths), and reads of the user's home and of other processes' /proc entries.
+`--allow-write` paths), and reads of anything bubblewrap would not show: only the inputs, the
+runtime, the scratch directory and the system paths of view.py are readable, never another
+process's /proc entries.
 It is a guard, not a boundary: code can step around it (ctypes, C extensions, dir_fd-relative
 calls). Under bubblewrap the namespaces are the boundary and this hook a second layer.
 Standard library only (runs in the worker).
@@ -17,6 +19,8 @@ import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from rlm_cli.sandbox.view import system_paths
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
@@ -72,16 +76,11 @@ def _tasks_on_system() -> int:
 class Policy:
     """The audit-hook rules for one worker."""
 
-    def __init__(
-        self,
-        writable: Sequence[str],
-        readable: Sequence[str] = (),
-        protected: Sequence[str] = (),
-        allow_net: bool = False,
-    ) -> None:
+    def __init__(self, writable: Sequence[str], readable: Sequence[str] = (), allow_net: bool = False) -> None:
         self.writable = tuple(_real(path) for path in writable)
-        self.readable = tuple(_real(path) for path in readable) + self.writable
-        self.protected = tuple(_real(path) for path in protected)
+        shown = [*readable, *system_paths(allow_net)]
+        # each readable path and its real path (a venv's python links to the base install)
+        self.readable = frozenset({*shown, *map(_real, shown), *self.writable})
         self.allow_net = allow_net
         self.pid = os.getpid()
 
@@ -125,12 +124,12 @@ class Policy:
 
     def _check_read(self, path: Any) -> None:
         real = _resolve(path)
-        if real is None or _under(real, self.readable):
+        if real is None:
             return
         parts = real.split("/")
         other_process = len(parts) > 2 and parts[1] == "proc" and parts[2].isdigit() and int(parts[2]) != self.pid
-        if other_process or _under(real, self.protected):
-            raise PermissionError(f"rlm sandbox: reading {real} is not allowed")
+        if other_process or not _inside(real, self.readable):
+            raise PermissionError(f"rlm sandbox: reading {real} is not allowed (only the input, the runtime and the working directory are)")
 
     def _check_signal(self, event: str, args: tuple[Any, ...]) -> None:
         target = args[0]
@@ -160,3 +159,14 @@ def _resolve(path: Any) -> str | None:
 
 def _under(path: str, roots: Sequence[str]) -> bool:
     return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
+
+
+def _inside(path: str, roots: frozenset[str]) -> bool:
+    """`path` or one of its parent folders is in `roots`: one set lookup per level, however many roots."""
+    while True:
+        if path in roots:
+            return True
+        parent = path.rsplit("/", 1)[0] or "/"
+        if parent == path:
+            return False
+        path = parent

@@ -89,14 +89,15 @@ def test_symlink_loop_ends_and_is_recorded(tmp_path: Path, monkeypatch: pytest.M
     assert skipped["tree/dangling"] == "broken symlink"
 
 
-def test_a_symlinked_directory_outside_the_root_is_followed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_symlinked_directory_outside_the_root_is_followed_only_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     write_tree(tmp_path, {"outside/o.txt": "outside\n", "tree/t.txt": "t\n"})
     os.symlink(tmp_path / "outside", tmp_path / "tree/link")
-    result = run(["tree"], tmp_path)
+    assert reasons(run(["tree"], tmp_path))["tree/link/"] == "link leaves source"
+    result = run(["tree"], tmp_path, follow_links=True)
     assert result.corpus.read("tree/link/o.txt") == "outside\n"
     roots = json.loads(result.manifest_path.read_text())["roots"]
-    assert str(tmp_path / "outside" / "o.txt") in roots
+    assert str(tmp_path / "outside") in roots
 
 
 def test_encodings_are_detected_and_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -120,15 +120,19 @@ def test_bwrap_args_mount_only_what_is_needed(tmp_path: Path) -> None:
 
 def test_policy_rules(tmp_path: Path) -> None:
     scratch, home = tmp_path / "scratch", tmp_path / "home"
-    policy = Policy(writable=[str(scratch)], readable=[str(home / "corpus")], protected=[str(home)])
+    policy = Policy(writable=[str(scratch)], readable=[str(home / "corpus")])
     policy("open", (str(scratch / "f"), "w", os.O_WRONLY))
     policy("open", (str(home / "corpus" / "a.txt"), "r", os.O_RDONLY))
-    policy("open", ("/etc/hostname", "r", os.O_RDONLY))
+    policy("open", ("/usr/lib/os-release", "r", os.O_RDONLY))
+    policy("open", ("/etc/passwd", "r", os.O_RDONLY))
     policy("open", (3, "w", os.O_WRONLY))
     policy("sys._getframe", ())
     refused = [
         ("open", (str(home / "f"), None, os.O_WRONLY | os.O_CREAT)),
         ("open", (str(home / ".netrc"), "r", os.O_RDONLY)),
+        ("open", (str(tmp_path / "sibling.txt"), "r", os.O_RDONLY)),  # beside the input: not shown
+        ("open", ("/etc/hostname", "r", os.O_RDONLY)),  # /etc holds only what bubblewrap shows
+        ("os.listdir", ("/",)),
         ("os.rename", (str(scratch / "a"), "/etc/passwd", None, None)),
         ("os.listdir", (str(home),)),
         ("open", ("/proc/1/environ", "rb", os.O_RDONLY)),

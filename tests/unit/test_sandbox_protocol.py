@@ -41,7 +41,7 @@ RESULT = Result(
 )
 EVERY_MESSAGE: list[Message] = [
     Init("/m.json", 100, None, 1 << 20, Answer("so far", True), {"history": [{"a": 1}]}, 1 << 20,
-         PolicySpec(["/s"], ["/r"], ["/home/u"], False)),
+         PolicySpec(["/s"], ["/r"], False)),
     Init(None, 100, 1 << 30, None, Answer(), {}, 1 << 20),
     Exec("print(1)", 2.5, 1), SetVariable("name", [1, "two", None]), Interrupt(),
     Reply(7, True, "text"), Reply(8, True, ["a", "b"]), Reply(9, False, error="RuntimeError: no"),

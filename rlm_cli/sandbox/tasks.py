@@ -1,0 +1,75 @@
+"""A ceiling on the worker's tasks (processes and threads) that holds even for root.
+
+RLIMIT_NPROC (set by the worker itself) does not bind root, and a PID namespace does not count.
+Where a pids cgroup can be made below the host's own (cgroup v1, or a delegated v2 subtree), each
+worker joins one per host process, capped at MAX_TASKS; elsewhere the rlimit is what there is.
+Host side.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import os
+from pathlib import Path
+
+MAX_TASKS = 1024  # processes and threads of all of one host's workers together
+_ROOT = Path("/sys/fs/cgroup")
+
+
+def join_command(command: list[str]) -> list[str]:
+    """`command`, made to enter the task cgroup first when there is one (the shell execs it)."""
+    group = task_group()
+    if group is None:
+        return command
+    return ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(group / "cgroup.procs"), *command]
+
+
+@functools.cache
+def task_group() -> Path | None:
+    """This host's pids cgroup, made on first use and removed at exit; None where none can be made."""
+    for base in _own_groups():
+        _sweep(base)
+        group = base / f"rlm-{os.getpid()}"
+        try:
+            group.mkdir(exist_ok=True)
+        except OSError:
+            continue
+        try:
+            (group / "pids.max").write_text(str(MAX_TASKS))
+        except OSError:  # no pids controller here
+            _remove(group)
+            continue
+        atexit.register(_remove, group)
+        return group
+    return None
+
+
+def _own_groups() -> list[Path]:
+    """The cgroup folders this process is in that carry a pids controller, v1 first."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "pids" in controllers.split(","):
+            found.append(_ROOT / "pids" / path.lstrip("/"))
+        elif controllers == "" and (_ROOT / "cgroup.controllers").exists():
+            found.append(_ROOT / path.lstrip("/"))
+    return found
+
+
+def _sweep(base: Path) -> None:
+    """Remove the groups of hosts that are gone (a host's exit can race its workers' last moments)."""
+    for group in base.glob("rlm-*"):
+        pid = group.name.removeprefix("rlm-")
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            _remove(group)
+
+
+def _remove(group: Path) -> None:
+    with contextlib.suppress(OSError):  # still in use, or already gone
+        group.rmdir()

@@ -1,0 +1,57 @@
+"""Limits that must hold for any user, root included, as "attack -> expected outcome"."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from rlm_cli.sandbox import tasks
+from tests.unit.sandbox_helpers import REAL_MODES, FakeBroker, SandboxFactory, sandbox_factory
+
+
+@pytest.fixture(params=REAL_MODES)
+def make(request: pytest.FixtureRequest) -> Iterator[SandboxFactory]:
+    yield from sandbox_factory(request.param, FakeBroker())
+
+
+def test_a_thread_bomb_stops_at_the_task_ceiling(make: SandboxFactory) -> None:
+    """Threads count as tasks: past the ceiling (the pids cgroup, or RLIMIT_NPROC) no more start."""
+    result = make().execute(
+        "import threading\n"
+        "threading.stack_size(64 * 1024)  # small stacks: the memory limit alone would not stop it\n"
+        "release = threading.Event()\n"
+        "started = 0\n"
+        "try:\n"
+        "    for _ in range(4 * MAX):\n"
+        "        threading.Thread(target=release.wait, daemon=True).start()\n"
+        "        started += 1\n"
+        "except RuntimeError as error:\n"
+        "    stopped = str(error)\n"
+        "release.set()\n"
+        "(started < 4 * MAX, stopped)".replace("MAX", str(tasks.MAX_TASKS))
+    )
+    assert result.error is None, result.error
+    assert result.value_repr == "(True, \"can't start new thread\")"
+
+
+def test_the_task_group_is_used_where_the_kernel_offers_one() -> None:
+    group = tasks.task_group()
+    command = tasks.join_command(["python"])
+    if group is None:  # no writable pids cgroup here: RLIMIT_NPROC is the bound
+        assert command == ["python"]
+    else:
+        assert (group / "pids.max").read_text().strip() == str(tasks.MAX_TASKS)
+        assert command[-2:] == [str(group / "cgroup.procs"), "python"]
+        stale = group.parent / f"rlm-{_dead_pid()}"
+        stale.mkdir()
+        tasks._sweep(group.parent)  # what the next host does first: groups of dead hosts go
+        assert not stale.exists() and group.exists()
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has ended."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
