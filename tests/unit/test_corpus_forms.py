@@ -194,10 +194,11 @@ def test_the_worker_adds_the_hint_to_a_cell_error(mapped: LazyCorpus) -> None:
     from rlm_cli.sandbox.repl import Repl
 
     repl = Repl(mapped, lambda kind, args: {}, 20_000)
-    error = repl.run("import re\nre.findall('café', context)", timeout=10)["error"]
+    error = repl.run("import re\nre.findall('café', context)", timeout=10).error
+    assert error is not None
     assert "TypeError: expected string or bytes-like object, got 'LazyCorpus'" in error
     assert error.endswith("or str(context[a:b]) for a slice.") and "Hint: `context` is a lazy" in error
-    assert repl.run("len(context.grep('café'))", timeout=10)["value_repr"] == "300"
+    assert repl.run("len(context.grep('café'))", timeout=10).value_repr == "300"
 
 
 @pytest.fixture()

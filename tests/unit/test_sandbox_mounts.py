@@ -31,7 +31,7 @@ seen = {
     "root": probe(os.listdir, "/"),
     "parent of inputs": probe(os.listdir, PARENT),
 }
-(len(context.files), context.read(LAST), seen)
+(len(context.files), "" + context.read(LAST), seen)
 """
 
 
