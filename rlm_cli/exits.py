@@ -16,6 +16,7 @@ from rlm_cli.errors import (
     RlmError,
     SandboxError,
 )
+from rlm_cli.termsafe import visible
 
 
 class ExitCode(IntEnum):
@@ -105,10 +106,10 @@ def handles_errors(command: F) -> F:
                 raise
             if should_reraise(error):
                 raise
-            print(error_line(error), file=sys.stderr)
+            print(visible(error_line(error)), file=sys.stderr)
             hint = getattr(error, "hint", None)
             if hint:
-                print(f"hint: {hint}", file=sys.stderr)
+                print(visible(f"hint: {hint}"), file=sys.stderr)
             raise SystemExit(int(exit_code_for(error))) from None
 
     return wrapper  # type: ignore[return-value]
