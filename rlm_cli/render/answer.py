@@ -34,8 +34,8 @@ def print_result(
         _print_answer(result.answer, out)
     out.flush()
     if result.error:
-        interrupted = result.stopped_by == "interrupt"
-        err.write("rlm: interrupted\n" if interrupted else f"rlm: error: {visible(result.error)}\n")
+        kind = "" if result.stopped_by == "interrupt" else "error: "  # Ctrl-C, SIGTERM, SIGHUP
+        err.write(f"rlm: {kind}{visible(result.error)}\n")
         if result.hint:
             err.write(f"hint: {visible(result.hint)}\n")
     started = result.iterations > 0 or result.stopped_by != "error"
