@@ -2,8 +2,9 @@
 
 The hook refuses network use, subprocesses, writes outside the scratch directory (and
 `--allow-write` paths), and reads of the user's home and of other processes' /proc entries.
-It is a guard, not a boundary: code can step around it (ctypes, C extensions, dir_fd-relative
-calls). Under bubblewrap the namespaces are the boundary and this hook a second layer.
+The hook alone is a guard, not a boundary: code can step around it (ctypes, C extensions,
+dir_fd-relative calls). Where the kernel has Landlock, `confine` makes the file, exec, signal and
+network rules the kernel's own; under bubblewrap the namespaces are the boundary as well.
 Standard library only (runs in the worker).
 """
 
@@ -17,6 +18,8 @@ import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from rlm_cli.sandbox import landlock
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
@@ -137,6 +140,15 @@ class Policy:
         own = target in (0, self.pid) if event == "os.kill" else target == os.getpgrp()
         if not own:
             raise PermissionError("rlm sandbox: signalling other processes is not allowed")
+
+
+def confine(policy: Policy) -> int:
+    """Let the kernel enforce the policy's files, exec and network rules (Landlock); the ABI used,
+    0 where the kernel has none or refuses it (then the audit hook is the only guard)."""
+    try:
+        return landlock.restrict(policy.readable, policy.writable, allow_net=policy.allow_net)
+    except OSError:
+        return 0
 
 
 def install(policy: Policy) -> None:

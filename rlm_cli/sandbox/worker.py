@@ -78,15 +78,17 @@ class _Slot:
 
 
 def _start(sock: socket.socket) -> tuple[Channel, Repl]:
-    """Apply the host's init message: limits, context, variables, then the audit policy."""
+    """Apply the host's init message: limits, Landlock, context, variables, then the audit policy."""
     init = protocol.recv(sock)
+    rules = policy.Policy(**init["policy"])
     policy.apply_limits(init["memory_limit"], init["file_size_limit"])
+    policy.confine(rules)  # before any other thread exists: Landlock binds the calling thread only
     channel = Channel(sock)
     repl = Repl(load_context(init["manifest"]), channel.request, init["capture_limit"])
     repl.set_answer(init["answer"])
     for name, value in init["variables"].items():
         repl.set_variable(name, value)
-    policy.install(policy.Policy(**init["policy"]))
+    policy.install(rules)
     return channel, repl
 
 
