@@ -7,7 +7,6 @@ _posixsubprocess, hard links); under bubblewrap the namespaces hold them as well
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
