@@ -26,3 +26,12 @@ class ProviderError(RlmError):
 
 class SandboxError(RlmError):
     """The REPL worker could not be started or kept alive."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: the run ends as on Ctrl-C, and exits with 128 + the signal's number."""
+
+    def __init__(self, signum: int, name: str) -> None:
+        super().__init__(name)
+        self.signum = signum
+        self.name = name

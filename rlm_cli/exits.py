@@ -15,7 +15,9 @@ from rlm_cli.errors import (
     ProviderError,
     RlmError,
     SandboxError,
+    Terminated,
 )
+from rlm_cli.termsafe import visible
 
 
 class ExitCode(IntEnum):
@@ -28,12 +30,15 @@ class ExitCode(IntEnum):
     CONFIG = 4
     PROVIDER = 5
     INTERRUPTED = 130
+    HUNG_UP = 129  # SIGHUP
+    TERMINATED = 143  # SIGTERM
 
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 answer ready · 1 internal error · 2 usage or input error · "
     "3 a limit stopped the run (partial answer printed) · 4 configuration error · "
-    "5 provider or network failure · 130 interrupted."
+    "5 provider or network failure · 130 interrupted (Ctrl-C) · 143 terminated (SIGTERM) · "
+    "129 hung up (SIGHUP)."
 )
 
 _CODES: list[tuple[type[BaseException], ExitCode]] = [
@@ -47,6 +52,8 @@ _CODES: list[tuple[type[BaseException], ExitCode]] = [
 
 def exit_code_for(error: BaseException) -> ExitCode:
     """The exit code for an error; anything unknown is an internal error."""
+    if isinstance(error, Terminated):
+        return ExitCode(128 + error.signum)
     for kind, code in _CODES:
         if isinstance(error, kind):
             return code
@@ -69,6 +76,8 @@ def exit_code_for_stop(stopped_by: str, failure: BaseException | None = None) ->
 
 def error_message(error: BaseException) -> str:
     """What went wrong, in one line, without the `rlm: error:` prefix."""
+    if isinstance(error, Terminated):
+        return f"terminated by {error.name}"
     if isinstance(error, KeyboardInterrupt):
         return "interrupted"
     if isinstance(error, RlmError):
@@ -105,10 +114,10 @@ def handles_errors(command: F) -> F:
                 raise
             if should_reraise(error):
                 raise
-            print(error_line(error), file=sys.stderr)
+            print(visible(error_line(error)), file=sys.stderr)
             hint = getattr(error, "hint", None)
             if hint:
-                print(f"hint: {hint}", file=sys.stderr)
+                print(visible(f"hint: {hint}"), file=sys.stderr)
             raise SystemExit(int(exit_code_for(error))) from None
 
     return wrapper  # type: ignore[return-value]

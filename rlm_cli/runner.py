@@ -24,6 +24,7 @@ from rlm_cli.events import Emit, Event
 from rlm_cli.exits import error_message, exit_code_for, exit_code_for_stop, should_reraise
 from rlm_cli.result import RunResult
 from rlm_cli.settings import Settings
+from rlm_cli.signals import stop_signals_interrupt
 
 
 @dataclass
@@ -72,7 +73,8 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
     try:
         settings = resolve(flags).settings
         renderer = make_renderer(settings.progress, quiet=request.quiet, verbose=request.verbose)
-        result = execute(request, settings, renderer.handle)
+        with stop_signals_interrupt():
+            result = execute(request, settings, renderer.handle)
     except BaseException as error:  # every failure becomes a result: --json must still print one object
         if isinstance(error, SystemExit):
             raise

@@ -5,9 +5,12 @@ Imports `events`, `result` and `settings` only (no Rich): the runner and `rlm re
 
 from __future__ import annotations
 
+import base64
+import fcntl
 import json
 import os
 import re
+import stat
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -51,6 +54,20 @@ def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
+def spellings(secret: str) -> set[str]:
+    """The forms a secret can take inside a trace line: raw, JSON-escaped, reversed, hex, and the
+    base64 runs that every base64 text holding it contains (one per alignment, standard and URL-safe)."""
+    raw = secret.encode("utf-8")
+    forms = {secret, json.dumps(secret)[1:-1], secret[::-1], raw.hex(), raw.hex().upper()}
+    for shift in range(3):
+        encoded = base64.b64encode(bytes(shift) + raw).decode("ascii").rstrip("=")
+        # Drop the characters that also hold the padding bytes before and whatever follows after.
+        stable = encoded[(4 * shift + 2) // 3 : (4 * (shift + len(raw))) // 3]
+        if len(stable) >= MIN_SECRET_CHARS:
+            forms |= {stable, stable.replace("+", "-").replace("/", "_")}
+    return forms
+
+
 def cut(text: str, limit: int = MAX_FIELD_CHARS) -> str:
     """`text` whole, or its head and tail around a marker stating the true size."""
     if len(text) <= limit:
@@ -65,19 +82,19 @@ class TraceWriter:
     def __init__(self, path: Path, *, env: Mapping[str, str] | None = None, max_field_chars: int = MAX_FIELD_CHARS) -> None:
         self.path = path
         self.max_field_chars = max_field_chars
-        secrets = secret_values(env)
-        # A secret can appear raw or JSON-escaped inside a line: redact both spellings.
-        self._secrets = sorted({s for v in secrets for s in (v, json.dumps(v)[1:-1])}, key=len, reverse=True)
+        self._secrets = sorted({form for value in secret_values(env) for form in spellings(value)}, key=len, reverse=True)
         self._lock = threading.Lock()
         self.lines = 0
         # Only a file this writer made may be removed again; never a device or the user's file.
         self.created = not path.exists()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            # Traces hold prompts and answers: readable by their owner only. A rerun replaces.
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            # Traces hold prompts and answers: readable by their owner only.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
         except OSError as error:
             raise InputError(f"cannot write the trace {path}: {error.strerror or error}") from None
+        if stat.S_ISREG(os.fstat(fd).st_mode):  # not a device such as /dev/null or a pipe
+            _claim(fd, path)
         self._file = os.fdopen(fd, "w", encoding="utf-8")
 
     def handle(self, event: Event) -> None:
@@ -110,6 +127,18 @@ class TraceWriter:
         for secret in self._secrets:
             line = line.replace(secret, REDACTED)
         return line + "\n"
+
+
+def _claim(fd: int, path: Path) -> None:
+    """Make this writer the file's only one, and empty it (a rerun replaces the file it names)."""
+    try:  # two runs on one path would interleave their lines
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise InputError(
+            f"the trace {path} is being written by another run", hint="give each run its own --trace path"
+        ) from None
+    os.ftruncate(fd, 0)
 
 
 def read_trace(path: Path) -> list[Event]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO, cast
 
 from rlm_cli.events import Event
 from rlm_cli.result import RunResult
+from rlm_cli.termsafe import visible_event
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,6 +25,21 @@ class Renderer(Protocol):
 
     def close(self, result: RunResult) -> None:
         """The run is over: stop any display and leave the final picture."""
+
+
+class TerminalSafe:
+    """Wraps a renderer so every text it receives from outside has its control characters made visible."""
+
+    def __init__(self, inner: Renderer) -> None:
+        self.inner = inner
+
+    def handle(self, event: Event) -> None:
+        """Pass on a terminal-safe copy of the event."""
+        self.inner.handle(visible_event(event))
+
+    def close(self, result: RunResult) -> None:
+        """Close the wrapped renderer."""
+        self.inner.close(result)
 
 
 class SilentRenderer:
@@ -52,7 +68,7 @@ def make_renderer(
     if progress == "plain":
         from rlm_cli.render.plain import PlainRenderer
 
-        return PlainRenderer(cast(TextIO, console.file), verbose=verbose)
+        return TerminalSafe(PlainRenderer(cast(TextIO, console.file), verbose=verbose))
     from rlm_cli.render.live import TreeRenderer
 
-    return TreeRenderer(console, verbose=verbose)
+    return TerminalSafe(TreeRenderer(console, verbose=verbose))

@@ -11,6 +11,7 @@ from typing import TextIO
 
 from rlm_cli.render import fmt
 from rlm_cli.result import RunResult
+from rlm_cli.termsafe import visible
 
 
 def print_result(
@@ -33,13 +34,13 @@ def print_result(
         _print_answer(result.answer, out)
     out.flush()
     if result.error:
-        interrupted = result.stopped_by == "interrupt"
-        err.write("rlm: interrupted\n" if interrupted else f"rlm: error: {result.error}\n")
+        kind = "" if result.stopped_by == "interrupt" else "error: "  # Ctrl-C, SIGTERM, SIGHUP
+        err.write(f"rlm: {kind}{visible(result.error)}\n")
         if result.hint:
-            err.write(f"hint: {result.hint}\n")
+            err.write(f"hint: {visible(result.hint)}\n")
     started = result.iterations > 0 or result.stopped_by != "error"
     if not quiet and started:  # a run refused before its first turn has nothing to sum up
-        err.write(status_lines(result))
+        err.write(visible(status_lines(result)))
     err.flush()
 
 
@@ -69,4 +70,5 @@ def _print_answer(answer: str, out: TextIO) -> None:
 
     from rlm_cli.render.consoles import no_color
 
-    Console(file=out, no_color=no_color(), highlight=False).print(Markdown(answer))
+    # On a terminal the answer is shown, not passed through: its control characters are made visible.
+    Console(file=out, no_color=no_color(), highlight=False).print(Markdown(visible(answer)))

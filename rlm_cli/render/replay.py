@@ -16,6 +16,7 @@ from rlm_cli.render.live import TreeRenderer
 from rlm_cli.render.state import RunState
 from rlm_cli.render.tree import run_view
 from rlm_cli.result import RunResult
+from rlm_cli.termsafe import visible_event
 
 MAX_GAP_S = 2.0  # a replay never sits still longer than this, whatever the original pause
 
@@ -24,7 +25,7 @@ def print_final_tree(events: list[Event], console: Console, *, verbose: bool = F
     """Print the tree as it stood when the run ended (the same tree the run left on screen)."""
     state = RunState()
     for event in events:
-        state.apply(event)
+        state.apply(visible_event(event))
     console.print(run_view(state, View(now=state.last_ts, verbose=verbose, final=True)))
 
 
@@ -44,7 +45,7 @@ def replay_live(
         if wait:
             sleep(wait)
         clock.reach(event.ts)
-        renderer.handle(event)
+        renderer.handle(visible_event(event))
     renderer.close(RunResult())
 
 

@@ -12,6 +12,7 @@ import time
 from rlm_cli.history import RunSummary
 from rlm_cli.render import fmt
 from rlm_cli.render.consoles import stdout_console
+from rlm_cli.termsafe import visible
 
 RUNS_SCHEMA = 1
 
@@ -33,8 +34,8 @@ def print_runs(runs: list[RunSummary], *, as_json: bool) -> None:
         table.add_column(column, no_wrap=True)
     table.add_column("question · model · sources", ratio=1, min_width=30, overflow="fold")
     for run in runs:
-        about = Text(fmt.one_line(run.question, 120))
-        about.append(f" · {run.model} · {fmt.one_line(' '.join(run.sources), 40)}", style="dim")
+        about = Text(visible(fmt.one_line(run.question, 120)))
+        about.append(visible(f" · {run.model} · {fmt.one_line(' '.join(run.sources), 40)}"), style="dim")
         table.add_row(
             short_id(run.run_id), short_when(run.started), run.status,
             fmt.cost(run.cost_usd) if run.status != "unfinished" else "-", about,
@@ -59,4 +60,4 @@ def short_when(ts: float) -> str:
 
 def run_header(run: RunSummary) -> str:
     """`rlm: run abc123 · 2025-01-02 13:04 · openai/gpt-5-mini · where is auth handled?`."""
-    return f"rlm: run {run.run_id} · {when(run.started)} · {run.model} · {fmt.one_line(run.question, 100)}"
+    return visible(f"rlm: run {run.run_id} · {when(run.started)} · {run.model} · {fmt.one_line(run.question, 100)}")

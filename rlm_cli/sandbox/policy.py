@@ -4,8 +4,9 @@ The hook refuses network use, subprocesses, writes outside the scratch directory
 `--allow-write` paths), and reads of anything bubblewrap would not show: only the inputs, the
 runtime, the scratch directory and the system paths of view.py are readable, never another
 process's /proc entries.
-It is a guard, not a boundary: code can step around it (ctypes, C extensions, dir_fd-relative
-calls). Under bubblewrap the namespaces are the boundary and this hook a second layer.
+The hook alone is a guard, not a boundary: code can step around it (ctypes, C extensions,
+dir_fd-relative calls). Where the kernel has Landlock, `confine` makes the file, exec, signal and
+network rules the kernel's own; under bubblewrap the namespaces are the boundary as well.
 Standard library only (runs in the worker).
 """
 
@@ -20,6 +21,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from rlm_cli.sandbox import landlock
 from rlm_cli.sandbox.view import system_paths
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
@@ -136,6 +138,15 @@ class Policy:
         own = target in (0, self.pid) if event == "os.kill" else target == os.getpgrp()
         if not own:
             raise PermissionError("rlm sandbox: signalling other processes is not allowed")
+
+
+def confine(policy: Policy) -> int:
+    """Let the kernel enforce the policy's files, exec and network rules (Landlock); the ABI used,
+    0 where the kernel has none or refuses it (then the audit hook is the only guard)."""
+    try:
+        return landlock.restrict(policy.readable, policy.writable, allow_net=policy.allow_net)
+    except OSError:
+        return 0
 
 
 def install(policy: Policy) -> None:

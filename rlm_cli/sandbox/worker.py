@@ -105,17 +105,20 @@ class _Slot:
 
 
 def _start(sock: socket.socket) -> tuple[Channel, Repl]:
-    """Apply the host's Init: limits, context, variables, then the audit policy."""
+    """Apply the host's Init: limits, Landlock, context, variables, then the audit policy."""
     init = protocol.recv(sock, frozenset({Op.INIT}))
     assert isinstance(init, Init)
+    rules = None if init.policy is None else policy.Policy(**dataclasses.asdict(init.policy))
     policy.apply_limits(init.memory_limit, init.file_size_limit)
+    if rules is not None:
+        policy.confine(rules)  # before any other thread exists: Landlock binds the calling thread only
     channel = Channel(sock, init.max_message)
     repl = Repl(load_context(init.manifest), channel.request, init.capture_limit)
     repl.set_answer(init.answer)
     for name, value in init.variables.items():
         repl.set_variable(name, value)
-    if init.policy is not None:
-        policy.install(policy.Policy(**dataclasses.asdict(init.policy)))
+    if rules is not None:
+        policy.install(rules)
     return channel, repl
 
 

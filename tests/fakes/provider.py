@@ -75,6 +75,7 @@ class Fault:
     models: tuple[str, ...] | None = None  # None: any model
     hang_s: float = 30.0
     skip: int = 0  # matching requests served normally before the failures start
+    message: str | None = None  # the error text in the body (default: "fake failure STATUS")
 
     def matches(self, model: str) -> bool:
         return self.models is None or any(model.endswith(name) for name in self.models)
@@ -280,7 +281,8 @@ def _make_handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
             if fault.retry_after is not None:
                 headers["Retry-After"] = str(fault.retry_after)
             kinds = {429: "rate_limit_error", 401: "authentication_error", 400: "invalid_request_error"}
-            error = {"error": {"message": f"fake failure {fault.status}", "type": kinds.get(fault.status, "server_error")}}
+            text = fault.message if fault.message is not None else f"fake failure {fault.status}"
+            error = {"error": {"message": text, "type": kinds.get(fault.status, "server_error")}}
             self._send_json(fault.status, error, headers)
 
         def _reset(self) -> None:

@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from rich.console import Console
 
-from rlm_cli.render import SilentRenderer, make_renderer
+from rlm_cli.render import Renderer, SilentRenderer, TerminalSafe, make_renderer
 from rlm_cli.render.live import TreeRenderer
 from rlm_cli.render.plain import PlainRenderer
 from rlm_cli.result import RunResult
@@ -84,14 +84,20 @@ def test_auto_picks_the_tree_only_on_a_colour_terminal(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     out = Console(file=StringIO(), force_terminal=terminal)
-    assert isinstance(make_renderer("auto", quiet=False, verbose=False, console=out), expected)
+    assert isinstance(shown_by(make_renderer("auto", quiet=False, verbose=False, console=out)), expected)
 
 
 def test_explicit_modes_and_bad_mode() -> None:
     out = Console(file=StringIO())
-    assert isinstance(make_renderer("tree", quiet=False, verbose=False, console=out), TreeRenderer)
-    assert isinstance(make_renderer("plain", quiet=False, verbose=True, console=out), PlainRenderer)
+    assert isinstance(shown_by(make_renderer("tree", quiet=False, verbose=False, console=out)), TreeRenderer)
+    assert isinstance(shown_by(make_renderer("plain", quiet=False, verbose=True, console=out)), PlainRenderer)
     with pytest.raises(ValueError, match="progress must be one of"):
         make_renderer("fancy", quiet=False, verbose=False, console=out)
 
 
+
+
+def shown_by(renderer: Renderer) -> Renderer:
+    """The renderer that draws: every visible one sits behind the terminal-safety wrapper."""
+    assert isinstance(renderer, TerminalSafe)
+    return renderer.inner

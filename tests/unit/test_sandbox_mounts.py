@@ -101,4 +101,8 @@ def test_the_private_dev_is_read_only_and_dev_shm_is_capped(make_bwrap: SandboxF
         "(hoard('/dev/hoard', 1), hoard('/dev/shm/hoard', 200), hoard('/dev/null', 1))"
     )
     assert result.error is None, result.error
-    assert result.value_repr == "('Read-only file system', 'No space left on device', 'written')"
+    # /dev/shm: refused outright by Landlock where the kernel has it, else full at its cap
+    assert result.value_repr in (
+        "('Read-only file system', 'Permission denied', 'written')",
+        "('Read-only file system', 'No space left on device', 'written')",
+    )

@@ -131,7 +131,11 @@ def test_the_hosts_environment_cannot_be_read_through_proc(make: SandboxFactory,
     result = make().execute(
         "import os\n"
         "found = []\n"
-        "for pid in os.listdir('/proc'):\n"
+        "try:\n"
+        "    pids = os.listdir('/proc')\n"
+        "except OSError:  # listing refused: aim at the host directly\n"
+        "    pids = [str(os.getppid()), '1']\n"
+        "for pid in pids:\n"
         "    if pid.isdigit() and int(pid) != os.getpid():\n"
         "        try:\n"
         "            found.append(open(f'/proc/{pid}/environ', 'rb').read())\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
 
@@ -173,3 +175,39 @@ def test_only_a_trace_file_the_writer_made_is_discarded(tmp_path: Path) -> None:
 def test_an_unwritable_trace_path_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot write the trace"):
         TraceWriter(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda key: base64.b64encode(f"Bearer {key}".encode()).decode(),
+        lambda key: base64.urlsafe_b64encode(f"k={key};".encode()).decode(),
+        lambda key: base64.b64encode(key.encode()).decode(),
+        lambda key: key[::-1],
+        lambda key: key.encode().hex(),
+        lambda key: key.encode().hex().upper(),
+    ],
+    ids=["base64-in-header", "urlsafe-base64", "base64-alone", "reversed", "hex", "HEX"],
+)
+def test_keys_are_redacted_in_their_common_encodings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encode: Callable[[str], str]
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    path = tmp_path / "t.jsonl"
+    leaked = encode(FAKE_KEY)
+    write(path, [ev.CellExecuted("r", turn=1, cell=1, output=f"exfil: {leaked} done", output_chars=1,
+                                 error=None, duration_s=0.0, timed_out=False, restarted=False)])
+    data = path.read_text()
+    assert leaked not in data and "[redacted]" in data
+    assert "exfil: " in data and " done" in data  # only the secret's run is replaced
+
+
+def test_a_second_run_on_the_same_trace_path_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "shared.jsonl"
+    first = TraceWriter(path)
+    with pytest.raises(InputError, match="being written by another run"):
+        TraceWriter(path)
+    first.handle(ev.Notice("r", message="still mine", level="info"))
+    first.close()
+    assert [event.message for event in read_trace(path)] == ["still mine"]  # type: ignore[attr-defined]
+    TraceWriter(path).close()  # free again once the first run has closed it

@@ -1,0 +1,41 @@
+"""Run the real `rlm` with its stdout and stderr on a pseudo-terminal, as a user's shell would."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from tests.e2e.helpers import FAKE_KEY
+
+
+def rlm_on_terminal(args: Sequence[str], *, timeout: float = 60) -> tuple[int, str]:
+    """Exit code and everything written to the terminal (stdout and stderr share it)."""
+    controller, terminal = pty.openpty()
+    env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "40"}
+    env.pop("NO_COLOR", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rlm_cli", *args], stdin=subprocess.DEVNULL, stdout=terminal,
+        stderr=terminal, env=env,
+    )
+    os.close(terminal)
+    chunks: list[bytes] = []
+    try:
+        while True:
+            ready, _, _ = select.select([controller], [], [], timeout)
+            if not ready:
+                raise TimeoutError("no output from rlm on the terminal")
+            try:
+                data = os.read(controller, 65536)
+            except OSError:  # the terminal closed: every writer has exited
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(controller)
+        code = process.wait(timeout=timeout)
+    return code, b"".join(chunks).decode("utf-8", errors="replace")

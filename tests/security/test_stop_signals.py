@@ -1,0 +1,63 @@
+"""SIGTERM and SIGHUP, as `timeout`, systemd, CI runners and closed terminals send them, end a run
+as Ctrl-C does: the partial answer printed, the trace closed, temp dirs removed, no child left."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.helpers import FAKE_KEY, model_flags
+from tests.e2e.test_ask import processes_using
+from tests.fakes.provider import FakeProvider, code, script
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
+    """Poll a condition (a callable) until it holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met")
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(("signum", "code_expected"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_stop_signal_keeps_the_partial_answer(
+    provider: FakeProvider, tmp_path: Path, signum: signal.Signals, code_expected: int
+) -> None:
+    source = tmp_path / "notes.txt"
+    source.write_text("some notes\n", encoding="utf-8")
+    marker = tmp_path / "marks" / "in-cell"
+    marker.parent.mkdir()
+    provider.root_script = script(code(
+        "import os", "answer['content'] = f'partial from {os.getcwd()}'",
+        f"open({str(marker)!r}, 'w').close()", "import time; time.sleep(60)",
+    ))
+    trace, spool = tmp_path / "trace.jsonl", tmp_path / "tmp"
+    spool.mkdir()
+    env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "NO_COLOR": "1", "TMPDIR": str(spool)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rlm_cli", "ask", str(source), "q?", "--json", "--trace", str(trace),
+         "--allow-write", str(marker.parent), *model_flags(provider)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env,
+    )
+    wait_for(marker.exists)  # the cell has set the answer and is sleeping
+    process.send_signal(signum)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == code_expected, stderr
+    result = json.loads(stdout)
+    assert result["stopped_by"] == "interrupt"
+    assert result["answer"].startswith("partial from")
+    assert result["error"] == f"terminated by {signal.Signals(signum).name}"
+    assert "Traceback" not in stderr
+    assert json.loads(trace.read_text().splitlines()[-1])["event"] == "RunFinished"
+    assert list(spool.iterdir()) == []  # the spool and the worker's scratch are gone
+    scratch = result["answer"].split()[-1]
+    wait_for(lambda: processes_using(scratch) == [])
