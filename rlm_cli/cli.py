@@ -21,11 +21,13 @@ from rlm_cli.options import (
     ApiBaseOpt,
     ConcurrencyOpt,
     DepthOpt,
+    DotenvOpt,
     JsonOpt,
     ModelOpt,
     ProgressMode,
     QuietOpt,
     SandboxOpt,
+    SubApiBaseOpt,
     SubModelOpt,
     above_zero,
 )
@@ -95,6 +97,8 @@ def ask(
     model: ModelOpt = None,
     sub_model: SubModelOpt = None,
     api_base: ApiBaseOpt = None,
+    sub_api_base: SubApiBaseOpt = None,
+    dotenv: DotenvOpt = None,
     depth: DepthOpt = None,
     max_iterations: MaxIterOpt = None,
     max_cost: MaxCostOpt = None,
@@ -127,7 +131,8 @@ def ask(
     from rlm_cli.runner import RunRequest, run_and_report
 
     flags: dict[str, Any] = {
-        "model": model, "sub_model": sub_model, "api_base": api_base, "depth": depth,
+        "model": model, "sub_model": sub_model, "api_base": api_base, "sub_api_base": sub_api_base,
+        "dotenv": dotenv, "depth": depth,
         "max_iterations": max_iterations, "max_cost": max_cost, "max_sub_calls": max_sub_calls,
         "max_tokens": max_tokens, "timeout": timeout, "concurrency": concurrency,
         "include": tuple(include) if include else None, "exclude": tuple(exclude) if exclude else None,
@@ -163,9 +168,11 @@ def config_path_command() -> None:
 
 from rlm_cli.cli_bench import register_bench_command  # noqa: E402 (after the app exists)
 from rlm_cli.cli_history import register_history_commands  # noqa: E402 (after the app exists)
+from rlm_cli.cli_keys import register_keys_commands  # noqa: E402 (after the app exists)
 
 register_history_commands(app)
 register_bench_command(app)
+register_keys_commands(app)
 
 
 def main() -> None:

@@ -90,6 +90,9 @@ def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
     """One run from sources to answer. Failures inside the run come back in the RunResult."""
     stdin = request.stdin or sys.stdin.buffer
     sources, question = split_sources(request.arguments, request.paths_from, request.stdin is None and sys.stdin.isatty())
+    from rlm_cli.keys import load_dotenv
+
+    load_dotenv(settings.dotenv)  # before the trace opens: its redaction reads the environment
     _warm_up_litellm()
     from rlm_cli.ingest import IngestOptions, ingest
 

@@ -1,6 +1,6 @@
 """JSONL traces: one event per line, flushed as written, secrets redacted; and reading them back.
 
-Imports `events`, `result` and `settings` only (no Rich): the runner and `rlm replay` share it.
+Imports `events`, `keys`, `result` and `settings` only (no Rich): the runner and `rlm replay` share it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from rlm_cli.errors import InputError
 from rlm_cli.events import Event, event_from_dict, event_to_dict
+from rlm_cli.keys import stored_values
 from rlm_cli.result import RunResult
 from rlm_cli.settings import Settings, state_dir
 
@@ -42,12 +43,14 @@ def default_trace_path(settings: Settings, run_id: str) -> Path:
 
 
 def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
-    """Values of credential-like environment variables, longest first."""
+    """Values of credential-like environment variables (`.env` is loaded into the environment
+    before a run) and the keys in rlm's keys file, longest first."""
     env = os.environ if env is None else env
     found = {
         value for name, value in env.items()
         if len(value) >= MIN_SECRET_CHARS and (name.upper() in KNOWN_SECRETS or SECRET_NAME.search(name.upper()))
     }
+    found.update(value for value in stored_values(env) if len(value) >= MIN_SECRET_CHARS)
     return sorted(found, key=len, reverse=True)
 
 
