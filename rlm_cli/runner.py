@@ -77,6 +77,7 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
         if isinstance(error, SystemExit):
             raise
         result = failed_result(result, error)
+    _redact(result)
     if renderer is not None:
         renderer.close(result)
     try:
@@ -284,6 +285,14 @@ def _skipped_notes(ingested: Any, sources: list[str], verbose: bool) -> list[tup
         for skipped in ingested.skipped
         if verbose or skipped.path in named
     ]
+
+
+def _redact(result: RunResult) -> None:
+    """No key value reaches stdout or --json (a provider may quote one in an error)."""
+    from rlm_cli.trace import Redactor
+
+    redact = Redactor()
+    result.answer, result.error, result.hint = redact(result.answer), result.error and redact(result.error), result.hint and redact(result.hint)
 
 
 def _fill_usage(result: RunResult, session: RunSession) -> None:

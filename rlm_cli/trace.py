@@ -54,6 +54,18 @@ def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
+class Redactor:
+    """Replaces every key value (environment, `.env`, keys file) in a text, raw or JSON-escaped."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self.secrets = sorted({s for v in secret_values(env) for s in (v, json.dumps(v)[1:-1])}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+
 def cut(text: str, limit: int = MAX_FIELD_CHARS) -> str:
     """`text` whole, or its head and tail around a marker stating the true size."""
     if len(text) <= limit:
@@ -68,9 +80,7 @@ class TraceWriter:
     def __init__(self, path: Path, *, env: Mapping[str, str] | None = None, max_field_chars: int = MAX_FIELD_CHARS) -> None:
         self.path = path
         self.max_field_chars = max_field_chars
-        secrets = secret_values(env)
-        # A secret can appear raw or JSON-escaped inside a line: redact both spellings.
-        self._secrets = sorted({s for v in secrets for s in (v, json.dumps(v)[1:-1])}, key=len, reverse=True)
+        self._redact = Redactor(env)
         self._lock = threading.Lock()
         self.lines = 0
         # Only a file this writer made may be removed again; never a device or the user's file.
@@ -109,10 +119,7 @@ class TraceWriter:
         for key, value in data.items():
             if isinstance(value, str) and (kind, key) not in UNCUT:
                 data[key] = cut(value, self.max_field_chars)
-        line = json.dumps(data, ensure_ascii=False)
-        for secret in self._secrets:
-            line = line.replace(secret, REDACTED)
-        return line + "\n"
+        return self._redact(json.dumps(data, ensure_ascii=False)) + "\n"
 
 
 def read_trace(path: Path) -> list[Event]:
