@@ -21,9 +21,9 @@ from rlm_cli.options import (
     ApiBaseOpt,
     ConcurrencyOpt,
     DepthOpt,
-    DotenvOpt,
     JsonOpt,
     ModelOpt,
+    NoDotenvOpt,
     ProgressMode,
     QuietOpt,
     SandboxOpt,
@@ -85,7 +85,7 @@ def main_callback(
 ASK_EPILOG = (
     "The Model, Budgets, Input and Sandbox options and --progress can also be set as RLM_<OPTION> "
     "(e.g. RLM_MAX_COST) or in the config file; flags win, then the environment, then the file. "
-    "--no-trace is RLM_TRACE=false there; --paths-from, --json, --trace, --quiet and --verbose are flags only. "
+    "--no-trace is RLM_TRACE=false there, --no-dotenv RLM_DOTENV=false; --paths-from, --json, --trace, --quiet and --verbose are flags only. "
     "`rlm config show` lists the settings.\n\n" + EXIT_CODES_HELP
 )
 
@@ -98,7 +98,7 @@ def ask(
     sub_model: SubModelOpt = None,
     api_base: ApiBaseOpt = None,
     sub_api_base: SubApiBaseOpt = None,
-    dotenv: DotenvOpt = None,
+    no_dotenv: NoDotenvOpt = False,
     depth: DepthOpt = None,
     max_iterations: MaxIterOpt = None,
     max_cost: MaxCostOpt = None,
@@ -132,7 +132,7 @@ def ask(
 
     flags: dict[str, Any] = {
         "model": model, "sub_model": sub_model, "api_base": api_base, "sub_api_base": sub_api_base,
-        "dotenv": dotenv, "depth": depth,
+        "dotenv": False if no_dotenv else None, "depth": depth,
         "max_iterations": max_iterations, "max_cost": max_cost, "max_sub_calls": max_sub_calls,
         "max_tokens": max_tokens, "timeout": timeout, "concurrency": concurrency,
         "include": tuple(include) if include else None, "exclude": tuple(exclude) if exclude else None,

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from rlm_cli.exits import handles_errors
-from rlm_cli.options import DotenvOpt, JsonOpt
+from rlm_cli.options import JsonOpt, NoDotenvOpt
 
 
 def _provider_names(incomplete: str) -> list[str]:
@@ -78,13 +78,13 @@ def unset_key(provider: ProviderArg) -> None:
     typer.echo(f"rlm: removed the {known.name} key from {keys_path()}", err=True)
 
 
-def list_keys(json_output: JsonOpt = False, dotenv: DotenvOpt = None) -> None:
+def list_keys(json_output: JsonOpt = False, no_dotenv: NoDotenvOpt = False) -> None:
     """List each provider's key variable and where its key comes from: env, .env, keys file."""
     from rlm_cli.keys import Keychain
     from rlm_cli.providers import keyed_providers
     from rlm_cli.settings import resolve
 
-    keychain = Keychain.for_listing(use_dotenv=resolve({"dotenv": dotenv}).settings.dotenv)
+    keychain = Keychain.for_listing(use_dotenv=resolve({"dotenv": False if no_dotenv else None}).settings.dotenv)
     rows = []
     for provider in keyed_providers():
         found = keychain.find(provider)

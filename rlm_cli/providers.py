@@ -98,15 +98,11 @@ def unknown_model_error(model: str, api_base: str | None, known: Iterable[str] =
         else:
             hint = f"{example}; for a local server use openai/{model} with --api-base, or ollama_chat/{model}"
         return ConfigError(f"model {model!r} names no provider", hint=hint)
-    candidates = sorted({*PROVIDERS, *known})
-    close = difflib.get_close_matches(prefix, candidates, n=1, cutoff=0.6)
-    if close:
-        hint = f"did you mean {close[0]}/{rest}?"
-    elif api_base:
-        hint = f"for an OpenAI-compatible server use openai/{model}"
-    else:
-        hint = example
-    return ConfigError(f"unknown provider {prefix!r} in model {model!r}", hint=hint)
+    close = difflib.get_close_matches(prefix, sorted({*PROVIDERS, *known}), n=1, cutoff=0.75)
+    hints = [f"did you mean {close[0]}/{rest}?"] if close else []
+    if api_base:
+        hints.append(f"for an OpenAI-compatible server use openai/{model}")
+    return ConfigError(f"unknown provider {prefix!r} in model {model!r}", hint="; ".join(hints) or example)
 
 
 def keyed_providers() -> list[Provider]:

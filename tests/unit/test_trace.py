@@ -173,3 +173,17 @@ def test_only_a_trace_file_the_writer_made_is_discarded(tmp_path: Path) -> None:
 def test_an_unwritable_trace_path_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot write the trace"):
         TraceWriter(tmp_path)
+
+
+def test_keys_from_the_keys_file_never_reach_a_trace(tmp_path: Path) -> None:
+    from rlm_cli.keys import write_stored
+
+    stored = "sk-stored-in-the-keys-file-42"
+    write_stored({"anthropic": stored})
+    s = scripted_run(finish=False)
+    s.call("q", f"the key is {stored}")
+    s.finish(f"done {stored}")
+    path = tmp_path / "t.jsonl"
+    write(path, s.events)
+    data = path.read_text()
+    assert stored not in data and data.count("[redacted]") >= 2
