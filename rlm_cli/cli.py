@@ -24,9 +24,11 @@ from rlm_cli.options import (
     FollowLinksOpt,
     JsonOpt,
     ModelOpt,
+    NoDotenvOpt,
     ProgressMode,
     QuietOpt,
     SandboxOpt,
+    SubApiBaseOpt,
     SubModelOpt,
     above_zero,
 )
@@ -84,7 +86,7 @@ def main_callback(
 ASK_EPILOG = (
     "The Model, Budgets, Input and Sandbox options and --progress can also be set as RLM_<OPTION> "
     "(e.g. RLM_MAX_COST) or in the config file; flags win, then the environment, then the file. "
-    "--no-trace is RLM_TRACE=false there; --paths-from, --json, --trace, --quiet and --verbose are flags only. "
+    "--no-trace is RLM_TRACE=false there, --no-dotenv RLM_DOTENV=false; --paths-from, --json, --trace, --quiet and --verbose are flags only. "
     "`rlm config show` lists the settings.\n\n" + EXIT_CODES_HELP
 )
 
@@ -96,6 +98,8 @@ def ask(
     model: ModelOpt = None,
     sub_model: SubModelOpt = None,
     api_base: ApiBaseOpt = None,
+    sub_api_base: SubApiBaseOpt = None,
+    no_dotenv: NoDotenvOpt = False,
     depth: DepthOpt = None,
     max_iterations: MaxIterOpt = None,
     max_cost: MaxCostOpt = None,
@@ -129,7 +133,8 @@ def ask(
     from rlm_cli.runner import RunRequest, run_and_report
 
     flags: dict[str, Any] = {
-        "model": model, "sub_model": sub_model, "api_base": api_base, "depth": depth,
+        "model": model, "sub_model": sub_model, "api_base": api_base, "sub_api_base": sub_api_base,
+        "dotenv": False if no_dotenv else None, "depth": depth,
         "max_iterations": max_iterations, "max_cost": max_cost, "max_sub_calls": max_sub_calls,
         "max_tokens": max_tokens, "timeout": timeout, "concurrency": concurrency,
         "include": tuple(include) if include else None, "exclude": tuple(exclude) if exclude else None,
@@ -165,9 +170,11 @@ def config_path_command() -> None:
 
 from rlm_cli.cli_bench import register_bench_command  # noqa: E402 (after the app exists)
 from rlm_cli.cli_history import register_history_commands  # noqa: E402 (after the app exists)
+from rlm_cli.cli_keys import register_keys_commands  # noqa: E402 (after the app exists)
 
 register_history_commands(app)
 register_bench_command(app)
+register_keys_commands(app)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from rlm_cli.options import (
     ModelOpt,
     QuietOpt,
     SandboxOpt,
+    SubApiBaseOpt,
     SubModelOpt,
     above_zero,
 )
@@ -52,6 +53,7 @@ def bench(
     model: ModelOpt = None,
     sub_model: SubModelOpt = None,
     api_base: ApiBaseOpt = None,
+    sub_api_base: SubApiBaseOpt = None,
     depth: DepthOpt = None,
     sizes: SizesOpt = "8k,32k,128k,1m",
     n: CountOpt = 20,
@@ -77,7 +79,7 @@ def bench(
     from rlm_cli.bench.command import BenchRequest, run_bench
 
     flags = {
-        "model": model, "sub_model": sub_model, "api_base": api_base, "depth": depth,
+        "model": model, "sub_model": sub_model, "api_base": api_base, "sub_api_base": sub_api_base, "depth": depth,
         "max_iterations": max_iterations, "max_cost": max_cost, "timeout": timeout,
         "concurrency": concurrency, "sandbox": sandbox,
     }

@@ -29,6 +29,7 @@ class ExitCode(IntEnum):
     LIMIT = 3
     CONFIG = 4
     PROVIDER = 5
+    SANDBOX = 6
     INTERRUPTED = 130
     HUNG_UP = 129  # SIGHUP
     TERMINATED = 143  # SIGTERM
@@ -37,15 +38,15 @@ class ExitCode(IntEnum):
 EXIT_CODES_HELP = (
     "Exit codes: 0 answer ready · 1 internal error · 2 usage or input error · "
     "3 a limit stopped the run (partial answer printed) · 4 configuration error · "
-    "5 provider or network failure · 130 interrupted (Ctrl-C) · 143 terminated (SIGTERM) · "
-    "129 hung up (SIGHUP)."
+    "5 provider or network failure · 6 the sandbox could not start or keep running · "
+    "130 interrupted (Ctrl-C) · 143 terminated (SIGTERM) · 129 hung up (SIGHUP)."
 )
 
 _CODES: list[tuple[type[BaseException], ExitCode]] = [
     (InputError, ExitCode.USAGE),
     (ConfigError, ExitCode.CONFIG),
     (ProviderError, ExitCode.PROVIDER),
-    (SandboxError, ExitCode.PROVIDER),
+    (SandboxError, ExitCode.SANDBOX),
     (KeyboardInterrupt, ExitCode.INTERRUPTED),
 ]
 

@@ -16,7 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rlm_cli.connections import Connections
 from rlm_cli.errors import ConfigError, ProviderError
+from rlm_cli.providers import unknown_model_error
 
 _RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
 _setup_lock = threading.Lock()
@@ -87,41 +89,29 @@ class LLMClient:
         self,
         *,
         api_base: str | None = None,
+        connections: Connections | None = None,
         request_timeout: float = 600.0,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self.api_base = api_base
+        """`connections` says how each model is reached; without it, `api_base` serves every model."""
+        self.connections = connections or Connections.shared(api_base)
         self.request_timeout = request_timeout
         self.retry = retry or RetryPolicy()
-        self._keyless: set[str] = set()  # models served by --api-base without a key of their own
 
     @classmethod
     def from_settings(cls, settings: Any) -> LLMClient:
         """The client a run's settings describe."""
         return cls(
-            api_base=settings.api_base, request_timeout=settings.request_timeout,
+            connections=Connections.from_settings(settings), request_timeout=settings.request_timeout,
             retry=RetryPolicy(max_retries=settings.max_retries, base_delay=settings.retry_base_delay),
         )
 
     def check_keys(self, models: list[str]) -> None:
-        """Raise ConfigError naming the missing environment variable, before any call."""
-        litellm = litellm_module()
-        for model in dict.fromkeys(models):
-            try:
-                report = litellm.validate_environment(model=model, api_base=self.api_base)
-            except Exception as error:
-                raise ConfigError(f"unknown model {model!r}: {error}") from None
-            missing = [key for key in report.get("missing_keys", []) if not key.endswith("_API_BASE")]
-            if not missing:
-                continue
-            if self.api_base:
-                # OpenAI-compatible local servers (vLLM, llama.cpp, LM Studio) rarely need a key.
-                self._keyless.add(model)
-                continue
-            raise ConfigError(
-                f"missing API key for {model}: set {' or '.join(missing)}",
-                hint=f"export {missing[0]}=... (or pass --api-base for a local OpenAI-compatible server)",
-            )
+        """Raise ConfigError naming the missing variable (or the unknown provider), before any call.
+
+        The usual providers are checked without LiteLLM; it is imported only for the others.
+        """
+        self.connections.check(models, unknown=_check_with_litellm)
 
     def context_window(self, model: str, fallback: int) -> int:
         """Input tokens the model accepts, from LiteLLM's model map, else `fallback`."""
@@ -149,10 +139,7 @@ class LLMClient:
             "messages": messages,
             "max_retries": 0,  # retries are ours: backoff, jitter and Retry-After
         }
-        if self.api_base:
-            kwargs["api_base"] = self.api_base
-        if model in self._keyless:
-            kwargs["api_key"] = "not-needed"
+        kwargs.update(self.connections.get(model).call_options())
         if tools:
             kwargs["tools"] = tools
             if _skips_mcp:
@@ -186,6 +173,19 @@ class LLMClient:
                 attempt += 1
 
 
+def _check_with_litellm(model: str, api_base: str | None) -> None:
+    """The key check for a provider rlm does not know by itself: LiteLLM's own."""
+    litellm = litellm_module()
+    try:
+        litellm.get_llm_provider(model)
+    except Exception:
+        raise unknown_model_error(model, api_base, [getattr(p, "value", str(p)) for p in litellm.provider_list]) from None
+    report = litellm.validate_environment(model=model, api_base=api_base)
+    missing = [key for key in report.get("missing_keys", []) if not key.endswith("_API_BASE")]
+    if missing and not api_base:
+        raise ConfigError(f"missing API key for {model}: set {' or '.join(missing)}", hint=f"export {missing[0]}=...")
+
+
 def _to_completion(litellm: Any, response: Any, latency: float) -> Completion:
     choice = response.choices[0]
     message = choice.message
@@ -207,12 +207,12 @@ def _to_completion(litellm: Any, response: Any, latency: float) -> Completion:
 
 
 def _cost(litellm: Any, response: Any) -> float | None:
-    """USD for the call, or None where LiteLLM knows no price (never a made-up 0)."""
+    """USD for the call, or None where LiteLLM knows no price (never a made-up 0; a real $0 is 0)."""
     try:
         cost = litellm.completion_cost(completion_response=response)
     except Exception:
         return None
-    return float(cost) if cost else None
+    return None if cost is None else float(cost)
 
 
 def _non_retryable(litellm: Any, error: Exception, model: str) -> Exception | None:

@@ -31,7 +31,9 @@ def above_zero(value: float | None) -> float | None:
 
 ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Root model, any LiteLLM model string (e.g. openai/gpt-5-mini, anthropic/claude-sonnet-4-5, ollama_chat/qwen3). \\[env: RLM_MODEL]", rich_help_panel=MODEL)]
 SubModelOpt = Annotated[str | None, typer.Option("--sub-model", help="Model for sub-calls (default: the root model). \\[env: RLM_SUB_MODEL]", rich_help_panel=MODEL)]
-ApiBaseOpt = Annotated[str | None, typer.Option("--api-base", help="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, LM Studio). \\[env: RLM_API_BASE]", rich_help_panel=MODEL)]
+ApiBaseOpt = Annotated[str | None, typer.Option("--api-base", help="Base URL of the root model's server, e.g. a local OpenAI-compatible one (vLLM, llama.cpp, LM Studio); the sub-model uses it too when it is the same provider. \\[env: RLM_API_BASE]", rich_help_panel=MODEL)]
+SubApiBaseOpt = Annotated[str | None, typer.Option("--sub-api-base", help="Base URL of the sub-model's server (default: its provider's host, or --api-base when the same provider as the root model). \\[env: RLM_SUB_API_BASE]", rich_help_panel=MODEL)]
+NoDotenvOpt = Annotated[bool, typer.Option("--no-dotenv", help="Do not read API keys from ./.env (setting: dotenv = false).", rich_help_panel=MODEL)]
 DepthOpt = Annotated[int | None, typer.Option("--depth", min=1, help="Recursion depth: 1 means sub-calls are plain model calls; 2 lets rlm_query start child RLMs. \\[default: 1]", rich_help_panel=MODEL)]
 ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", min=1, help="Sub-calls in flight at most, across the whole run. \\[default: 8]", rich_help_panel=BUDGETS)]
 SandboxOpt = Annotated[SandboxMode | None, typer.Option("--sandbox", help="Isolation of the REPL (none: for debugging only). \\[default: auto]", rich_help_panel=SANDBOX)]

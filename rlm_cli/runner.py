@@ -79,6 +79,7 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
         if isinstance(error, SystemExit):
             raise
         result = failed_result(result, error)
+    _redact(result)
     if renderer is not None:
         renderer.close(result)
     try:
@@ -92,6 +93,9 @@ def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
     """One run from sources to answer. Failures inside the run come back in the RunResult."""
     stdin = request.stdin or sys.stdin.buffer
     sources, question = split_sources(request.arguments, request.paths_from, request.stdin is None and sys.stdin.isatty())
+    from rlm_cli.keys import load_dotenv
+
+    load_dotenv(settings.dotenv)  # before the trace opens: its redaction reads the environment
     _warm_up_litellm()
     from rlm_cli.ingest import IngestOptions, ingest
 
@@ -283,6 +287,14 @@ def _skipped_notes(ingested: Any, sources: list[str], verbose: bool) -> list[tup
         for skipped in ingested.skipped
         if verbose or skipped.path in named
     ]
+
+
+def _redact(result: RunResult) -> None:
+    """No key value reaches stdout or --json (a provider may quote one in an error)."""
+    from rlm_cli.trace import Redactor
+
+    redact = Redactor()
+    result.answer, result.error, result.hint = redact(result.answer), result.error and redact(result.error), result.hint and redact(result.hint)
 
 
 def _fill_usage(result: RunResult, session: RunSession) -> None:

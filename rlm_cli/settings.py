@@ -25,7 +25,9 @@ class Settings:
 
     model: str = "gpt-5-mini"
     sub_model: str | None = None  # None: the same as `model`
-    api_base: str | None = None
+    api_base: str | None = None  # the root model's server (and the sub-model's, when the same provider)
+    sub_api_base: str | None = None
+    dotenv: bool = True  # read keys from ./.env too
     depth: int = 1
     max_iterations: int = 30
     max_cost: float | None = None

@@ -1,6 +1,6 @@
 """JSONL traces: one event per line, flushed as written, secrets redacted; and reading them back.
 
-Imports `events`, `result` and `settings` only (no Rich): the runner and `rlm replay` share it.
+Imports `events`, `keys`, `result` and `settings` only (no Rich): the runner and `rlm replay` share it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from rlm_cli.errors import InputError
 from rlm_cli.events import Event, event_from_dict, event_to_dict
+from rlm_cli.keys import stored_values
 from rlm_cli.result import RunResult
 from rlm_cli.settings import Settings, state_dir
 
@@ -45,12 +46,14 @@ def default_trace_path(settings: Settings, run_id: str) -> Path:
 
 
 def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
-    """Values of credential-like environment variables, longest first."""
+    """Values of credential-like environment variables (`.env` is loaded into the environment
+    before a run) and the keys in rlm's keys file, longest first."""
     env = os.environ if env is None else env
     found = {
         value for name, value in env.items()
         if len(value) >= MIN_SECRET_CHARS and (name.upper() in KNOWN_SECRETS or SECRET_NAME.search(name.upper()))
     }
+    found.update(value for value in stored_values(env) if len(value) >= MIN_SECRET_CHARS)
     return sorted(found, key=len, reverse=True)
 
 
@@ -68,6 +71,18 @@ def spellings(secret: str) -> set[str]:
     return forms
 
 
+class Redactor:
+    """Replaces every key value (environment, `.env`, keys file) in a text, in each of its spellings."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self.secrets = sorted({form for value in secret_values(env) for form in spellings(value)}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+
 def cut(text: str, limit: int = MAX_FIELD_CHARS) -> str:
     """`text` whole, or its head and tail around a marker stating the true size."""
     if len(text) <= limit:
@@ -82,7 +97,7 @@ class TraceWriter:
     def __init__(self, path: Path, *, env: Mapping[str, str] | None = None, max_field_chars: int = MAX_FIELD_CHARS) -> None:
         self.path = path
         self.max_field_chars = max_field_chars
-        self._secrets = sorted({form for value in secret_values(env) for form in spellings(value)}, key=len, reverse=True)
+        self._redact = Redactor(env)
         self._lock = threading.Lock()
         self.lines = 0
         # Only a file this writer made may be removed again; never a device or the user's file.
@@ -123,10 +138,7 @@ class TraceWriter:
         for key, value in data.items():
             if isinstance(value, str) and (kind, key) not in UNCUT:
                 data[key] = cut(value, self.max_field_chars)
-        line = json.dumps(data, ensure_ascii=False)
-        for secret in self._secrets:
-            line = line.replace(secret, REDACTED)
-        return line + "\n"
+        return self._redact(json.dumps(data, ensure_ascii=False)) + "\n"
 
 
 def _claim(fd: int, path: Path) -> None:

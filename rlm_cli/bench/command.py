@@ -99,9 +99,11 @@ def run_bench(request: BenchRequest) -> int:
 
 
 def _check_keys(settings: Settings) -> None:
+    from rlm_cli.keys import load_dotenv
     from rlm_cli.llm import LLMClient
 
-    LLMClient(api_base=settings.api_base).check_keys([settings.model, settings.effective_sub_model])
+    load_dotenv(settings.dotenv)
+    LLMClient.from_settings(settings).check_keys([settings.model, settings.effective_sub_model])
 
 
 def _default_out(settings: Settings) -> Path:

@@ -165,3 +165,14 @@ def test_missing_path_is_exit_2_and_json_still_prints_one_object(tmp_path: Path)
     payload = json.loads(done.stdout)
     assert payload["error"] and "nope" in payload["error"]
     assert payload["ready"] is False and payload["schema"] == 1
+
+
+def test_a_sandbox_that_cannot_start_is_exit_6(tmp_path: Path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("hello\n", encoding="utf-8")
+    # Without bubblewrap on PATH, --sandbox bwrap cannot start: its own code, not "provider failure".
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable)}
+    done = rlm(["ask", str(source), "q?", "--sandbox", "bwrap", "-m", "openai/root", "--api-base", "http://127.0.0.1:9/v1"], env=env)
+    assert done.returncode == 6
+    assert "rlm: error: --sandbox bwrap: bubblewrap cannot run the REPL here" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,8 +1,10 @@
-"""A scripted OpenAI-compatible chat-completions server on 127.0.0.1, for tests and benchmarks.
+"""A scripted chat server on 127.0.0.1, for tests and benchmarks: OpenAI's chat-completions API,
+or (`api="anthropic"`) Anthropic's `/v1/messages`.
 
 Root-model replies come from a script chosen by the request itself (the number of assistant
 messages so far), so the server keeps no conversation state. Sub-call replies come from rules over
-the prompt. It can add latency and fail on cue, and it records every request.
+the prompt. It can add latency and fail on cue, and it records every request it receives, with
+its path and headers (a request to a route it does not serve is recorded and answered 404).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class Request:
     started: float
     in_flight: int
     body: dict[str, Any]
+    path: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # names in lower case
     finished: float | None = None
     status: int = 200
 
@@ -109,6 +113,7 @@ class FakeProvider:
     sub_latency: float | None = None
     requests: list[Request] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    api: str = "openai"  # or "anthropic": the API this server speaks
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -141,9 +146,15 @@ class FakeProvider:
 
     @property
     def url(self) -> str:
-        """The base URL to pass as --api-base."""
+        """The base URL to pass as --api-base (LiteLLM adds /v1/messages to an Anthropic base)."""
         assert self._server is not None, "start() the server first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        root = f"http://127.0.0.1:{self._server.server_address[1]}"
+        return root if self.api == "anthropic" else root + "/v1"
+
+    def serves(self, path: str) -> bool:
+        """Whether `path` is this server's chat route."""
+        route = "/v1/messages" if self.api == "anthropic" else "/chat/completions"
+        return path.split("?")[0].rstrip("/").endswith(route)
 
     # cues ----------------------------------------------------------------------------------
     def fail(self, kind: str = "status", **options: Any) -> Fault:
@@ -188,18 +199,23 @@ class FakeProvider:
             return "The script has no more turns."
         return self.sub_rule(request)
 
-    def _enter(self, body: dict[str, Any]) -> Request:
+    def _enter(self, body: dict[str, Any], path: str, headers: dict[str, str]) -> Request:
+        messages = list(body.get("messages") or [])
+        if self.api == "anthropic" and body.get("system"):
+            messages.insert(0, {"role": "system", "content": body["system"]})
         with self._lock:
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
             request = Request(
                 model=str(body.get("model", "")),
-                messages=list(body.get("messages") or []),
+                messages=messages,
                 stream=bool(body.get("stream")),
                 tools=body.get("tools"),
                 started=time.monotonic(),
                 in_flight=self._in_flight,
                 body=body,
+                path=path,
+                headers={name.lower(): value for name, value in headers.items()},
             )
             self.requests.append(request)
         return request
@@ -230,11 +246,11 @@ def _make_handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
             except json.JSONDecodeError:
                 self._send_json(400, {"error": {"message": "bad JSON", "type": "invalid_request_error"}})
                 return
-            if not self.path.rstrip("/").endswith("/chat/completions"):
-                self._send_json(404, {"error": {"message": f"no route {self.path}"}})
-                return
-            self._request: Request | None = provider._enter(body)
+            self._request: Request | None = provider._enter(body, self.path, dict(self.headers.items()))
             try:
+                if not provider.serves(self.path):
+                    self._send_json(404, {"error": {"message": f"no route {self.path}"}})
+                    return
                 self._serve(self._request)
             finally:
                 self._done(500)  # only if nothing was sent: the script itself failed
@@ -260,7 +276,9 @@ def _make_handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
                 "completion_tokens": max(1, len(message.get("content") or "") // 4),
             }
             usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-            if request.stream:
+            if provider.api == "anthropic":
+                self._send_json(200, _anthropic_message(request.model, message, usage))
+            elif request.stream:
                 self._send_stream(request, message, usage)
             else:
                 self._send_json(200, _completion(request.model, message, usage))
@@ -336,6 +354,20 @@ def _completion(model: str, message: dict[str, Any], usage: dict[str, int]) -> d
         "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": usage,
+    }
+
+
+def _anthropic_message(model: str, message: dict[str, Any], usage: dict[str, int]) -> dict[str, Any]:
+    """A reply in the shape of Anthropic's Messages API (text only)."""
+    return {
+        "id": f"msg_{uuid.uuid4().hex[:12]}",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": message.get("content") or ""}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": usage["prompt_tokens"], "output_tokens": usage["completion_tokens"]},
     }
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rlm_cli.errors import ConfigError, InputError, ProviderError, SandboxError
-from rlm_cli.exits import ExitCode, error_line, exit_code_for, exit_code_for_stop
+from rlm_cli.exits import EXIT_CODES_HELP, ExitCode, error_line, exit_code_for, exit_code_for_stop
 
 
 @pytest.mark.parametrize(
@@ -14,7 +16,7 @@ from rlm_cli.exits import ExitCode, error_line, exit_code_for, exit_code_for_sto
         (InputError("x"), 2),
         (ConfigError("x"), 4),
         (ProviderError("x"), 5),
-        (SandboxError("x"), 5),
+        (SandboxError("x"), 6),
         (KeyboardInterrupt(), 130),
         (ValueError("x"), 1),
     ],
@@ -36,3 +38,10 @@ def test_error_lines_are_one_line() -> None:
 )
 def test_how_a_run_stopped_maps_to_its_exit_code(stopped_by: str, failure: BaseException | None, code: int) -> None:
     assert exit_code_for_stop(stopped_by, failure) == ExitCode(code)
+
+
+def test_every_exit_code_is_documented_in_the_help_and_the_readme() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for code in ExitCode:
+        assert f" {int(code)} " in EXIT_CODES_HELP, code
+        assert f"\n| {int(code)} | " in readme, code

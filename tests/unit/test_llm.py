@@ -47,3 +47,16 @@ def test_a_deadline_stops_retries(provider: FakeProvider, monkeypatch: pytest.Mo
     assert time.monotonic() - started < 3  # not the 5 s Retry-After, nor ten retries
     with pytest.raises(ProviderError, match="no time left"):
         client.complete("openai/sub", [{"role": "user", "content": "q"}], deadline=time.monotonic() - 1)
+
+
+def test_a_real_price_of_zero_is_zero_and_no_price_is_unknown(provider: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rlm_cli.llm import litellm_module
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    litellm_module().register_model({"openai/free-local-model": {
+        "input_cost_per_token": 0.0, "output_cost_per_token": 0.0, "litellm_provider": "openai", "mode": "chat",
+    }})
+    client = LLMClient(api_base=provider.url)
+    message = [{"role": "user", "content": "q"}]
+    assert client.complete("openai/free-local-model", message).cost_usd == 0.0
+    assert client.complete("openai/sub", message).cost_usd is None

@@ -211,3 +211,17 @@ def test_a_second_run_on_the_same_trace_path_is_refused(tmp_path: Path) -> None:
     first.close()
     assert [event.message for event in read_trace(path)] == ["still mine"]  # type: ignore[attr-defined]
     TraceWriter(path).close()  # free again once the first run has closed it
+
+
+def test_keys_from_the_keys_file_never_reach_a_trace(tmp_path: Path) -> None:
+    from rlm_cli.keys import write_stored
+
+    stored = "sk-stored-in-the-keys-file-42"
+    write_stored({"anthropic": stored})
+    s = scripted_run(finish=False)
+    s.call("q", f"the key is {stored}")
+    s.finish(f"done {stored}")
+    path = tmp_path / "t.jsonl"
+    write(path, s.events)
+    data = path.read_text()
+    assert stored not in data and data.count("[redacted]") >= 2
