@@ -112,8 +112,11 @@ def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
         except RlmError as error:  # before the loop ran: keys, input, sandbox start-up
             failed_result(result, error)
         else:
+            if outcome.failure is not None and should_reraise(outcome.failure):
+                raise outcome.failure  # --debug: show where the bug is
             result.answer, result.ready, result.stopped_by = outcome.answer, outcome.ready, outcome.stopped_by
             result.iterations, result.error = outcome.iterations, outcome.error
+            result.hint = getattr(outcome.failure, "hint", None)
             result.exit_code = int(exit_code_for_stop(outcome.stopped_by, outcome.failure))
         finally:
             _fill_usage(result, session)
@@ -127,12 +130,14 @@ class RunSession:
     """The shared pieces of a run tree: the LLM client, the concurrency gate, child runs."""
 
     def __init__(self, settings: Settings, emit: Emit) -> None:
+        from rlm_cli.failures import Failures
         from rlm_cli.llm import LLMClient
         from rlm_cli.sandbox.libraries import available_libraries
 
         self.settings = settings
         self.emit = emit
         self.llm = LLMClient.from_settings(settings)
+        self.failures = Failures()  # one failure policy for the whole run tree
         self.gate = threading.BoundedSemaphore(settings.concurrency)
         self.libraries = tuple(available_libraries())
         self.interrupted: Any = None  # the root run's outcome at Ctrl-C, once it had started
@@ -159,11 +164,14 @@ class RunSession:
         config = self._engine_config(budget.depth)
         broker = Broker(
             run_id=run_id, llm=self.llm, budget=budget, gate=self.gate, concurrency=settings.concurrency,
-            emit=self.emit, corpus=ingested.corpus,
+            emit=self.emit, corpus=ingested.corpus, failures=self.failures,
             settings=SubcallSettings(config.sub_model, config.sub_window_tokens, budget.depth < settings.depth),
             child_runner=lambda prompt, context, child_budget, call_id: self._child(run_id, call_id, prompt, context, ingested, child_budget),
         )
-        engine = Engine(llm=self.llm, config=config, budget=budget, emit=self.emit, run_id=run_id, parent_run_id=parent_run_id, parent_call_id=parent_call_id)
+        engine = Engine(
+            llm=self.llm, config=config, budget=budget, emit=self.emit, run_id=run_id, parent_run_id=parent_run_id,
+            parent_call_id=parent_call_id, failures=self.failures,
+        )
         with Sandbox(self._sandbox_config(ingested), broker) as sandbox:
             try:
                 if parent_run_id is None:
@@ -234,6 +242,9 @@ def _sandbox_notes(mode: str) -> list[tuple[str, str]]:
 
 
 def _child_answer(outcome: Any) -> str:
+    """The child's answer for its parent's rlm_query; a child that failed for good raises."""
+    if outcome.failure is not None:
+        raise outcome.failure
     if outcome.ready:
         return outcome.answer
     note = f"[the child run stopped ({outcome.stopped_by}) before its answer was ready; partial answer follows]\n"

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from rlm_cli.errors import ProviderError
-from rlm_cli.llm import LLMClient, RetryPolicy, _retry_after
+from rlm_cli.llm import LLMClient, RetryPolicy, _retry_after, litellm_module
 from tests.fakes.provider import FakeProvider
 
 
@@ -41,6 +41,7 @@ def test_a_deadline_stops_retries(provider: FakeProvider, monkeypatch: pytest.Mo
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     provider.fail(status=503, retry_after=5, times=None)
     client = LLMClient(api_base=provider.url, retry=RetryPolicy(base_delay=0.01, max_retries=10))
+    litellm_module()  # its import takes seconds on a busy machine: not part of the call
     started = time.monotonic()
     with pytest.raises(ProviderError, match="no time left"):
         client.complete("openai/sub", [{"role": "user", "content": "q"}], deadline=time.monotonic() + 1.5)
