@@ -72,7 +72,7 @@ def test_a_hung_provider_holds_a_call_no_longer_than_request_timeout(provider: F
     litellm_module()
     provider.fail("hang", hang_s=3, times=None)
     started = time.monotonic()
-    with pytest.raises(ProviderError, match="timed out.*no time left within request_timeout"):
+    with pytest.raises(ProviderError, match=r"timed out.*no time left within request_timeout"):
         client.complete("openai/sub", [{"role": "user", "content": "q"}])
     assert time.monotonic() - started < 1.5  # not 7 attempts of 0.5 s each
     assert len(provider.requests) == 1
