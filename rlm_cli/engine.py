@@ -108,7 +108,8 @@ class Engine:
     ) -> RunOutcome:
         """Turn after turn until the answer is ready or a limit stops the run."""
         limits = self.budget.limits
-        system = prompts.system_prompt(self._facts())
+        opening = self.opening(question, description)
+        system = opening[0]["content"]
         self.emit(RunStarted(
             self.run_id, question=question, model=self.config.model, sub_model=self.config.sub_model,
             depth=self.budget.depth, max_depth=self.config.max_depth, parent_run_id=self.parent_run_id,
@@ -119,11 +120,7 @@ class Engine:
         ))
         for message, level in notes or []:
             self.emit(Notice(self.run_id, message=message, level=level))
-        first = prompts.first_user_message(description, question)
-        state = _State(
-            messages=[{"role": "system", "content": system}, {"role": "user", "content": first}],
-            transcript=[{"role": "user", "content": first}],
-        )
+        state = _State(messages=opening, transcript=opening[1:])
         state.answer = dict(repl.answer)
         self.question = question
         try:
@@ -156,6 +153,11 @@ class Engine:
             self._sync_answer(state, repl)
             self.interrupted = self._finish(state, "interrupt", error="interrupted")
             raise
+
+    def opening(self, question: str, description: str) -> list[dict[str, Any]]:
+        """The first request's messages: the system prompt, then the input's description and the question."""
+        first = prompts.first_user_message(description, question)
+        return [{"role": "system", "content": prompts.system_prompt(self._facts())}, {"role": "user", "content": first}]
 
     def _turn(self, state: _State, repl: Repl, held: Reservation) -> bool:
         """One root turn, its call's budget `held` already; True when the answer is ready."""

@@ -147,8 +147,7 @@ class RunSession:
         """The top-level run; `notes` (message, level) are shown once it has started."""
         settings = self.settings
         self.llm.check_keys([settings.model, settings.effective_sub_model])
-        deadline = time.monotonic() + settings.timeout if settings.timeout else None
-        budget = Budget(Limits(settings.max_iterations, settings.max_sub_calls, settings.max_cost, settings.max_tokens, deadline))
+        budget = Budget(limits_for(settings))
         self.root_budget = budget
         return self._run(run_id, None, None, question, ingested, sources, budget, notes)
 
@@ -161,7 +160,7 @@ class RunSession:
         from rlm_cli.sandbox import Sandbox
 
         settings = self.settings
-        config = self._engine_config(budget.depth)
+        config = self.engine_config(budget.depth)
         broker = Broker(
             run_id=run_id, llm=self.llm, budget=budget, gate=self.gate, concurrency=settings.concurrency,
             emit=self.emit, corpus=ingested.corpus, failures=self.failures,
@@ -199,7 +198,8 @@ class RunSession:
             outcome = self._run(run_id, parent_run_id, call_id, prompt, child_input, ["(rlm_query context)"], budget)
         return _child_answer(outcome), run_id
 
-    def _engine_config(self, depth: int) -> Any:
+    def engine_config(self, depth: int) -> Any:
+        """The models and sizes of a run at `depth` (1: the root run)."""
         from rlm_cli.engine import EngineConfig
 
         settings = self.settings
@@ -223,6 +223,12 @@ class RunSession:
             cell_timeout=settings.cell_timeout, output_limit=settings.output_limit,
             allow_net=settings.allow_net, allow_write=tuple(Path(p).resolve() for p in settings.allow_write),
         )
+
+
+def limits_for(settings: Settings) -> Limits:
+    """The limits of a top-level run; its --timeout starts now."""
+    deadline = time.monotonic() + settings.timeout if settings.timeout else None
+    return Limits(settings.max_iterations, settings.max_sub_calls, settings.max_cost, settings.max_tokens, deadline)
 
 
 def _warm_up_litellm() -> None:

@@ -110,3 +110,21 @@ def test_a_bug_in_our_call_path_is_not_retried_and_is_an_internal_error(provider
     assert result.error and result.error.startswith("internal error: TypeError")
     assert result.answer == "draft"
     assert len(provider.sub_requests()) == 2 and len(provider.root_requests()) == 1  # no retries, no more turns
+
+
+def test_estimate_prints_what_a_run_would_read_and_cost_without_calling_a_model(provider: FakeProvider, logs: Path, isolated_env: Path) -> None:
+    done = rlm(["ask", str(logs), "q?", "--estimate", *model_flags(provider)], env={"OPENAI_API_KEY": ""})
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    size = sum(p.stat().st_size for p in logs.iterdir())
+    assert lines[0].startswith(f"input: 3 documents, {size:,} bytes, ")
+    assert "tokens (estimated: LiteLLM has no tokenizer for openai/sub)" in lines[0]
+    assert lines[1].startswith("one root turn (openai/root): ") and "cost unknown" in lines[1]
+    assert lines[2].startswith("reading the whole input once (openai/sub): ")
+    priced = rlm(["ask", str(logs), "q?", "--estimate", "--json", "-m", "openai/gpt-4o-mini", "--api-base", provider.url])
+    figures = json.loads(priced.stdout)
+    assert (figures["documents"], figures["bytes"], figures["input"]["by"]) == (3, size, "tokenizer")
+    assert 0 < figures["root_turn_cost_usd"] < figures["root_turn_max_cost_usd"] and figures["read_cost_usd"] > 0
+    assert figures["input"]["tokens"] < figures["chars"] / 2
+    assert provider.requests == []  # nothing was sent
+    assert not (isolated_env / "state" / "rlm" / "runs").exists()  # and no run recorded
