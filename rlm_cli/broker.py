@@ -72,7 +72,7 @@ class Broker:
         emit: Emit,
         corpus: Any = None,
         child_runner: ChildRunner | None = None,
-        failures: Failures | None = None,
+        failures: Failures,
     ) -> None:
         self.run_id = run_id
         self.llm = llm
@@ -83,7 +83,7 @@ class Broker:
         self.emit = emit
         self.corpus = corpus
         self.child_runner = child_runner
-        self.failures = failures or Failures()
+        self.failures = failures  # shared with the run's engine, which ends the run on a failure
         self.meter = Meter(llm=llm, budget=budget, emit=emit, run_id=run_id, failures=self.failures)
         self._noted: set[str] = set()
         self._stopped = threading.Event()

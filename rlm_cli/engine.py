@@ -86,7 +86,7 @@ class Engine:
 
     def __init__(
         self, *, llm: LLMClient, config: EngineConfig, budget: Budget, emit: Emit, run_id: str,
-        parent_run_id: str | None = None, parent_call_id: str | None = None, failures: Failures | None = None,
+        failures: Failures, parent_run_id: str | None = None, parent_call_id: str | None = None,
     ) -> None:
         self.llm = llm
         self.config = config
@@ -95,7 +95,7 @@ class Engine:
         self.run_id = run_id
         self.parent_run_id = parent_run_id
         self.parent_call_id = parent_call_id
-        self.failures = failures or Failures()
+        self.failures = failures  # shared with the run's broker
         self.meter = Meter(llm=llm, budget=budget, emit=emit, run_id=run_id, failures=self.failures)
         self.started = time.monotonic()
         self.question = ""

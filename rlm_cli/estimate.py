@@ -87,7 +87,10 @@ def estimate(arguments: list[str], paths_from: str | None, settings: Any) -> Est
         ingested = ingest(sources, options, spool_dir=Path(spool), paths_from=paths_from, stdin=sys.stdin.buffer)
         corpus = ingested.corpus
         summary = ingested.summary()
-        engine = Engine(llm=llm, config=session.engine_config(1), budget=Budget(limits_for(settings)), emit=lambda event: None, run_id="estimate")
+        engine = Engine(
+            llm=llm, config=session.engine_config(1), budget=Budget(limits_for(settings)), emit=lambda event: None,
+            run_id="estimate", failures=session.failures,
+        )
         opening = engine.opening(question, corpus.describe())
         input_tokens = _count(llm, sub_model, corpus, len(corpus))
     root_prompt = _count_text(llm, model, "\n".join(m["content"] for m in opening))
