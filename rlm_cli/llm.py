@@ -259,7 +259,7 @@ class LLMClient:
         except RlmError:
             raise
         except Exception as error:
-            if not _is_provider_failure(litellm, error):
+            if not _is_provider_failure(error):
                 raise  # a bug (ours or LiteLLM's): retrying would only hide it
             fatal = _non_retryable(litellm, error, model)
             if fatal is not None:
@@ -305,7 +305,7 @@ def _cost(litellm: Any, response: Any) -> float | None:
     return float(cost) if cost else None
 
 
-def _is_provider_failure(litellm: Any, error: BaseException) -> bool:
+def _is_provider_failure(error: BaseException) -> bool:
     """A failure of the provider or the network, as opposed to a bug in the calling code."""
     import httpx
     import openai
@@ -320,7 +320,7 @@ def _status(error: BaseException) -> int | None:
 
 def _transient(litellm: Any, error: BaseException) -> bool:
     """Worth another attempt: a timeout, a dropped connection, 429 or a 5xx."""
-    if not _is_provider_failure(litellm, error):
+    if not _is_provider_failure(error):
         return False
     if isinstance(error, litellm.exceptions.ContextWindowExceededError):
         return False
