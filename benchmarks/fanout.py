@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rlm_cli.broker import Broker, SubcallSettings
 from rlm_cli.budget import Budget, Limits
+from rlm_cli.failures import Failures
 from rlm_cli.llm import LLMClient
 from rlm_cli.sandbox import Sandbox, SandboxConfig
 from tests.fakes.provider import FakeProvider
@@ -42,7 +43,7 @@ def main() -> None:
             run_id="bench", llm=llm, budget=Budget(Limits()),
             settings=SubcallSettings(sub_model="openai/sub", sub_window_tokens=100_000, can_recurse=False),
             gate=threading.BoundedSemaphore(args.concurrency), concurrency=args.concurrency,
-            emit=lambda event: None,
+            emit=lambda event: None, failures=Failures(),
         )
         code = f"answers = llm_batch([f'prompt {{i}}' for i in range({args.prompts})])\nprint(len(answers), answers[0])"
         with Sandbox(SandboxConfig(mode=args.sandbox), broker) as sandbox:

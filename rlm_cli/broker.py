@@ -1,7 +1,8 @@
 """The host side of sub-calls: serves llm_query, llm_batch and rlm_query for one run's REPL.
 
 Owns parallelism (one gate for the whole run tree), soft budgets, the sub-model's window check,
-the sub-LLM tool loop, and the events of every sub-call. Never prints.
+the sub-LLM tool loop, the events of every sub-call, and reporting failed calls to the run's
+failure policy. Never prints.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rlm_cli.budget import UNPRICED_NOTE, Budget
+from rlm_cli.budget import Budget, OverBudget
 from rlm_cli.errors import RlmError
 from rlm_cli.events import (
     BatchFinished,
@@ -26,11 +27,15 @@ from rlm_cli.events import (
     SubcallStarted,
     ToolCalled,
 )
+from rlm_cli.exits import error_message
+from rlm_cli.failures import Failures
 from rlm_cli.llm import Completion, LLMClient
+from rlm_cli.metering import Meter
 from rlm_cli.prompts import CHARS_PER_TOKEN
 from rlm_cli.subtools import run_tool, tool_schemas
 
 MAX_TOOL_ROUNDS = 8
+FIRST_WAVE = 8  # calls of a batch that, all failing the same way, stop the run (at least the concurrency)
 
 FINISH_NOW = (
     "Error: the {limit} budget is used up, so this sub-call was not made. Finish now: put your "
@@ -67,6 +72,7 @@ class Broker:
         emit: Emit,
         corpus: Any = None,
         child_runner: ChildRunner | None = None,
+        failures: Failures,
     ) -> None:
         self.run_id = run_id
         self.llm = llm
@@ -77,6 +83,8 @@ class Broker:
         self.emit = emit
         self.corpus = corpus
         self.child_runner = child_runner
+        self.failures = failures  # shared with the run's engine, which ends the run on a failure
+        self.meter = Meter(llm=llm, budget=budget, emit=emit, run_id=run_id, failures=self.failures)
         self._noted: set[str] = set()
         self._stopped = threading.Event()
 
@@ -87,7 +95,11 @@ class Broker:
     # the REPL contract -----------------------------------------------------------------------
     def llm_query(self, prompt: str, model: str | None = None, tools: list[str] | None = None) -> str:
         """One sub-LLM call; budget and window refusals come back as text, provider failures raise."""
-        return self._call(prompt, model, tools, batch_id=None, index=0, raise_errors=True)
+        answer, failure = self._call(prompt, model, tools, batch_id=None, index=0)
+        self.failures.after_calls([failure])
+        if failure is not None:
+            raise failure
+        return answer
 
     def llm_batch(self, prompts: list[str], model: str | None = None, tools: list[str] | None = None) -> list[str]:
         """Parallel sub-LLM calls, answers in input order; a failed item is an error string."""
@@ -99,6 +111,10 @@ class Broker:
         work: queue.SimpleQueue[int] = queue.SimpleQueue()
         for index in range(len(prompts)):
             work.put(index)
+        # The first calls decide: when all of them failed the same way, the rest is not sent.
+        wave = min(len(prompts), max(self.concurrency, FIRST_WAVE))
+        outcomes: list[BaseException | None] = []
+        lock = threading.Lock()
 
         def worker() -> None:
             while True:
@@ -106,10 +122,11 @@ class Broker:
                     index = work.get_nowait()
                 except queue.Empty:
                     return
-                try:
-                    answers[index] = self._call(prompts[index], model, tools, batch_id=batch_id, index=index, raise_errors=False)
-                except Exception as error:  # a bug must not leave a silent "" among the answers
-                    answers[index] = f"Error: {type(error).__name__}: {error}"
+                answers[index], failure = self._call(prompts[index], model, tools, batch_id=batch_id, index=index)
+                with lock:
+                    outcomes.append(failure)
+                    if len(outcomes) == wave:
+                        self.failures.after_calls(outcomes)
 
         # Daemon threads: an interrupted run must not wait for requests still in flight.
         threads = [threading.Thread(target=worker, daemon=True) for _ in range(min(self.concurrency, len(prompts)))]
@@ -137,8 +154,13 @@ class Broker:
         child_run_id: str | None = None
         try:
             answer, child_run_id = self.child_runner(prompt, context, child_budget, call_id)
-        except RlmError as failure:
-            answer, error = f"Error: {failure.message}", failure.message
+        except Exception as raised:  # the child's run failed for good (or a bug: it ends the run)
+            error = error_message(raised)
+            answer = f"Error: {error}"
+            if isinstance(raised, RlmError):
+                self.failures.after_calls([raised])
+            else:
+                self.failures.stop(raised)
         spent = child_budget.snapshot()["total"]
         self.emit(SubcallFinished(
             self.run_id, call_id=call_id, batch_id=None, index=0, model=self.settings.sub_model,
@@ -149,27 +171,32 @@ class Broker:
         return answer
 
     # one call ---------------------------------------------------------------------------------
-    def _call(self, prompt: str, model: str | None, tools: list[str] | None, *, batch_id: str | None, index: int, raise_errors: bool) -> str:
+    def _call(self, prompt: str, model: str | None, tools: list[str] | None, *, batch_id: str | None, index: int) -> tuple[str, BaseException | None]:
+        """One sub-call: (answer, None), or ("Error: ...", what failed). A bug stops the run."""
         model_name = model or self.settings.sub_model
         refusal = self._refusal(prompt, tools)
         if refusal:
-            return refusal
+            return refusal, None
         call_id = f"c{next(self._ids)}"
         self.emit(SubcallStarted(self.run_id, call_id=call_id, batch_id=batch_id, index=index, model=model_name, prompt=prompt, prompt_chars=len(prompt)))
         started = time.monotonic()
         try:
             completion = self._complete(call_id, model_name, prompt, tools)
-        except RlmError as failure:
-            self._finished(call_id, batch_id, index, model_name, "", None, started, failure.message)
-            if raise_errors:
-                raise
-            return f"Error: {failure.message}"
+        except OverBudget as over:
+            answer = self._finish_now(over.limit)
+            self._finished(call_id, batch_id, index, model_name, answer, None, started, None)
+            return answer, None
+        except Exception as failure:
+            if not isinstance(failure, RlmError):
+                self.failures.stop(failure)  # a bug of ours: the run ends as an internal error
+            self._finished(call_id, batch_id, index, model_name, "", None, started, error_message(failure))
+            return f"Error: {error_message(failure)}", failure
         self._finished(call_id, batch_id, index, model_name, completion.text, completion, started, None)
-        return completion.text
+        return completion.text, None
 
     def _refusal(self, prompt: str, tools: list[str] | None) -> str | None:
         """Text returned instead of a call: over budget, over the window, or bad arguments."""
-        if self._stopped.is_set():
+        if self._stopped.is_set() or self.failures.failure is not None:
             return "Error: the run has stopped; this sub-call was not sent"
         if not isinstance(prompt, str):
             return f"Error: a prompt must be a string, not {type(prompt).__name__}"
@@ -199,9 +226,7 @@ class Broker:
         schemas = tool_schemas(tools) if tools else None
         for _round in range(MAX_TOOL_ROUNDS + 1):
             with self.gate:
-                completion = self.llm.complete(model, messages, tools=schemas, deadline=self.budget.limits.deadline)
-            if self.budget.charge("sub", completion.prompt_tokens, completion.completion_tokens, completion.cost_usd):
-                self.emit(Notice(self.run_id, message=UNPRICED_NOTE, level="warning"))
+                completion = self.meter.call("sub", model, messages, call_id=call_id, tools=schemas)
             if not completion.tool_calls or self.corpus is None:
                 return completion
             messages.append({"role": "assistant", "content": completion.text or None, "tool_calls": [

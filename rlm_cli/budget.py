@@ -1,20 +1,82 @@
 """Budgets and accounting for a run tree: tokens, cost, sub-calls and wall time, thread-safe.
 
 A child RLM gets its own Budget, a slice of what its parent has left; every charge also counts
-against the parents, so the whole tree stays within the user's limits.
+against the parents, so the whole tree stays within the user's limits. Before a model call is
+sent, its worst case (prompt plus output cap, at the model's price) is reserved; the reservation
+is settled to the real usage when the call returns, so calls in flight cannot overshoot a limit.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
 from rlm_cli.result import empty_usage, zero_counts
 
 UNPRICED_NOTE = "no price is known for this model, so --max-cost cannot be applied"
+# A call whose output would have to be capped below this many tokens to fit is not sent.
+MIN_OUTPUT_TOKENS = 1024
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The worst case of one call before it is sent: its prompt, its output cap, the price."""
+
+    prompt_tokens: int
+    max_output: int
+    prompt_price: float | None = None  # USD per token; None where no price is known
+    output_price: float | None = None
+
+    @property
+    def priced(self) -> bool:
+        """Whether the cost can be known."""
+        return self.prompt_price is not None and self.output_price is not None
+
+    def cost(self, output: int) -> float:
+        """USD for the prompt and `output` tokens (0 for an unpriced model)."""
+        if not self.priced:
+            return 0.0
+        return self.prompt_tokens * (self.prompt_price or 0.0) + output * (self.output_price or 0.0)
+
+
+class OverBudget(Exception):
+    """A call was not sent: its worst case does not fit what is left of a limit."""
+
+    def __init__(self, limit: str) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+class Reservation:
+    """What one call in flight holds of its budget chain until it settles."""
+
+    def __init__(self, budget: Budget, tokens: int, cost: float, max_output: int, unpriced: bool) -> None:
+        self.budget = budget
+        self.tokens = tokens
+        self.cost = cost
+        self.max_output = max_output  # the output cap the call is sent with
+        self.unpriced = unpriced  # True once per run tree: a cost limit cannot apply to this call
+        self._open = True
+
+    def settle(self, role: str, prompt_tokens: int, completion_tokens: int, cost: float | None) -> bool:
+        """Give the reservation back and charge what the call really used (see Budget.charge)."""
+        with self.budget._lock:
+            self.release()
+            return self.budget.charge(role, prompt_tokens, completion_tokens, cost)
+
+    def release(self) -> None:
+        """Give the reservation back: the call was not answered, nothing known was spent."""
+        with self.budget._lock:
+            if not self._open:
+                return
+            self._open = False
+            for budget in self.budget._chain():
+                budget._reserved_tokens -= self.tokens
+                budget._reserved_cost -= self.cost
+                budget._in_flight -= 1
+            self.budget._changed.notify_all()
 
 
 @dataclass(frozen=True)
@@ -40,7 +102,12 @@ class Budget:
         self.limits = limits
         self.depth = depth
         self.parent = parent
-        self._lock = threading.RLock()  # reserve_sub_call holds the chain's locks while it checks
+        # One lock for the whole run tree: a check and its count never race a sibling's.
+        self._changed: threading.Condition = parent._changed if parent else threading.Condition(threading.RLock())
+        self._lock = self._changed  # a Condition is its lock's context manager
+        self._reserved_tokens = 0
+        self._reserved_cost = 0.0
+        self._in_flight = 0
         self.sub_calls = 0
         self.tokens = 0
         self.cost = 0.0
@@ -55,8 +122,8 @@ class Budget:
             limits = Limits(
                 max_iterations=max(3, self.limits.max_iterations // 2),
                 max_sub_calls=_half_count(self.limits.max_sub_calls, self.sub_calls),
-                max_cost=None if self.limits.max_cost is None else max(0.0, self.limits.max_cost - self.cost) / 2,
-                max_tokens=_half_count(self.limits.max_tokens, self.tokens),
+                max_cost=None if self.limits.max_cost is None else max(0.0, self.limits.max_cost - self.cost - self._reserved_cost) / 2,
+                max_tokens=_half_count(self.limits.max_tokens, self.tokens + self._reserved_tokens),
                 deadline=self.limits.deadline,
             )
         return Budget(limits, depth=self.depth + 1, parent=self)
@@ -64,20 +131,77 @@ class Budget:
     def reserve_sub_call(self) -> str | None:
         """Count one sub-call, or return the name of the limit that forbids it.
 
-        Checking and counting happen under every lock of the chain (taken root first, the one
-        order used everywhere), so parallel calls cannot overshoot --max-sub-calls.
+        Checking and counting happen under the tree's lock, so parallel calls cannot overshoot
+        --max-sub-calls.
         """
-        chain = self._chain()
-        with ExitStack() as held:
-            for budget in reversed(chain):
-                held.enter_context(budget._lock)
+        with self._lock:
             reached = self.reached(include_sub_calls=True)
             if reached:
                 self.refused = self.refused or reached
                 return reached
-            for budget in chain:
+            for budget in self._chain():
                 budget.sub_calls += 1
         return None
+
+    def reserve(self, quote: Quote) -> Reservation:
+        """Hold a call's worst case against --max-tokens and --max-cost, or raise OverBudget.
+
+        A call that fits what is left (spent plus held by calls in flight) is sent with its full
+        output cap. One that does not waits while other calls are in flight (their settling frees
+        room); with none in flight it is sent with a smaller cap when at least MIN_OUTPUT_TOKENS
+        still fit, and refused otherwise. So the run never spends past a limit by more than the
+        error of one prompt's size estimate.
+        """
+        floor = min(MIN_OUTPUT_TOKENS, quote.max_output)
+        with self._lock:
+            unpriced = self._note_unpriced(quote)
+            while True:
+                limit, room = self._room(quote)
+                if room >= quote.max_output:
+                    return self._hold(quote, quote.max_output, unpriced)
+                if self._chain()[-1]._in_flight == 0:
+                    if room >= floor:
+                        return self._hold(quote, room, unpriced)
+                    self.refused = self.refused or limit
+                    raise OverBudget(limit)
+                left = self.limits.timeout_left
+                if left is not None and left <= 0:
+                    raise OverBudget("timeout")
+                self._changed.wait(left)
+
+    def _room(self, quote: Quote) -> tuple[str, int]:
+        """The most output tokens that fit every limit of the chain, and the limit that binds."""
+        limit, room = "", quote.max_output
+        for budget in self._chain():
+            limits = budget.limits
+            if limits.max_tokens is not None:
+                left = limits.max_tokens - budget.tokens - budget._reserved_tokens - quote.prompt_tokens
+                if left < room:
+                    limit, room = "max_tokens", left
+            if limits.max_cost is not None and budget.cost_known and quote.priced:
+                money = limits.max_cost - budget.cost - budget._reserved_cost - quote.cost(0)
+                price = quote.output_price or 0.0
+                fits = int(money / price) if price > 0 else (room if money >= 0 else -1)
+                if fits < room:
+                    limit, room = "max_cost", fits
+        return limit, room
+
+    def _hold(self, quote: Quote, output: int, unpriced: bool) -> Reservation:
+        tokens, cost = quote.prompt_tokens + output, quote.cost(output)
+        for budget in self._chain():
+            budget._reserved_tokens += tokens
+            budget._reserved_cost += cost
+            budget._in_flight += 1
+        return Reservation(self, tokens, cost, output, unpriced)
+
+    def _note_unpriced(self, quote: Quote) -> bool:
+        """An unpriced call makes a cost limit inapplicable: True the first time (to say so once)."""
+        chain = self._chain()
+        if quote.priced or not all(b.cost_known for b in chain) or all(b.limits.max_cost is None for b in chain):
+            return False
+        for budget in chain:
+            budget.cost_known = False
+        return True
 
     def charge(self, role: str, prompt_tokens: int, completion_tokens: int, cost: float | None, *, depth: int | None = None) -> bool:
         """Record one model call (role "root": this run's own model, or "sub").
@@ -86,11 +210,13 @@ class Budget:
         """
         depth = self.depth if depth is None else depth
         chain = self._chain()
-        had_price = all(budget.cost_known for budget in chain)
-        for level, budget in enumerate(chain):
-            # Seen from a parent, everything a child spends is sub-call spending.
-            seen_as = role if level == 0 else "sub"
-            budget._add(seen_as, depth, prompt_tokens, completion_tokens, cost)
+        with self._lock:
+            had_price = all(budget.cost_known for budget in chain)
+            for level, budget in enumerate(chain):
+                # Seen from a parent, everything a child spends is sub-call spending.
+                seen_as = role if level == 0 else "sub"
+                budget._add(seen_as, depth, prompt_tokens, completion_tokens, cost)
+            self._changed.notify_all()
         limited = any(budget.limits.max_cost is not None for budget in chain)
         return cost is None and had_price and limited
 

@@ -52,6 +52,7 @@ MaxIterOpt = Annotated[int | None, typer.Option("--max-iterations", min=1, help=
 MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", min=0, help="Spend at most this many USD (needs a priced model).", rich_help_panel=BUDGETS)]
 MaxSubOpt = Annotated[int | None, typer.Option("--max-sub-calls", min=0, help="Sub-LLM calls at most.", rich_help_panel=BUDGETS)]
 MaxTokOpt = Annotated[int | None, typer.Option("--max-tokens", min=1, help="Tokens (root + sub, prompt + completion) at most.", rich_help_panel=BUDGETS)]
+EstimateOpt = Annotated[bool, typer.Option("--estimate", help="Print what the run would read (documents, bytes, tokens) and what one root turn and one pass of the input through the sub-model cost, then exit 0; no model is called.", rich_help_panel=BUDGETS)]
 TimeoutOpt = Annotated[float | None, typer.Option("--timeout", callback=above_zero, help="Wall-clock seconds at most for the whole run, more than 0 (no limit when left out).", rich_help_panel=BUDGETS)]
 IncludeOpt = Annotated[list[str] | None, typer.Option("--include", help="Only files matching this glob (repeatable).", rich_help_panel=INPUT)]
 ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude", help="Skip files matching this glob (repeatable).", rich_help_panel=INPUT)]
@@ -106,6 +107,7 @@ def ask(
     max_sub_calls: MaxSubOpt = None,
     max_tokens: MaxTokOpt = None,
     timeout: TimeoutOpt = None,
+    estimate: EstimateOpt = False,
     concurrency: ConcurrencyOpt = None,
     include: IncludeOpt = None,
     exclude: ExcludeOpt = None,
@@ -130,8 +132,6 @@ def ask(
     [dim]cat big.log | rlm ask - "why did the deploy fail?"[/dim]
     [dim]rlm ask docs/*.pdf "compare the evaluation setups" --json | jq -r .answer[/dim]
     """
-    from rlm_cli.runner import RunRequest, run_and_report
-
     flags: dict[str, Any] = {
         "model": model, "sub_model": sub_model, "api_base": api_base, "sub_api_base": sub_api_base,
         "dotenv": False if no_dotenv else None, "depth": depth,
@@ -143,6 +143,12 @@ def ask(
         "allow_write": tuple(allow_write) if allow_write else None,
         "progress": progress, "trace": False if no_trace else None,
     }
+    if estimate:
+        from rlm_cli.estimate import estimate_and_report
+
+        raise typer.Exit(estimate_and_report(arguments, paths_from, flags, as_json=json_output))
+    from rlm_cli.runner import RunRequest, run_and_report
+
     request = RunRequest(
         arguments=arguments, paths_from=paths_from, trace_path=trace,
         json_output=json_output, quiet=quiet, verbose=verbose,

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rlm_cli import prompts
-from rlm_cli.budget import UNPRICED_NOTE, Budget
-from rlm_cli.errors import ProviderError, RlmError
+from rlm_cli.budget import Budget, OverBudget, Reservation
+from rlm_cli.errors import RlmError
 from rlm_cli.events import (
     AnswerUpdated,
     CellExecuted,
@@ -25,7 +25,10 @@ from rlm_cli.events import (
     RunStarted,
     TurnStarted,
 )
-from rlm_cli.llm import Completion, LLMClient
+from rlm_cli.exits import error_message
+from rlm_cli.failures import Failures
+from rlm_cli.llm import LLMClient
+from rlm_cli.metering import Meter
 from rlm_cli.replies import ProseFinal, parse
 from rlm_cli.sandbox.contract import PROSE_FINAL, literal_text
 
@@ -67,7 +70,7 @@ class RunOutcome:
     stopped_by: str
     iterations: int
     error: str | None = None
-    failure: RlmError | None = None  # what ended a run stopped by "error"
+    failure: BaseException | None = None  # what ended a run stopped by "error"
 
 
 @dataclass
@@ -84,7 +87,7 @@ class Engine:
 
     def __init__(
         self, *, llm: LLMClient, config: EngineConfig, budget: Budget, emit: Emit, run_id: str,
-        parent_run_id: str | None = None, parent_call_id: str | None = None,
+        failures: Failures, parent_run_id: str | None = None, parent_call_id: str | None = None,
     ) -> None:
         self.llm = llm
         self.config = config
@@ -93,6 +96,8 @@ class Engine:
         self.run_id = run_id
         self.parent_run_id = parent_run_id
         self.parent_call_id = parent_call_id
+        self.failures = failures  # shared with the run's broker
+        self.meter = Meter(llm=llm, budget=budget, emit=emit, run_id=run_id, failures=self.failures)
         self.started = time.monotonic()
         self.question = ""
         self.interrupted: RunOutcome | None = None  # how the run stood when Ctrl-C ended it
@@ -107,7 +112,8 @@ class Engine:
         `mapped`: the input is memory-mapped, so `context` is the lazy form, not a str.
         """
         limits = self.budget.limits
-        system = prompts.system_prompt(self._facts(mapped))
+        opening = self.opening(question, description, mapped)
+        system = opening[0]["content"]
         self.emit(RunStarted(
             self.run_id, question=question, model=self.config.model, sub_model=self.config.sub_model,
             depth=self.budget.depth, max_depth=self.config.max_depth, parent_run_id=self.parent_run_id,
@@ -118,22 +124,29 @@ class Engine:
         ))
         for message, level in notes or []:
             self.emit(Notice(self.run_id, message=message, level=level))
-        first = prompts.first_user_message(description, question)
-        state = _State(
-            messages=[{"role": "system", "content": system}, {"role": "user", "content": first}],
-            transcript=[{"role": "user", "content": first}],
-        )
+        state = _State(messages=opening, transcript=opening[1:])
         state.answer = dict(repl.answer)
         self.question = question
         try:
             while state.turn < limits.max_iterations:
+                if self.failures.failure is not None:  # sub-calls failed in a way no turn can fix
+                    return self._finish(state, "error", failure=self.failures.failure)
                 # A sub-call turned away last turn means the model was told to finish and did not.
                 reached = self.budget.reached() or self.budget.refused
                 if reached:
                     return self._finish_on_limit(state, reached)
-                if self._turn(state, repl):
+                try:
+                    held = self.meter.reserve(self.config.model, state.messages)
+                except OverBudget as over:
+                    return self._finish_on_limit(state, over.limit)
+                if self._turn(state, repl, held):
                     return self._finish(state, "answer")
+            if self.failures.failure is not None:
+                return self._finish(state, "error", failure=self.failures.failure)
             return self._finish_on_limit(state, "max_iterations")
+        except OverBudget as over:  # a compaction call did not fit
+            self._sync_answer(state, repl)
+            return self._finish_on_limit(state, over.limit)
         except RlmError as error:
             self._sync_answer(state, repl)
             if self.budget.reached() == "timeout":  # the call ran out of time, not the provider
@@ -145,12 +158,20 @@ class Engine:
             self.interrupted = self._finish(state, "interrupt", error="interrupted")
             raise
 
-    def _turn(self, state: _State, repl: Repl) -> bool:
-        """One root turn; True when the answer is ready."""
+    def opening(self, question: str, description: str, mapped: bool = False) -> list[dict[str, Any]]:
+        """The first request's messages: the system prompt, then the input's description and the question."""
+        first = prompts.first_user_message(description, question)
+        return [{"role": "system", "content": prompts.system_prompt(self._facts(mapped))}, {"role": "user", "content": first}]
+
+    def _turn(self, state: _State, repl: Repl, held: Reservation) -> bool:
+        """One root turn, its call's budget `held` already; True when the answer is ready."""
         state.turn += 1
         self.emit(TurnStarted(self.run_id, turn=state.turn, message=state.messages[-1]["content"]))
-        self._compact_if_needed(state, repl)
-        text = self._root_call(state, state.messages)
+        if self._compaction_due(state):
+            held.release()  # the compaction call reserves its own; the shorter history is quoted again
+            self._compact(state, repl)
+            held = self.meter.reserve(self.config.model, state.messages)
+        text = self._root_call(state, state.messages, held=held)
         self._append(state, "assistant", text)
         reply = parse(text)
         if not reply.blocks and reply.cut_lines is None:
@@ -158,7 +179,11 @@ class Engine:
                 self._append(state, "user", prompts.NO_CODE_NUDGE)
                 return False
             return self._accept_prose_final(state, repl, reply.final)
-        results = [self._run_cell(state, repl, index, code, len(reply.blocks)) for index, code in enumerate(reply.blocks, 1)]
+        results = []
+        for index, code in enumerate(reply.blocks, 1):
+            results.append(self._run_cell(state, repl, index, code, len(reply.blocks)))
+            if self.failures.failure is not None:
+                break  # the run ends: later blocks would only meet refused sub-calls
         feedback = [shown for shown, _ in results]
         if reply.final is not None and not repl.answer.get("ready") and all(not r.error for _, r in results):
             feedback += self._prose_final_after_code(repl, reply.final, [r for _, r in results])
@@ -232,11 +257,8 @@ class Engine:
         return ready
 
     # model calls -------------------------------------------------------------------------------
-    def _root_call(self, state: _State, messages: list[dict[str, Any]], *, deadline: float | None = None) -> str:
-        deadline = self.budget.limits.deadline if deadline is None else deadline
-        completion: Completion = self.llm.complete(self.config.model, messages, deadline=deadline)
-        if self.budget.charge("root", completion.prompt_tokens, completion.completion_tokens, completion.cost_usd):
-            self.emit(Notice(self.run_id, message=UNPRICED_NOTE, level="warning"))
+    def _root_call(self, state: _State, messages: list[dict[str, Any]], *, deadline: float | None = None, held: Reservation | None = None) -> str:
+        completion = self.meter.call("root", self.config.model, messages, deadline=deadline, held=held)
         self.emit(ModelReplied(
             self.run_id, turn=state.turn, prompt_chars=sum(len(m["content"] or "") for m in messages),
             reply=completion.text, prompt_tokens=completion.prompt_tokens,
@@ -245,11 +267,14 @@ class Engine:
         ))
         return completion.text
 
-    def _compact_if_needed(self, state: _State, repl: Repl) -> None:
-        """Fold older turns into a summary when the history nears the root model's window."""
+    def _compaction_due(self, state: _State) -> bool:
+        """Whether the history nears the root model's window."""
         chars = sum(len(m["content"] or "") for m in state.messages)
-        if chars < COMPACT_AT * self.config.root_window_tokens * prompts.CHARS_PER_TOKEN or len(state.messages) < 6:
-            return
+        return chars >= COMPACT_AT * self.config.root_window_tokens * prompts.CHARS_PER_TOKEN and len(state.messages) >= 6
+
+    def _compact(self, state: _State, repl: Repl) -> None:
+        """Fold older turns into a summary; the full transcript goes to the REPL's `history`."""
+        chars = sum(len(m["content"] or "") for m in state.messages)
         summary = self._root_call(state, [*state.messages, {"role": "user", "content": prompts.COMPACTION_REQUEST}])
         repl.set_variable("history", state.transcript)
         folded = len(state.messages) - 4
@@ -268,14 +293,15 @@ class Engine:
 
     # endings ------------------------------------------------------------------------------------
     def _finish_on_limit(self, state: _State, reason: str) -> RunOutcome:
-        """One last root call for the best answer from what is known; the answer is partial."""
+        """One last root call for the best answer from what is known, if it fits what is left of
+        the budget (else the draft stands); the answer is partial."""
         draft = state.answer["content"]
         request = prompts.LIMIT_FINAL_REQUEST.format(reason=_reason_text(reason), question=self.question, draft=draft or "(none yet)")
         # Past --timeout, the last call still gets a short, bounded grace to answer.
         deadline = time.monotonic() + FINAL_CALL_GRACE if reason == "timeout" else None
         try:
             reply = self._root_call(state, [*state.messages, {"role": "user", "content": request}], deadline=deadline)
-        except ProviderError:
+        except (OverBudget, RlmError):
             reply = ""
         best = parse(reply).prose or draft
         if best != draft:
@@ -283,10 +309,10 @@ class Engine:
             self.emit(AnswerUpdated(self.run_id, content=best, ready=False))
         return self._finish(state, reason)
 
-    def _finish(self, state: _State, stopped_by: str, *, error: str | None = None, failure: RlmError | None = None) -> RunOutcome:
+    def _finish(self, state: _State, stopped_by: str, *, error: str | None = None, failure: BaseException | None = None) -> RunOutcome:
         usage = self.budget.snapshot()
         ready = stopped_by == "answer"
-        error = failure.message if failure else error
+        error = error_message(failure) if failure else error
         outcome = RunOutcome(answer=state.answer["content"], ready=ready, stopped_by=stopped_by, iterations=state.turn, error=error, failure=failure)
         self.emit(RunFinished(
             self.run_id, stopped_by=stopped_by, ready=ready, answer=outcome.answer, iterations=state.turn,

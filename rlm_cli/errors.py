@@ -6,10 +6,11 @@ from __future__ import annotations
 class RlmError(Exception):
     """Base of the errors rlm reports to the user as one line (plus an optional hint)."""
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, reason: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.reason = reason  # a short tag for how it failed ("auth", "rate_limited", ...), if known
 
 
 class InputError(RlmError):

@@ -121,6 +121,19 @@ class SubcallFinished(Event):
 
 
 @dataclass(frozen=True)
+class CallRetried(Event):
+    """A model call failed in a way worth retrying and is tried again after a pause."""
+
+    call_id: str | None  # the sub-call; None for a call of the run's own (root) model
+    model: str
+    reason: str  # the HTTP status ("429"), or "timeout", "connection error"
+    retry: int  # which retry comes next, from 1
+    max_retries: int
+    delay_s: float
+    error: str = ""  # the provider's message, one line
+
+
+@dataclass(frozen=True)
 class ToolCalled(Event):
     """A sub-LLM used one of its tools (read, grep)."""
 
@@ -170,7 +183,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
         RunStarted, TurnStarted, ModelReplied, CellStarted, CellExecuted, BatchStarted,
-        BatchFinished, SubcallStarted, SubcallFinished, ToolCalled, AnswerUpdated,
+        BatchFinished, SubcallStarted, SubcallFinished, CallRetried, ToolCalled, AnswerUpdated,
         HistoryCompacted, Notice, RunFinished,
     )
 }

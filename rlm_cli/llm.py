@@ -1,4 +1,4 @@
-"""Model calls through LiteLLM: key checks, retries with backoff, usage and cost.
+"""Model calls through LiteLLM: key checks, retries with backoff, worst-case quotes, usage and cost.
 
 The only module that imports litellm, and only lazily (it costs seconds to import).
 """
@@ -6,6 +6,7 @@ The only module that imports litellm, and only lazily (it costs seconds to impor
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import os
 import random
@@ -16,10 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import tenacity
+
+from rlm_cli.budget import Quote
 from rlm_cli.connections import Connections
-from rlm_cli.errors import ConfigError, ProviderError
+from rlm_cli.errors import ConfigError, ProviderError, RlmError
+from rlm_cli.prompts import estimate_tokens
 from rlm_cli.providers import unknown_model_error
 
+# Every call states its output cap, so its worst-case cost is known before it is sent.
+DEFAULT_MAX_OUTPUT_TOKENS = 8192  # as Settings.max_output_tokens
+ERROR_CHARS = 200  # provider error text shown to the user, at most
 _RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
 _setup_lock = threading.Lock()
 _litellm: Any = None
@@ -62,16 +70,31 @@ class Completion:
     cost_usd: float | None
     latency_s: float
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str | None = None  # "stop", "length" (the output cap was reached), ...
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A failed attempt that will be made again after a pause."""
+
+    model: str
+    reason: str  # the HTTP status ("429"), or "timeout", "connection error"
+    retry: int  # which retry comes next, from 1
+    max_retries: int
+    delay_s: float
+    error: str  # the provider's message, one line
+
+
+OnRetry = Callable[[Retry], None]
 
 
 @dataclass
 class RetryPolicy:
-    """Exponential backoff with full jitter, bounded in count and in total waiting time."""
+    """Exponential backoff with full jitter, bounded in count; Retry-After is honoured."""
 
     max_retries: int = 6
     base_delay: float = 1.0
     max_delay: float = 30.0
-    max_total_wait: float = 180.0
     sleep: Callable[[float], None] = time.sleep
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
@@ -92,11 +115,14 @@ class LLMClient:
         connections: Connections | None = None,
         request_timeout: float = 600.0,
         retry: RetryPolicy | None = None,
+        max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS,
     ) -> None:
         """`connections` says how each model is reached; without it, `api_base` serves every model."""
         self.connections = connections or Connections.shared(api_base)
-        self.request_timeout = request_timeout
+        self.request_timeout = request_timeout  # one call at most, its retries included
         self.retry = retry or RetryPolicy()
+        self.max_output_tokens = max_output_tokens
+        self._info: dict[str, dict[str, Any] | None] = {}
 
     @classmethod
     def from_settings(cls, settings: Any) -> LLMClient:
@@ -104,6 +130,7 @@ class LLMClient:
         return cls(
             connections=Connections.from_settings(settings), request_timeout=settings.request_timeout,
             retry=RetryPolicy(max_retries=settings.max_retries, base_delay=settings.retry_base_delay),
+            max_output_tokens=settings.max_output_tokens,
         )
 
     def check_keys(self, models: list[str]) -> None:
@@ -113,14 +140,53 @@ class LLMClient:
         """
         self.connections.check(models, unknown=_check_with_litellm)
 
+    # what a model is, from LiteLLM's model map ------------------------------------------------
+    def model_info(self, model: str) -> dict[str, Any] | None:
+        """LiteLLM's facts about a model (window, output cap, prices), or None when it has none."""
+        if model not in self._info:
+            try:
+                self._info[model] = dict(litellm_module().get_model_info(model))
+            except Exception:  # LiteLLM raises for any model missing from its map
+                self._info[model] = None
+        return self._info[model]
+
     def context_window(self, model: str, fallback: int) -> int:
         """Input tokens the model accepts, from LiteLLM's model map, else `fallback`."""
-        try:
-            info = litellm_module().get_model_info(model)
-        except Exception:
-            return fallback
+        info = self.model_info(model) or {}
         return int(info.get("max_input_tokens") or info.get("max_tokens") or fallback)
 
+    def max_output(self, model: str) -> int:
+        """The output cap sent with every call: ours, or the model's own when that is lower."""
+        own = (self.model_info(model) or {}).get("max_output_tokens")
+        return min(self.max_output_tokens, int(own)) if own else self.max_output_tokens
+
+    def price(self, model: str) -> tuple[float, float] | None:
+        """USD per prompt token and per completion token, or None when LiteLLM knows no price."""
+        info = self.model_info(model)
+        if info is None:
+            return None
+        prompt, completion = info.get("input_cost_per_token"), info.get("output_cost_per_token")
+        if prompt is None or completion is None:
+            return None
+        return float(prompt), float(completion)
+
+    def count_tokens(self, model: str, text: str) -> int | None:
+        """Tokens of `text` by LiteLLM's tokenizer for a model it knows; None for any other model."""
+        if self.model_info(model) is None:
+            return None
+        return int(litellm_module().token_counter(model=model, text=text))
+
+    def quote(self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> Quote:
+        """The worst case of one call: its prompt (estimated) and output cap, at the model's price."""
+        chars = sum(len(str(m.get("content") or "")) + len(str(m.get("tool_calls") or "")) for m in messages)
+        chars += len(json.dumps(tools)) if tools else 0
+        price = self.price(model)
+        return Quote(
+            prompt_tokens=estimate_tokens(chars), max_output=self.max_output(model),
+            prompt_price=price[0] if price else None, output_price=price[1] if price else None,
+        )
+
+    # calls -------------------------------------------------------------------------------------
     def complete(
         self,
         model: str,
@@ -128,49 +194,72 @@ class LLMClient:
         *,
         tools: list[dict[str, Any]] | None = None,
         deadline: float | None = None,
+        max_output: int | None = None,
+        on_retry: OnRetry | None = None,
     ) -> Completion:
         """One chat completion, retried on transient failures; ProviderError when they persist.
 
-        `deadline` (a time.monotonic() value) bounds the request and its retries.
+        The call, retries included, ends within `request_timeout` and before `deadline` (a
+        time.monotonic() value); each attempt's own timeout is the time left. Only transport and
+        HTTP-status errors are retried: anything else is a bug and is raised as it is.
         """
         litellm = litellm_module()
         kwargs: dict[str, Any] = {
             "model": model,
             "messages": messages,
-            "max_retries": 0,  # retries are ours: backoff, jitter and Retry-After
+            "max_retries": 0,  # retries are ours: backoff, jitter, Retry-After and events
+            "max_tokens": max_output or self.max_output(model),
         }
         kwargs.update(self.connections.get(model).call_options())
         if tools:
             kwargs["tools"] = tools
             if _skips_mcp:
                 kwargs["_skip_mcp_handler"] = True
-        waited = 0.0
-        attempt = 0
-        while True:
-            started = time.monotonic()
-            left = None if deadline is None else deadline - started
-            if left is not None and left <= 0:
-                raise ProviderError(f"{model}: no time left for the call (--timeout)")
-            kwargs["timeout"] = self.request_timeout if left is None else min(self.request_timeout, left)
-            try:
-                response = litellm.completion(**kwargs)
-                return _to_completion(litellm, response, time.monotonic() - started)
-            except Exception as error:
-                fatal = _non_retryable(litellm, error, model)
-                if fatal is not None:
-                    raise fatal from None
-                if attempt >= self.retry.max_retries:
-                    raise ProviderError(
-                        f"{model}: {_describe(error)} (gave up after {attempt + 1} attempts)"
-                    ) from None
-                pause = self.retry.delay(attempt, _retry_after(error))
-                past_deadline = deadline is not None and time.monotonic() + pause >= deadline
-                if waited + pause > self.retry.max_total_wait or past_deadline:
-                    why = "no time left before --timeout" if past_deadline else f"retries would exceed {self.retry.max_total_wait:.0f} s"
-                    raise ProviderError(f"{model}: {_describe(error)} ({why})") from None
-                self.retry.sleep(pause)
-                waited += pause
-                attempt += 1
+        started = time.monotonic()
+        ends = started + self.request_timeout if deadline is None else min(deadline, started + self.request_timeout)
+        timed_by_run = deadline is not None and deadline <= started + self.request_timeout
+
+        def attempt() -> Any:
+            left = ends - time.monotonic()
+            if left <= 0:
+                why = "no time left before --timeout" if timed_by_run else "no time left for the call"
+                raise ProviderError(f"{model}: {why}", reason="no_time")
+            return litellm.completion(**kwargs, timeout=left)
+
+        def announce(state: tenacity.RetryCallState) -> None:
+            error = _outcome(state)
+            if on_retry is not None and error is not None:
+                on_retry(Retry(model, _reason(error), state.attempt_number, self.retry.max_retries,
+                               state.upcoming_sleep, error_text(error)))
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(lambda error: _transient(litellm, error)),
+            wait=lambda state: self.retry.delay(state.attempt_number - 1, _retry_after(_outcome(state))),
+            # No pause that would end past the call's time: the next attempt would have none left.
+            stop=tenacity.stop_after_attempt(self.retry.max_retries + 1) | tenacity.stop_before_delay(ends - started),
+            before_sleep=announce,
+            sleep=self.retry.sleep,
+            reraise=True,
+        )
+        try:
+            response = retrying(attempt)
+        except RlmError:
+            raise
+        except Exception as error:
+            if not _is_provider_failure(error):
+                raise  # a bug (ours or LiteLLM's): retrying would only hide it
+            fatal = _non_retryable(litellm, error, model)
+            if fatal is not None:
+                raise fatal from None
+            attempts = retrying.statistics.get("attempt_number", 1)
+            if attempts > self.retry.max_retries:
+                why = f"gave up after {attempts} attempts"
+            elif timed_by_run:
+                why = "no time left before --timeout"
+            else:
+                why = f"no time left within request_timeout ({self.request_timeout:g} s)"
+            raise ProviderError(f"{model}: {error_text(error)} ({why})", reason=_reason(error)) from None
+        return _to_completion(litellm, response, time.monotonic() - started)
 
 
 def _check_with_litellm(model: str, api_base: str | None) -> None:
@@ -203,6 +292,7 @@ def _to_completion(litellm: Any, response: Any, latency: float) -> Completion:
         cost_usd=_cost(litellm, response),
         latency_s=latency,
         tool_calls=tool_calls,
+        finish_reason=getattr(choice, "finish_reason", None),
     )
 
 
@@ -215,27 +305,63 @@ def _cost(litellm: Any, response: Any) -> float | None:
     return None if cost is None else float(cost)
 
 
-def _non_retryable(litellm: Any, error: Exception, model: str) -> Exception | None:
-    """The error to raise at once, or None when the failure is worth retrying."""
-    exceptions = litellm.exceptions
-    text = _describe(error)
-    if isinstance(error, exceptions.AuthenticationError):
-        return ConfigError(f"{model}: the provider refused the API key ({text})", hint="check the key's value")
-    if isinstance(error, exceptions.NotFoundError):
-        return ConfigError(f"{model}: unknown model or endpoint ({text})")
-    if isinstance(error, exceptions.ContextWindowExceededError):
-        return ProviderError(f"{model}: the prompt is longer than the model's context window ({text})")
-    if isinstance(error, exceptions.BadRequestError | exceptions.PermissionDeniedError):
-        if "api_key" in text.lower() or "api key" in text.lower():
-            return ConfigError(f"{model}: {text}")
-        return ProviderError(f"{model}: the provider rejected the request ({text})")
+def _is_provider_failure(error: BaseException) -> bool:
+    """A failure of the provider or the network, as opposed to a bug in the calling code."""
+    import httpx
+    import openai
+
+    return isinstance(error, openai.APIError | httpx.HTTPError | ConnectionError | TimeoutError)
+
+
+def _status(error: BaseException) -> int | None:
     status = getattr(error, "status_code", None)
-    if isinstance(status, int) and status < 500 and status not in _RETRYABLE_STATUS:
-        return ProviderError(f"{model}: {text}")
-    return None
+    return status if isinstance(status, int) else None
 
 
-def _retry_after(error: Exception) -> float | None:
+def _transient(litellm: Any, error: BaseException) -> bool:
+    """Worth another attempt: a timeout, a dropped connection, 429 or a 5xx."""
+    if not _is_provider_failure(error):
+        return False
+    if isinstance(error, litellm.exceptions.ContextWindowExceededError):
+        return False
+    status = _status(error)
+    return status is None or status in _RETRYABLE_STATUS or status >= 500
+
+
+def _reason(error: BaseException) -> str:
+    """How an attempt failed, in a word or a status code."""
+    import openai
+
+    if isinstance(error, openai.APITimeoutError | TimeoutError):
+        return "timeout"
+    status = _status(error)
+    if status is not None:
+        return str(status)
+    return "connection error"
+
+
+def _non_retryable(litellm: Any, error: Exception, model: str) -> RlmError | None:
+    """The error to raise at once, or None when the failure is worth retrying."""
+    text = error_text(error)
+    status = _status(error)
+    if isinstance(error, litellm.exceptions.ContextWindowExceededError):
+        return ProviderError(f"{model}: the prompt is longer than the model's context window ({text})", reason="context_window")
+    if status in (401, 403):
+        return ConfigError(f"{model}: the provider refused the API key ({text})", hint="check the key's value and that it belongs to this provider", reason="auth")
+    if status == 404:
+        return ConfigError(f"{model}: unknown model or endpoint ({text})", hint="check the model name and --api-base", reason="not_found")
+    if _transient(litellm, error):
+        return None
+    if "api_key" in text.lower() or "api key" in text.lower():
+        return ConfigError(f"{model}: {text}", reason="auth")
+    return ProviderError(f"{model}: the provider rejected the request ({text})", reason="bad_request")
+
+
+def _outcome(state: tenacity.RetryCallState) -> BaseException | None:
+    return state.outcome.exception() if state.outcome is not None else None
+
+
+def _retry_after(error: BaseException | None) -> float | None:
     """Seconds from a Retry-After header (seconds or an HTTP date), if the error carries one."""
     headers: Any = getattr(error, "litellm_response_headers", None)
     response = getattr(error, "response", None)
@@ -257,6 +383,14 @@ def _retry_after(error: Exception) -> float | None:
     return max(0.0, parsed.timestamp() - time.time())
 
 
-def _describe(error: Exception) -> str:
-    text = " ".join(str(error).split())
-    return text[:300] if text else type(error).__name__
+def error_text(error: BaseException | None) -> str:
+    """A provider's error as one short line: no traceback, no repeated class names."""
+    if error is None:
+        return "unknown error"
+    text = str(error).split("Traceback (most recent call last)")[0]
+    text = " ".join(text.split())
+    name = type(error).__name__
+    for prefix in (f"litellm.{name}: ", f"{name}: "):  # LiteLLM repeats the class name, twice
+        text = text.removeprefix(prefix)
+    text = text.rstrip(" .:-") or name
+    return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"

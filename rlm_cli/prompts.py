@@ -12,6 +12,11 @@ from dataclasses import dataclass
 # would reject it; also used to judge when the root history nears its window.
 CHARS_PER_TOKEN = 3
 
+
+def estimate_tokens(chars: int) -> int:
+    """Tokens for `chars` characters, estimated on the high side: the one place for the estimate."""
+    return -(-chars // CHARS_PER_TOKEN)
+
 SYSTEM_PROMPT = """\
 You answer a question about an input that is far too large to read in one go. The input is \
 loaded into a persistent Python REPL as the variable `context`; you see only a description of \

@@ -118,8 +118,11 @@ def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
         except RlmError as error:  # before the loop ran: keys, input, sandbox start-up
             failed_result(result, error)
         else:
+            if outcome.failure is not None and should_reraise(outcome.failure):
+                raise outcome.failure  # --debug: show where the bug is
             result.answer, result.ready, result.stopped_by = outcome.answer, outcome.ready, outcome.stopped_by
             result.iterations, result.error = outcome.iterations, outcome.error
+            result.hint = getattr(outcome.failure, "hint", None)
             result.exit_code = int(exit_code_for_stop(outcome.stopped_by, outcome.failure))
         finally:
             _fill_usage(result, session)
@@ -133,12 +136,14 @@ class RunSession:
     """The shared pieces of a run tree: the LLM client, the concurrency gate, child runs."""
 
     def __init__(self, settings: Settings, emit: Emit) -> None:
+        from rlm_cli.failures import Failures
         from rlm_cli.llm import LLMClient
         from rlm_cli.sandbox.libraries import available_libraries
 
         self.settings = settings
         self.emit = emit
         self.llm = LLMClient.from_settings(settings)
+        self.failures = Failures()  # one failure policy for the whole run tree
         self.gate = threading.BoundedSemaphore(settings.concurrency)
         self.libraries = tuple(available_libraries())
         self.interrupted: Any = None  # the root run's outcome at Ctrl-C, once it had started
@@ -148,8 +153,7 @@ class RunSession:
         """The top-level run; `notes` (message, level) are shown once it has started."""
         settings = self.settings
         self.llm.check_keys([settings.model, settings.effective_sub_model])
-        deadline = time.monotonic() + settings.timeout if settings.timeout else None
-        budget = Budget(Limits(settings.max_iterations, settings.max_sub_calls, settings.max_cost, settings.max_tokens, deadline))
+        budget = Budget(limits_for(settings))
         self.root_budget = budget
         return self._run(run_id, None, None, question, ingested, sources, budget, notes)
 
@@ -162,14 +166,17 @@ class RunSession:
         from rlm_cli.sandbox import Sandbox
 
         settings = self.settings
-        config = self._engine_config(budget.depth)
+        config = self.engine_config(budget.depth)
         broker = Broker(
             run_id=run_id, llm=self.llm, budget=budget, gate=self.gate, concurrency=settings.concurrency,
-            emit=self.emit, corpus=ingested.corpus,
+            emit=self.emit, corpus=ingested.corpus, failures=self.failures,
             settings=SubcallSettings(config.sub_model, config.sub_window_tokens, budget.depth < settings.depth),
             child_runner=lambda prompt, context, child_budget, call_id: self._child(run_id, call_id, prompt, context, ingested, child_budget),
         )
-        engine = Engine(llm=self.llm, config=config, budget=budget, emit=self.emit, run_id=run_id, parent_run_id=parent_run_id, parent_call_id=parent_call_id)
+        engine = Engine(
+            llm=self.llm, config=config, budget=budget, emit=self.emit, run_id=run_id, parent_run_id=parent_run_id,
+            parent_call_id=parent_call_id, failures=self.failures,
+        )
         with Sandbox(self._sandbox_config(ingested), broker) as sandbox:
             try:
                 if parent_run_id is None:
@@ -197,7 +204,8 @@ class RunSession:
             outcome = self._run(run_id, parent_run_id, call_id, prompt, child_input, ["(rlm_query context)"], budget)
         return _child_answer(outcome), run_id
 
-    def _engine_config(self, depth: int) -> Any:
+    def engine_config(self, depth: int) -> Any:
+        """The models and sizes of a run at `depth` (1: the root run)."""
         from rlm_cli.engine import EngineConfig
 
         settings = self.settings
@@ -223,6 +231,12 @@ class RunSession:
         )
 
 
+def limits_for(settings: Settings) -> Limits:
+    """The limits of a top-level run; its --timeout starts now."""
+    deadline = time.monotonic() + settings.timeout if settings.timeout else None
+    return Limits(settings.max_iterations, settings.max_sub_calls, settings.max_cost, settings.max_tokens, deadline)
+
+
 def _warm_up_litellm() -> None:
     """Import LiteLLM (seconds) on a second core while the input is read and the worker starts."""
     from rlm_cli.llm import litellm_module
@@ -240,6 +254,9 @@ def _sandbox_notes(mode: str) -> list[tuple[str, str]]:
 
 
 def _child_answer(outcome: Any) -> str:
+    """The child's answer for its parent's rlm_query; a child that failed for good raises."""
+    if outcome.failure is not None:
+        raise outcome.failure
     if outcome.ready:
         return outcome.answer
     note = f"[the child run stopped ({outcome.stopped_by}) before its answer was ready; partial answer follows]\n"

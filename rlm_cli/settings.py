@@ -36,8 +36,9 @@ class Settings:
     timeout: float | None = None
     concurrency: int = 8
     cell_timeout: float = 120.0
-    request_timeout: float = 600.0
+    request_timeout: float = 600.0  # one model call at most, its retries included
     max_retries: int = 6
+    max_output_tokens: int = 8192  # the output cap every model call is sent with (see llm.py)
     retry_base_delay: float = 1.0
     sandbox: str = "auto"
     allow_net: bool = False
@@ -199,7 +200,7 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"sandbox must be one of {', '.join(SANDBOX_MODES)}, not {settings.sandbox!r}")
     if settings.progress not in PROGRESS_MODES:
         raise ConfigError(f"progress must be one of {', '.join(PROGRESS_MODES)}, not {settings.progress!r}")
-    for name in ("depth", "max_iterations", "concurrency", "max_stdin", "pdf_memory"):
+    for name in ("depth", "max_iterations", "concurrency", "max_stdin", "pdf_memory", "max_output_tokens"):
         if getattr(settings, name) < 1:
             raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
     if settings.pdf_timeout <= 0:

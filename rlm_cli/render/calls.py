@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
+from rlm_cli.events import CallRetried
 from rlm_cli.render import fmt
 from rlm_cli.render.state import Batch, Call
 
@@ -43,6 +44,8 @@ def call_label(call: Call, view: View, name: str) -> Text:
     done = call.finished
     if done is None:
         text.append(f" {view.busy(call.started)}", style="cyan")
+        if call.retry is not None:
+            text.append(f" · {retry_text(call.retry)}", style="yellow")
     elif done.error is not None:
         text.append(f" ✗ {fmt.duration(done.latency_s)} · ", style="red")
         text.append(fmt.one_line(done.error, view.preview), style="red")
@@ -52,9 +55,16 @@ def call_label(call: Call, view: View, name: str) -> Text:
         text.append(f" {fmt.tokens(used)} tok · {fmt.duration(done.latency_s)}", style="dim")
         if done.answer:
             text.append(f' · "{fmt.one_line(done.answer, view.preview)}"')
+    if done is not None and call.retries:
+        text.append(f" · retried {fmt.count(call.retries, 'time')}", style="yellow")
     if call.tools:
         text.append(f" · {call.tools} tool calls (last: {call.last_tool})", style="dim")
     return text
+
+
+def retry_text(event: CallRetried) -> str:
+    """`429 from MODEL, retry 2/6 in 3.1 s`."""
+    return fmt.retry(event.reason, event.model, event.retry, event.max_retries, event.delay_s)
 
 
 def batch_label(batch: Batch, view: View) -> Text:

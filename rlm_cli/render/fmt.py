@@ -38,6 +38,11 @@ def duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
+def retry(reason: str, model: str, attempt: int, max_retries: int, delay_s: float) -> str:
+    """`429 from openai/gpt-5, retry 2/6 in 3.1 s`."""
+    return f"{reason} from {model}, retry {attempt}/{max_retries} in {delay_s:.1f} s"
+
+
 def count(n: int, noun: str) -> str:
     """`1 turn`, `3 turns`."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

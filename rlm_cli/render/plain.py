@@ -29,7 +29,7 @@ class PlainRenderer:
             ev.RunStarted: self._run, ev.ModelReplied: self._replied,
             ev.CellStarted: self._cell, ev.CellExecuted: self._executed,
             ev.BatchStarted: self._batch, ev.BatchFinished: self._batch_done,
-            ev.SubcallFinished: self._call_done, ev.AnswerUpdated: self._answer,
+            ev.SubcallFinished: self._call_done, ev.CallRetried: self._retried, ev.AnswerUpdated: self._answer,
             ev.HistoryCompacted: self._compacted, ev.Notice: self._notice,
             ev.RunFinished: self._finished,
         }
@@ -103,6 +103,10 @@ class PlainRenderer:
             return f"{name} · failed after {fmt.duration(event.latency_s)}: {fmt.one_line(event.error, PREVIEW)}"
         used = fmt.tokens(event.prompt_tokens + event.completion_tokens)
         return f'{name} · {used} tok · {fmt.duration(event.latency_s)} · "{fmt.one_line(event.answer, 60)}"'
+
+    def _retried(self, event: ev.CallRetried) -> str:
+        line = fmt.retry(event.reason, event.model, event.retry, event.max_retries, event.delay_s)
+        return line + (f": {fmt.one_line(event.error, PREVIEW)}" if self.verbose and event.error else "")
 
     def _answer(self, event: ev.AnswerUpdated) -> str:
         state = "ready" if event.ready else "draft"

@@ -49,6 +49,8 @@ class Call:
     tools: int = 0
     last_tool: str = ""
     child: Run | None = None
+    retries: int = 0
+    retry: ev.CallRetried | None = None  # the latest, shown while the call waits for it
 
     @property
     def failed(self) -> bool:
@@ -94,6 +96,8 @@ class Turn:
     started: float
     reply: ev.ModelReplied | None = None
     cells: list[Cell] = field(default_factory=list)
+    retries: int = 0
+    retry: ev.CallRetried | None = None  # the latest retry of the root model's call
 
 
 @dataclass
@@ -145,7 +149,7 @@ class RunState:
             ev.CellStarted: self._cell, ev.CellExecuted: self._executed,
             ev.BatchStarted: self._batch, ev.BatchFinished: self._batch_done,
             ev.SubcallStarted: self._call, ev.SubcallFinished: self._call_done,
-            ev.ToolCalled: self._tool, ev.AnswerUpdated: self._answer,
+            ev.ToolCalled: self._tool, ev.CallRetried: self._retried, ev.AnswerUpdated: self._answer,
             ev.HistoryCompacted: self._compacted, ev.Notice: self._notice,
             ev.RunFinished: self._finished,
         }
@@ -240,6 +244,12 @@ class RunState:
         if call is not None:
             call.tools += 1
             call.last_tool = event.tool
+
+    def _retried(self, event: ev.CallRetried, run: Run) -> None:
+        owner: Call | Turn | None = run.calls.get(event.call_id) if event.call_id else (run.turns[-1] if run.turns else None)
+        if owner is not None:
+            owner.retries += 1
+            owner.retry = event
 
     def _answer(self, event: ev.AnswerUpdated, run: Run) -> None:
         run.answer, run.ready = event.content, event.ready

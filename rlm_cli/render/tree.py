@@ -13,7 +13,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from rlm_cli.render import fmt
-from rlm_cli.render.calls import View, batch_label, call_label, pick_calls
+from rlm_cli.render.calls import View, batch_label, call_label, pick_calls, retry_text
 from rlm_cli.render.state import Batch, Call, Cell, Run, RunState, Turn
 
 LIVE_TURNS = 2  # turns drawn in full while running; older ones fold to one line
@@ -118,7 +118,11 @@ def _add_turn(parent: Tree, turn: Turn, view: View) -> None:
             f"{fmt.duration(reply.latency_s)} · {fmt.cost(reply.cost_usd)}",
             style="dim",
         )
+        if turn.retries:
+            label.append(f" · retried {fmt.count(turn.retries, 'time')}", style="yellow")
     node = parent.add(label)
+    if reply is None and turn.retry is not None:
+        node.add(Text(retry_text(turn.retry), style="yellow"))
     for cell in turn.cells:
         _add_cell(node, cell, view)
 

@@ -157,7 +157,6 @@ def test_rlm_query_at_depth_1_is_a_plain_sub_call(provider: FakeProvider, logs: 
     [
         (["--max-iterations", "2"], "max_iterations"),
         (["--max-sub-calls", "2"], "max_sub_calls"),
-        (["--max-tokens", "1500"], "max_tokens"),
         (["--timeout", "2"], "timeout"),
     ],
 )
@@ -173,15 +172,34 @@ def test_each_budget_stops_with_exit_3_and_a_partial_answer(provider: FakeProvid
     assert "must stop now" in provider.root_requests()[-1].last_user
 
 
-def test_cost_budget_with_a_priced_model(provider: FakeProvider, logs: Path) -> None:
-    work = code("answer['content'] = 'draft'", "print(llm_batch(['x' * 4000] * 4))")
-    provider.root_script = script(work, after=work, on_limit="partial under the cost limit")
-    flags = ["--model", "openai/gpt-4o-mini", "--api-base", provider.url, "--max-cost", "0.0005"]
-    done = rlm(["ask", str(logs), "why?", "--json", *flags])
+def test_a_token_budget_holds_and_the_draft_stands_when_the_last_call_does_not_fit(provider: FakeProvider, logs: Path) -> None:
+    work = code("answer['content'] = 'draft: quota?'", "print(llm_batch(['a', 'b', 'c']))")
+    provider.root_script = script(work, after=work, on_limit="never asked")
+    done = rlm(["ask", str(logs), "why?", "--json", "--max-tokens", "12000", *model_flags(provider)])
+    assert done.returncode == 3, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["stopped_by"], result["answer"]) == ("max_tokens", "draft: quota?")
+    total = result["usage"]["total"]
+    assert total["prompt_tokens"] + total["completion_tokens"] <= 12000
+    assert all("must stop now" not in r.last_user for r in provider.root_requests())
+
+
+def test_a_cost_budget_holds_with_sixteen_calls_in_flight(provider: FakeProvider, logs: Path) -> None:
+    from rlm_cli.llm import LLMClient
+
+    prompt_price, output_price = LLMClient().price("openai/gpt-4o-mini") or (0.0, 0.0)
+    worst = 40_000 / 3 * prompt_price + 1000 * output_price  # one sub-call: its prompt, 1,000 tokens out
+    provider.sub_latency = 0.3
+    work = code("answer['content'] = 'draft'", "print(len(llm_batch(['x' * 40_000] * 48)))")
+    provider.root_script = script(work, after=work)
+    flags = ["--model", "openai/gpt-4o-mini", "--api-base", provider.url, "--concurrency", "16", "--max-cost", "0.05"]
+    done = rlm(["ask", str(logs), "why?", "--json", *flags], env={"RLM_MAX_OUTPUT_TOKENS": "1000"})
     assert done.returncode == 3, done.stderr
     result = json.loads(done.stdout)
     assert result["stopped_by"] == "max_cost"
-    assert result["usage"]["total"]["cost_usd"] >= 0.0005
+    assert 0.05 - worst < result["usage"]["total"]["cost_usd"] <= 0.05 + worst
+    assert provider.max_in_flight >= 12  # the budget held them all at once, not one by one
+    assert len(provider.sub_requests()) < 48  # the calls that did not fit were never sent
 
 
 def test_a_429_storm_is_ridden_out(provider: FakeProvider, logs: Path) -> None:

@@ -39,10 +39,13 @@ class Stream:
         self.emit(ev.RunStarted, question=question, **{**base, **fields})
         return self
 
-    def turn(self, code: str, *, latency: float = 1.5) -> int:
-        """TurnStarted and the ModelReplied carrying `code` (1200 prompt, 300 completion tokens)."""
+    def turn(self, code: str, *, latency: float = 1.5, retries: tuple[tuple[str, float], ...] = ()) -> int:
+        """TurnStarted and the ModelReplied carrying `code` (1200 prompt, 300 completion tokens),
+        the root model's call retried first for each (reason, delay) of `retries`."""
         self.turns += 1
         self.emit(ev.TurnStarted, 0.01, turn=self.turns)
+        for number, (reason, delay) in enumerate(retries, 1):
+            self.retried(None, reason, number, delay)
         self.root["prompt_tokens"] += 1200
         self.root["completion_tokens"] += 300
         self.root["cost_usd"] += 0.0021
@@ -115,6 +118,12 @@ class Stream:
             self.emit(ev.BatchFinished, 0.01, batch_id=batch_id, size=size, failed=len(failed),
                       duration_s=self.t - start)
 
+    def retried(self, call_id: str | None, reason: str, retry: int, delay: float) -> None:
+        """CallRetried of a sub-call, or of the root model's call when `call_id` is None."""
+        model = "openai/sub-model" if call_id else "openai/root-model"
+        self.emit(ev.CallRetried, 0.01, call_id=call_id, model=model, reason=reason, retry=retry,
+                  max_retries=6, delay_s=delay, error=f"fake failure {reason}")
+
     def answer(self, content: str, ready: bool = False) -> None:
         """AnswerUpdated."""
         self.emit(ev.AnswerUpdated, 0.01, content=content, ready=ready)
@@ -158,6 +167,25 @@ def scripted_run(batch_size: int = 50, *, failed: frozenset[int] = frozenset({7,
     s.answer(ANSWER, ready=True)
     if finish:
         s.finish(ANSWER)
+    return s
+
+
+def retrying_run() -> Stream:
+    """A root call retried through two 429s, then a batch of two whose second call rides out two 500s."""
+    s = Stream().start()
+    s.turn("answers = llm_batch(['a', 'b'])", retries=(("429", 0.5), ("429", 1.0)))
+    s.cell(1, "answers = llm_batch(['a', 'b'])")
+    s.emit(ev.BatchStarted, 0.01, batch_id="b1", size=2, model="openai/sub-model")
+    first = s.call_start("a", batch_id="b1", index=0)
+    second = s.call_start("b", batch_id="b1", index=1)
+    s.call_end(first, "fine", batch_id="b1", index=0, dt=0.5)
+    s.retried(second, "500", 1, 1.2)
+    s.retried(second, "500", 2, 3.1)
+    s.call_end(second, "fine after two retries", batch_id="b1", index=1, latency=5.0, dt=3.2)
+    s.emit(ev.BatchFinished, 0.01, batch_id="b1", size=2, failed=0, duration_s=5.0)
+    s.executed(1, "ok\n")
+    s.answer("done", ready=True)
+    s.finish("done")
     return s
 
 

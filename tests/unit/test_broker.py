@@ -10,6 +10,7 @@ import pytest
 from rlm_cli.broker import Broker, SubcallSettings
 from rlm_cli.budget import Budget, Limits
 from rlm_cli.events import BatchFinished, BatchStarted, Event, Notice, SubcallFinished, ToolCalled
+from rlm_cli.failures import Failures
 from rlm_cli.llm import LLMClient, RetryPolicy
 from tests.fakes.provider import FakeProvider, Request
 
@@ -35,6 +36,7 @@ def make_broker(provider: FakeProvider, events: list[Event], *, limits: Limits |
         concurrency=concurrency,
         emit=events.append,
         corpus=FakeCorpus(),
+        failures=Failures(),
     )
 
 
@@ -98,4 +100,27 @@ def test_sub_llm_tools_run_in_a_bounded_loop(provider: FakeProvider) -> None:
 def test_unknown_tool_is_refused_as_text(provider: FakeProvider) -> None:
     answer = make_broker(provider, []).llm_query("q", tools=["shell"])
     assert answer.startswith("Error: unknown tool")
+    assert provider.requests == []
+
+
+def test_a_batch_whose_first_calls_all_fail_alike_stops_sending(provider: FakeProvider) -> None:
+    provider.fail(status=401, times=None)
+    events: list[Event] = []
+    broker = make_broker(provider, events, concurrency=2)
+    answers = broker.llm_batch([f"item {i}" for i in range(20)])
+    assert broker.failures.failure is not None and broker.failures.failure.reason == "auth"  # type: ignore[attr-defined]
+    assert 8 <= len(provider.requests) < 20  # the first wave (at least 8 calls), not the whole batch
+    assert all(a.startswith("Error:") for a in answers)
+    assert broker.llm_query("later") == "Error: the run has stopped; this sub-call was not sent"
+
+
+def test_a_call_over_the_cost_budget_says_finish_now_without_a_request(provider: FakeProvider) -> None:
+    import rlm_cli.llm
+
+    events: list[Event] = []
+    broker = make_broker(provider, events, limits=Limits(max_cost=0.0001))
+    broker.llm.price = lambda model: (1e-6, 4e-6)  # type: ignore[method-assign]
+    assert rlm_cli.llm.DEFAULT_MAX_OUTPUT_TOKENS * 4e-6 > 0.0001
+    answer = broker.llm_query("x" * 600)  # 200 tokens in: $0.0002 before any output
+    assert "max-cost budget is used up" in answer
     assert provider.requests == []

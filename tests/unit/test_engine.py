@@ -10,6 +10,7 @@ from rlm_cli.broker import Broker, SubcallSettings
 from rlm_cli.budget import Budget, Limits
 from rlm_cli.engine import Engine, EngineConfig
 from rlm_cli.events import Event
+from rlm_cli.failures import Failures
 from rlm_cli.llm import LLMClient, RetryPolicy
 from rlm_cli.sandbox import Sandbox, SandboxConfig
 from tests.fakes.provider import FakeProvider, code, script
@@ -24,11 +25,12 @@ def run(provider: FakeProvider, limits: Limits) -> tuple[object, list[Event]]:
     events: list[Event] = []
     llm = LLMClient(api_base=provider.url, retry=RetryPolicy(base_delay=0.01, max_retries=1))
     budget = Budget(limits)
+    failures = Failures()  # one policy for the run's broker and engine
     config = EngineConfig(model="openai/root", sub_model="openai/sub", max_depth=1, output_limit=2_000,
                           root_window_tokens=100_000, sub_window_tokens=100_000, concurrency=4)
     broker = Broker(run_id="r", llm=llm, settings=SubcallSettings("openai/sub", 100_000, False), budget=budget,
-                    gate=threading.BoundedSemaphore(4), concurrency=4, emit=events.append)
-    engine = Engine(llm=llm, config=config, budget=budget, emit=events.append, run_id="r")
+                    gate=threading.BoundedSemaphore(4), concurrency=4, emit=events.append, failures=failures)
+    engine = Engine(llm=llm, config=config, budget=budget, emit=events.append, run_id="r", failures=failures)
     with Sandbox(SandboxConfig(mode="none"), broker) as sandbox:
         outcome = engine.run("what?", sandbox, description="(a description)", input_summary={}, sources=[])
     return outcome, events
@@ -113,3 +115,13 @@ def test_the_reasoning_field_never_runs(provider: FakeProvider) -> None:
     assert (outcome.answer, outcome.iterations) == ("checked", 2)
     cells = [e for e in events if type(e).__name__ == "CellStarted"]
     assert [c.code for c in cells] == ["print('seen')", "FINAL('checked')"]  # type: ignore[attr-defined]
+
+
+def test_sub_calls_that_all_fail_end_the_run_after_the_cell(provider: FakeProvider) -> None:
+    provider.fail(status=403, times=None, models=("sub",))
+    provider.root_script = script(code("answer['content'] = 'draft'", "x = llm_batch(['a', 'b'])"), code("print('never')"))
+    outcome, events = run(provider, Limits())
+    assert (outcome.stopped_by, outcome.answer, outcome.iterations) == ("error", "draft", 1)
+    assert outcome.failure is not None and "refused the API key" in str(outcome.error)
+    assert len(provider.root_requests()) == 1
+    assert type(events[-1]).__name__ == "RunFinished"

@@ -66,12 +66,16 @@ def test_broken_responses_are_retried(provider: FakeProvider, client: LLMClient,
     assert len(provider.requests) == 2
 
 
-def test_a_hang_past_the_timeout_is_retried(provider: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_hung_provider_holds_a_call_no_longer_than_request_timeout(provider: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    client = LLMClient(api_base=provider.url, request_timeout=0.5, retry=RetryPolicy(base_delay=0.01, max_retries=2))
-    provider.fail("hang", hang_s=3)
-    assert client.complete("openai/sub", [{"role": "user", "content": "q"}]).text
-    assert len(provider.requests) == 2
+    client = LLMClient(api_base=provider.url, request_timeout=0.5, retry=RetryPolicy(base_delay=0.01, max_retries=6))
+    litellm_module()
+    provider.fail("hang", hang_s=3, times=None)
+    started = time.monotonic()
+    with pytest.raises(ProviderError, match=r"timed out.*no time left within request_timeout"):
+        client.complete("openai/sub", [{"role": "user", "content": "q"}])
+    assert time.monotonic() - started < 1.5  # not 7 attempts of 0.5 s each
+    assert len(provider.requests) == 1
 
 
 def test_permanent_5xx_gives_up_with_provider_error(provider: FakeProvider, client: LLMClient) -> None:

@@ -1,4 +1,4 @@
-"""The LiteLLM client: Retry-After parsing, backoff bounds, and the --timeout deadline."""
+"""The LiteLLM client: Retry-After, backoff bounds, the deadline, what is retried, error text."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from rlm_cli.errors import ProviderError
-from rlm_cli.llm import LLMClient, RetryPolicy, _retry_after
+from rlm_cli.errors import ConfigError, ProviderError
+from rlm_cli.llm import LLMClient, Retry, RetryPolicy, _retry_after, error_text, litellm_module
 from tests.fakes.provider import FakeProvider
 
 
@@ -41,6 +41,7 @@ def test_a_deadline_stops_retries(provider: FakeProvider, monkeypatch: pytest.Mo
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     provider.fail(status=503, retry_after=5, times=None)
     client = LLMClient(api_base=provider.url, retry=RetryPolicy(base_delay=0.01, max_retries=10))
+    litellm_module()  # its import takes seconds on a busy machine: not part of the call
     started = time.monotonic()
     with pytest.raises(ProviderError, match="no time left"):
         client.complete("openai/sub", [{"role": "user", "content": "q"}], deadline=time.monotonic() + 1.5)
@@ -60,3 +61,63 @@ def test_a_real_price_of_zero_is_zero_and_no_price_is_unknown(provider: FakeProv
     message = [{"role": "user", "content": "q"}]
     assert client.complete("openai/free-local-model", message).cost_usd == 0.0
     assert client.complete("openai/sub", message).cost_usd is None
+
+
+@pytest.fixture
+def client(provider: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> LLMClient:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    return LLMClient(api_base=provider.url, retry=RetryPolicy(base_delay=0.01, max_retries=3))
+
+
+def test_every_retry_is_announced_with_its_reason_and_pause(provider: FakeProvider, client: LLMClient) -> None:
+    provider.fail(status=429, retry_after=0.05, times=2)
+    seen: list[Retry] = []
+    assert client.complete("openai/sub", [{"role": "user", "content": "q"}], on_retry=seen.append).text
+    assert [(r.model, r.reason, r.retry, r.max_retries) for r in seen] == [("openai/sub", "429", 1, 3), ("openai/sub", "429", 2, 3)]
+    assert all(r.delay_s >= 0.05 and "fake failure 429" in r.error for r in seen)
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "reason"),
+    [(401, ConfigError, "auth"), (403, ConfigError, "auth"), (404, ConfigError, "not_found"), (400, ProviderError, "bad_request")],
+)
+def test_errors_no_retry_can_cure_are_raised_at_once(provider: FakeProvider, client: LLMClient, status: int, kind: type, reason: str) -> None:
+    provider.fail(status=status, times=None)
+    with pytest.raises(kind) as raised:
+        client.complete("openai/sub", [{"role": "user", "content": "q"}])
+    assert raised.value.reason == reason
+    assert len(provider.requests) == 1
+
+
+def test_a_bug_in_the_call_path_is_not_retried(provider: FakeProvider, client: LLMClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    litellm = litellm_module()
+    calls: list[str] = []
+
+    def broken(**kwargs: object) -> object:
+        calls.append(str(kwargs["model"]))
+        raise KeyError("choices")  # as a bug in building or reading a request would
+
+    monkeypatch.setattr(litellm, "completion", broken)
+    with pytest.raises(KeyError):
+        client.complete("openai/sub", [{"role": "user", "content": "q"}])
+    assert calls == ["openai/sub"]
+
+
+def test_every_call_states_its_output_cap(provider: FakeProvider, client: LLMClient) -> None:
+    client.complete("openai/sub", [{"role": "user", "content": "q"}])
+    client.complete("openai/sub", [{"role": "user", "content": "q"}], max_output=300)
+    assert [r.body.get("max_tokens") for r in provider.requests] == [client.max_output_tokens, 300]
+    assert client.max_output("openai/gpt-4o-mini") == min(client.max_output_tokens, 16_384)  # the model's own cap
+
+
+def test_provider_error_text_is_one_short_line_without_a_traceback() -> None:
+    class APIConnectionError(Exception):
+        pass
+
+    raw = (
+        "litellm.APIConnectionError: APIConnectionError: Ollama_chatException - Client error '404 Not Found'\n"
+        "Traceback (most recent call last):\n  File \"/x/litellm/main.py\", line 3, in completion\n    raise e\n" + "x" * 400
+    )
+    text = error_text(APIConnectionError(raw))
+    assert text == "Ollama_chatException - Client error '404 Not Found'"
+    assert len(error_text(ValueError("y" * 1000))) == 200

@@ -12,7 +12,7 @@ from rlm_cli.render import Renderer, SilentRenderer, TerminalSafe, make_renderer
 from rlm_cli.render.live import TreeRenderer
 from rlm_cli.render.plain import PlainRenderer
 from rlm_cli.result import RunResult
-from tests.unit.render_streams import nested_run, scripted_run
+from tests.unit.render_streams import nested_run, retrying_run, scripted_run
 
 ESCAPE = re.compile(r"\x1b")
 
@@ -40,6 +40,19 @@ def test_plain_mode_writes_one_line_per_event_of_interest_without_escape_codes()
     assert any(re.search(r"llm_batch b1 · 500 calls done in .* \(1 failed\)$", line) for line in lines)
     assert lines[-1].endswith("finished · stopped by answer · 3 turns · 501 sub-calls · 11.4s")
     assert len(lines) < 25  # a 500-call batch does not print 500 lines
+
+
+def test_every_retry_is_a_line_naming_the_status_the_model_and_the_pause() -> None:
+    lines = plain(retrying_run().events).splitlines()
+    retries = [line.split("] ", 1)[1] for line in lines if "retry" in line]
+    assert retries == [
+        "429 from openai/root-model, retry 1/6 in 0.5 s",
+        "429 from openai/root-model, retry 2/6 in 1.0 s",
+        "500 from openai/sub-model, retry 1/6 in 1.2 s",
+        "500 from openai/sub-model, retry 2/6 in 3.1 s",
+    ]
+    verbose = plain(retrying_run().events, verbose=True)
+    assert "500 from openai/sub-model, retry 2/6 in 3.1 s: fake failure 500" in verbose
 
 
 def test_verbose_plain_prints_code_output_and_every_call() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import threading
 from io import StringIO
 
@@ -15,7 +16,7 @@ from rlm_cli.render.live import TreeRenderer
 from rlm_cli.render.state import RunState
 from rlm_cli.render.tree import run_view
 from rlm_cli.result import RunResult
-from tests.unit.render_streams import ANSWER, Stream, nested_run, scripted_run
+from tests.unit.render_streams import ANSWER, Stream, nested_run, retrying_run, scripted_run
 
 
 def console(height: int = 200) -> Console:
@@ -90,6 +91,21 @@ def test_mid_run_frame_has_spinners_progress_and_running_footer() -> None:
     assert "├── #30 ⠙ 1.1s" in text
     assert "\nrunning · " in text  # the footer while the run goes
     assert "unfinished" not in text
+
+
+def test_retries_show_while_a_call_waits_and_are_counted_after() -> None:
+    events = retrying_run().events
+    root_waiting = next(i for i, e in enumerate(events) if isinstance(e, ev.CallRetried) and e.retry == 2) + 1
+    text = frame(events[:root_waiting], now=events[root_waiting - 1].ts + 0.3)
+    assert re.search(r"turn 1 · waiting for the model . 0\.3s\n    └── 429 from openai/root-model, retry 2/6 in 1\.0 s\n", text)
+    sub_waiting = max(i for i, e in enumerate(events) if isinstance(e, ev.CallRetried)) + 1
+    text = frame(events[:sub_waiting], now=events[sub_waiting - 1].ts)
+    assert re.search(r"#1 . 0\.5s · 500 from openai/sub-model, retry 2/6 in 3\.1 s\n", text)
+    assert "retried 2 times" in text  # the root call's retries, once it answered
+    final = final_tree(events)
+    assert "turn 1 · 1.2k in, 300 out · 1.5s · $0.0021 · retried 2 times" in final
+    assert '#1 ✓ 240 tok · 5.0s · "fine after two retries" · retried 2 times' in final
+    assert "#0 ✓ 240 tok · 0.5s · \"fine\"\n" in final  # a call never retried says nothing of it
 
 
 def test_spinner_frame_follows_the_clock() -> None:

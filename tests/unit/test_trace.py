@@ -24,7 +24,7 @@ from rlm_cli.render.replay import print_final_tree, replay_live
 from rlm_cli.result import RunResult
 from rlm_cli.settings import Settings
 from rlm_cli.trace import TraceWriter, cut, default_trace_path, read_trace, secret_values
-from tests.unit.render_streams import Stream, nested_run, scripted_run
+from tests.unit.render_streams import Stream, nested_run, retrying_run, scripted_run
 
 FAKE_KEY = "sk-test-0123456789abcdefSECRET"
 
@@ -40,6 +40,21 @@ def test_every_event_round_trips(tmp_path: Path) -> None:
     events = nested_run().events
     write(tmp_path / "t.jsonl", events)
     assert read_trace(tmp_path / "t.jsonl") == events
+
+
+def test_retries_are_recorded_and_replay_to_the_same_tree(tmp_path: Path) -> None:
+    events = retrying_run().events
+    write(tmp_path / "t.jsonl", events)
+    lines = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()]
+    retried = [line for line in lines if line["event"] == "CallRetried"]
+    assert [(r["call_id"], r["reason"], r["retry"], r["max_retries"], r["delay_s"]) for r in retried] == [
+        (None, "429", 1, 6, 0.5), (None, "429", 2, 6, 1.0), ("run-1-c2", "500", 1, 6, 1.2), ("run-1-c2", "500", 2, 6, 3.1),
+    ]
+    live, replayed = (Console(file=StringIO(), width=80, color_system=None) for _ in range(2))
+    print_final_tree(events, live)
+    print_final_tree(read_trace(tmp_path / "t.jsonl"), replayed)
+    assert "retried 2 times" in replayed.file.getvalue()  # type: ignore[attr-defined]
+    assert replayed.file.getvalue() == live.file.getvalue()  # type: ignore[attr-defined]
 
 
 def test_each_line_is_on_disk_before_the_next_event(tmp_path: Path) -> None:
