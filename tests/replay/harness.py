@@ -34,11 +34,15 @@ def replay(trajectory: Trajectory, provider: FakeProvider) -> list[Verdict]:
     provider.root_script = script(opening, *(turn.text for turn in trajectory.turns))
     provider.sub_rule = sub_answer
     events: list[Event] = []
-    ask(
+    result = ask(
         "Answer the question in the input.", text=inputs.build(trajectory.input), model="openai/root",
         sub_model="openai/sub", api_base=provider.url, max_iterations=len(trajectory.turns) + 1,
         progress="none", trace=False, cell_timeout=60.0, retry_base_delay=0.01, on_event=events.append,
     )
+    if not any(isinstance(event, RunStarted) for event in events):
+        reason = f"the run did not start: {result.error}"
+        return [Verdict(trajectory.id, trajectory.source, trajectory.model, turn.index, category(trajectory, turn)[0], False, reason)
+                for turn in trajectory.turns]
     return [_judge(trajectory, turn, events) for turn in trajectory.turns]
 
 
