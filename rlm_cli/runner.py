@@ -180,7 +180,7 @@ class RunSession:
         with Sandbox(self._sandbox_config(ingested), broker) as sandbox:
             try:
                 if parent_run_id is None:
-                    notes = [*_sandbox_notes(sandbox.mode), *notes]
+                    notes = [*_sandbox_notes(sandbox.mode, settings.sandbox), *notes]
                 return engine.run(question, sandbox, description=ingested.corpus.describe(), input_summary=ingested.summary(), sources=sources, notes=list(notes), mapped=ingested.corpus.mapped)
             except KeyboardInterrupt:
                 if parent_run_id is None:
@@ -244,13 +244,21 @@ def _warm_up_litellm() -> None:
     threading.Thread(target=litellm_module, name="rlm-import-litellm", daemon=True).start()
 
 
-def _sandbox_notes(mode: str) -> list[tuple[str, str]]:
+def _sandbox_notes(mode: str, requested: str) -> list[tuple[str, str]]:
     """What the user should know about the isolation in use, as (message, level)."""
+    from rlm_cli.sandbox.landlock import abi_version
+
     if mode == "none":
         return [("--sandbox none: the model's code runs inside rlm itself, unisolated (for debugging only)", "warning")]
-    if mode == "process":
-        return [("sandbox: process mode (resource limits and an audit hook: a guard, not a boundary)", "info")]
-    return []
+    if mode != "process":
+        return []
+    fallback = "bubblewrap is not usable here, so " if requested == "auto" else ""
+    if abi_version() == 0:
+        return [(f"sandbox: {fallback}process mode without Landlock (the kernel has none): resource limits "
+                 "and an audit hook only, a guard, not a boundary; install bubblewrap for isolation", "warning")]
+    message = (f"sandbox: {fallback}process mode: Landlock confines the REPL to its inputs and scratch (no exec, "
+               "no signals or TCP out); bubblewrap (apt install bubblewrap) adds namespaces")
+    return [(message, "warning" if fallback else "info")]
 
 
 def _child_answer(outcome: Any) -> str:

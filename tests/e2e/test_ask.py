@@ -344,7 +344,7 @@ def test_long_histories_are_compacted_and_kept_in_the_repl(provider: FakeProvide
     assert int(done.stdout.split()[0]) >= 10  # the REPL's `history` holds the whole transcript
 
 
-@pytest.mark.parametrize(("mode", "said"), [("none", "unisolated"), ("process", "a guard, not a boundary")])
+@pytest.mark.parametrize(("mode", "said"), [("none", "unisolated"), ("process", "sandbox: process mode")])
 def test_weaker_sandboxes_are_announced(provider: FakeProvider, logs: Path, mode: str, said: str) -> None:
     provider.root_script = script(code("print(1)"), code("FINAL('ok')"))
     done = rlm(["ask", str(logs), "q?", "--sandbox", mode, *model_flags(provider)])
