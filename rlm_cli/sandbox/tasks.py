@@ -12,6 +12,8 @@ import atexit
 import contextlib
 import functools
 import os
+import signal
+import time
 from pathlib import Path
 
 MAX_TASKS = 1024  # processes and threads of all of one host's workers together
@@ -71,5 +73,19 @@ def _sweep(base: Path) -> None:
 
 
 def _remove(group: Path) -> None:
+    """Kill what is left in the group (a cell's forked child that called setsid), then remove it."""
+    deadline = time.monotonic() + 2.0
+    while (members := _members(group)) and time.monotonic() < deadline:
+        for pid in members:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.01)  # the kernel moves killed tasks out of the group as they exit
     with contextlib.suppress(OSError):  # still in use, or already gone
         group.rmdir()
+
+
+def _members(group: Path) -> list[int]:
+    try:
+        return [int(line) for line in (group / "cgroup.procs").read_text().split()]
+    except (OSError, ValueError):
+        return []

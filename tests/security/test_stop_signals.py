@@ -61,3 +61,36 @@ def test_stop_signal_keeps_the_partial_answer(
     assert list(spool.iterdir()) == []  # the spool and the worker's scratch are gone
     scratch = result["answer"].split()[-1]
     wait_for(lambda: processes_using(scratch) == [])
+
+
+def test_a_forked_child_that_left_the_session_does_not_outlive_rlm(provider: FakeProvider, tmp_path: Path) -> None:
+    """Process mode (under bubblewrap the PID namespace ends with its first process anyway)."""
+    from rlm_cli.sandbox.tasks import task_group
+
+    if task_group() is None:
+        pytest.skip("no pids cgroup can be made here")  # the note in SECURITY.md covers this case
+    source = tmp_path / "notes.txt"
+    source.write_text("some notes\n", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    provider.root_script = script(
+        code(
+            "import ctypes, os, time",
+            "libc = ctypes.CDLL(None, use_errno=True)",
+            "pid = libc.fork()",
+            "if pid == 0:",
+            "    libc.setsid()",
+            "    libc.sleep(120)",
+            "    libc._exit(0)",
+            f"open({str(out / 'pid')!r}, 'w').write(str(pid))",
+        ),
+        code("FINAL('done')"),
+    )
+    env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "NO_COLOR": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "rlm_cli", "ask", str(source), "q?", "--allow-write", str(out), "--sandbox", "process", *model_flags(provider)],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    child = int((out / "pid").read_text())
+    wait_for(lambda: not Path(f"/proc/{child}").exists() or "State:\tZ" in Path(f"/proc/{child}/status").read_text())
