@@ -20,6 +20,7 @@ class SandboxConfig:
     capture_limit: int = 4_000_000  # characters kept per stream while a cell runs (hard cap)
     memory_limit: int | None = 4 * 1024**3  # bytes of heap (RLIMIT_DATA); None: no limit
     file_size_limit: int | None = 1024**3  # bytes per written file (RLIMIT_FSIZE)
+    scratch_limit: int | None = 2 * 1024**3  # bytes the scratch directory may hold in all
     allow_net: bool = False
     allow_write: tuple[Path, ...] = ()
     max_restarts: int = 3  # consecutive worker failures before giving up

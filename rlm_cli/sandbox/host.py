@@ -14,8 +14,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from rlm_cli.corpus.describe import human
 from rlm_cli.errors import SandboxError
-from rlm_cli.sandbox import launch, protocol
+from rlm_cli.sandbox import launch, protocol, scratch
 from rlm_cli.sandbox.calls import Broker
 from rlm_cli.sandbox.config import SandboxConfig
 from rlm_cli.sandbox.contract import RESERVED
@@ -105,7 +106,7 @@ class Sandbox:
         self._timeout = timeout
         notes = self._replace_ended_worker()
         try:
-            outcome = self._session.run(code, timeout, min(MAX_GRACE, timeout), deadline)
+            outcome = self._session.run(code, timeout, min(MAX_GRACE, timeout), deadline, self._scratch_full)
         except KeyboardInterrupt:
             try:
                 self._keep_answer_of_interrupted_cell()
@@ -115,14 +116,32 @@ class Sandbox:
         except BaseException:  # a broker bug: leave no worker behind
             self.close()
             raise
+        notes += self._empty_full_scratch()
         if isinstance(outcome, Died):
             self._failures += 1
             self._session = None
             self._session = self._restart(outcome.reason)
-            return self._died_result(outcome)
+            return self._died_result(outcome, notes)
         self._failures = 0
         self._answer = outcome.answer
         return self._result(outcome, notes)
+
+    def _scratch_full(self) -> str | None:
+        """Why the running cell must stop: its scratch directory passed the cap (else None)."""
+        limit = self.config.scratch_limit
+        if limit is None or self._scratch is None or scratch.over(self._scratch, limit) is None:
+            return None
+        return f"its working directory passed {human(limit)}, the cap on what it may hold"
+
+    def _empty_full_scratch(self) -> list[str]:
+        """A scratch directory past the cap is emptied (the files were the problem); the note says so."""
+        reason = self._scratch_full()
+        if reason is None:
+            return []
+        assert self._scratch is not None
+        scratch.empty(self._scratch)
+        return [f"The REPL's {reason}, so every file in it was removed. Keep results in variables, "
+                "or write smaller files."]
 
     def _replace_ended_worker(self) -> list[str]:
         """A worker that ended between cells (say, cut off for a forged message) is replaced
@@ -207,15 +226,14 @@ class Sandbox:
             stdout_chars=outcome.stdout_chars, stderr_chars=outcome.stderr_chars,
         )
 
-    def _died_result(self, outcome: Died) -> CellResult:
+    def _died_result(self, outcome: Died, notes: list[str]) -> CellResult:
         reason = outcome.reason
         if outcome.timed_out:
             error = (f"CellTimeout: the cell ran longer than {self._timeout:g} s, "
                      "ignored the interrupt and was killed")
-            notes = [self._timeout_note()]
+            notes = [self._timeout_note(), *notes]
         else:
             error = f"WorkerDied: the REPL process ended while running this cell ({reason})"
-            notes = []
         notes.append(f"A new REPL process was started: {_RESTART_COST}")
         notes += self._cut_note(outcome)
         return CellResult(

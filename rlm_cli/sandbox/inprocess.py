@@ -5,6 +5,7 @@ run on the main thread. Same messages as a worker, handed over without a channel
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rlm_cli.sandbox.calls import Broker, serve_call
@@ -30,8 +31,14 @@ class InProcessSession:
         """Bind a name in the namespace."""
         self._repl.set_variable(name, value)
 
-    def run(self, code: str, timeout: float, grace: float, deadline: float | None = None) -> Result:
-        """Run a cell in this process; Ctrl-C during it stops it and reaches the caller."""
+    def run(
+        self, code: str, timeout: float, grace: float, deadline: float | None = None,
+        stop_if: Callable[[], str | None] | None = None,
+    ) -> Result:
+        """Run a cell in this process; Ctrl-C during it stops it and reaches the caller.
+
+        Code running in this process cannot be stopped from outside, so `stop_if` is not asked
+        (the host checks the scratch directory once the cell has ended)."""
         result = self._repl.run(code, timeout)
         if result.interrupted:
             self._interrupted = result

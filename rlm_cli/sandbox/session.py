@@ -27,6 +27,7 @@ from rlm_cli.sandbox.drain import RawOutput
 from rlm_cli.sandbox.messages import Exec, Failed, Init, Interrupt, Ready, Result, SetVariable
 
 EXIT_WAIT = 1.0  # seconds a worker that closed its channel gets to exit before it is killed
+CHECK_EVERY = 1.0  # seconds between a running cell's `stop_if` checks
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,12 @@ class WorkerSession:
         with contextlib.suppress(OSError):  # a dead worker's successor gets it in its init
             self._channel.send(SetVariable(name, value))
 
-    def run(self, code: str, timeout: float, grace: float, deadline: float | None = None) -> Result | Died:
-        """Run a cell within `timeout` of its own time and before the wall-clock `deadline`."""
+    def run(
+        self, code: str, timeout: float, grace: float, deadline: float | None = None,
+        stop_if: Callable[[], str | None] | None = None,
+    ) -> Result | Died:
+        """Run a cell within `timeout` of its own time and before the wall-clock `deadline`;
+        `stop_if`, asked every CHECK_EVERY seconds, ends it when it names a reason."""
         started, paused_at_start = time.monotonic(), self._channel.clock.total()
         self._cells += 1
         self._channel.expect_result(self._cells)
@@ -121,7 +126,11 @@ class WorkerSession:
                 remaining = min(remaining, deadline + grace - now)
             if remaining <= 0:
                 return self._died(started, timed_out=True)
-            event = self._channel.next_event(remaining)
+            if stop_if is not None and (reason := stop_if()) is not None:
+                return self._died(started, timed_out=False, reason=reason)
+            event = self._channel.next_event(remaining if stop_if is None else min(remaining, CHECK_EVERY))
+            if event is None:
+                continue
             if isinstance(event, Closed):
                 if event.reason is None:
                     with contextlib.suppress(subprocess.TimeoutExpired):

@@ -55,3 +55,29 @@ def _dead_pid() -> int:
     child = subprocess.Popen(["true"])
     child.wait()
     return child.pid
+
+
+def test_a_cell_filling_the_disk_stops_at_the_scratch_cap(make: SandboxFactory) -> None:
+    """1 MB files written forever: stopped once the scratch holds more than its cap, the files
+    removed, the answer and the REPL's next cell intact."""
+    sandbox = make(scratch_limit=20 * 1024**2, cell_timeout=60)
+    sandbox.execute("answer['content'] = 'draft'")
+    hoard = sandbox.execute(
+        "import itertools\n"
+        "block = b'x' * (1024 * 1024)\n"
+        "for n in itertools.count():\n"
+        "    with open(f'hoard-{n}', 'wb') as out:\n"
+        "        out.write(block)\n"
+    )
+    assert hoard.restarted and not hoard.timed_out
+    assert "passed 20.0 MiB" in (hoard.error or "") and "every file in it was removed" in (hoard.notice or "")
+    assert sandbox.scratch_dir is not None and list(sandbox.scratch_dir.iterdir()) == []
+    assert sandbox.answer["content"] == "draft"
+    assert sandbox.execute("print('still here')").stdout == "still here\n"
+
+
+def test_a_scratch_past_the_cap_between_cells_is_emptied(make: SandboxFactory) -> None:
+    sandbox = make(scratch_limit=1024**2)
+    result = sandbox.execute("open('big', 'wb').write(b'x' * 3 * 1024 * 1024)")  # quicker than a check
+    assert "every file in it was removed" in (result.notice or "")
+    assert sandbox.scratch_dir is not None and not (sandbox.scratch_dir / "big").exists()
