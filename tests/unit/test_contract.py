@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from rlm_cli.sandbox.contract import PROSE_FINAL
+from rlm_cli.sandbox.messages import Answer, Result
 from rlm_cli.sandbox.repl import Repl
 
 
@@ -42,13 +43,13 @@ def repl(host: Host) -> Repl:
     return repl
 
 
-def ok(repl: Repl, code: str) -> dict[str, Any]:
+def ok(repl: Repl, code: str) -> Result:
     done = repl.run(code, timeout=10)
-    assert done["error"] is None, done["error"]
+    assert done.error is None, done.error
     return done
 
 
-def prose(repl: Repl, name: str, source: str, literal: bool = True) -> dict[str, Any]:
+def prose(repl: Repl, name: str, source: str, literal: bool = True) -> Result:
     return repl.run(f"{PROSE_FINAL}({name!r}, {source!r}, literal={literal})", timeout=10)
 
 
@@ -73,74 +74,74 @@ def prose(repl: Repl, name: str, source: str, literal: bool = True) -> dict[str,
 ])
 def test_a_prose_final_gives_what_the_model_meant(repl: Repl, name: str, source: str, content: str) -> None:
     done = prose(repl, name, source)
-    assert done["error"] is None, done["error"]
-    assert done["answer"] == {"content": content, "ready": True}
+    assert done.error is None, done.error
+    assert done.answer == Answer(content, True)
 
 
 def test_prose_final_var_of_a_missing_variable_is_a_name_error(repl: Repl) -> None:
     done = prose(repl, "FINAL_VAR", "final_answer")
-    assert "NameError" in (done["error"] or "") and done["answer"]["ready"] is False
+    assert "NameError" in (done.error or "") and done.answer.ready is False
 
 
 def test_without_literal_only_finals_from_variables_apply(repl: Repl) -> None:
-    assert prose(repl, "FINAL", "42", literal=False)["answer"]["ready"] is False
-    assert prose(repl, "FINAL", "Polk", literal=False)["answer"]["ready"] is False
-    assert prose(repl, "FINAL_VAR", "'Polk'", literal=False)["answer"]["ready"] is False
-    assert prose(repl, "FINAL", "total", literal=False)["answer"] == {"content": "42", "ready": True}
+    assert prose(repl, "FINAL", "42", literal=False).answer.ready is False
+    assert prose(repl, "FINAL", "Polk", literal=False).answer.ready is False
+    assert prose(repl, "FINAL_VAR", "'Polk'", literal=False).answer.ready is False
+    assert prose(repl, "FINAL", "total", literal=False).answer == Answer("42", True)
 
 
 def test_final_var_in_code_takes_a_name_or_a_value(repl: Repl) -> None:
-    assert ok(repl, "FINAL_VAR('total')")["answer"]["content"] == "42"
-    assert ok(repl, "FINAL_VAR(city)")["answer"]["content"] == "Polk"
-    assert ok(repl, "FINAL_VAR('Paris')")["answer"]["content"] == "Paris"
-    assert ok(repl, "FINAL_VAR(7 * 6)")["answer"]["content"] == "42"
-    unset = repl.run("FINAL_VAR('final_answer')", timeout=10)["error"] or ""
+    assert ok(repl, "FINAL_VAR('total')").answer.content == "42"
+    assert ok(repl, "FINAL_VAR(city)").answer.content == "Polk"
+    assert ok(repl, "FINAL_VAR('Paris')").answer.content == "Paris"
+    assert ok(repl, "FINAL_VAR(7 * 6)").answer.content == "42"
+    unset = repl.run("FINAL_VAR('final_answer')", timeout=10).error or ""
     assert "NameError" in unset and "total" in unset and "FINAL('final_answer')" in unset
 
 
 def test_submit_and_final_with_fields(repl: Repl) -> None:
-    assert ok(repl, "SUBMIT(answer=city)")["answer"] == {"content": "Polk", "ready": True}
-    assert ok(repl, "SUBMIT(name=city, year=1845)")["answer"]["content"] == "name: Polk\nyear: 1845"
-    assert ok(repl, "FINAL('a', 'b')")["answer"]["content"] == "a\nb"
-    assert "FINAL needs the answer" in (repl.run("FINAL()", timeout=10)["error"] or "")
+    assert ok(repl, "SUBMIT(answer=city)").answer == Answer("Polk", True)
+    assert ok(repl, "SUBMIT(name=city, year=1845)").answer.content == "name: Polk\nyear: 1845"
+    assert ok(repl, "FINAL('a', 'b')").answer.content == "a\nb"
+    assert "FINAL needs the answer" in (repl.run("FINAL()", timeout=10).error or "")
 
 
 def test_show_vars_returns_the_listing_and_shows_it_last(repl: Repl) -> None:
     done = ok(repl, "SHOW_VARS()")
-    assert done["value_repr"] == "total: int\ncity: str, 4 chars\nnames: list, 2 items\nresult: str, 9 chars"
-    assert ok(repl, "listing = SHOW_VARS()\nprint('city' in listing, isinstance(listing, str))")["stdout"] == "True True\n"
+    assert done.value_repr == "total: int\ncity: str, 4 chars\nnames: list, 2 items\nresult: str, 9 chars"
+    assert ok(repl, "listing = SHOW_VARS()\nprint('city' in listing, isinstance(listing, str))").stdout == "True True\n"
 
 
 def test_top_level_await_on_every_sub_call(repl: Repl, host: Host) -> None:
     done = ok(repl, "a = await llm_query('one')\nb = await llm_batch(['x', 'y'])\nc = await rlm_query('two', model='m')\nprint(a, b, c)")
-    assert done["stdout"] == "re: one ['re: x', 're: y'] re: two\n"
-    assert ok(repl, "await llm_query('last')")["value_repr"] == "'re: last'"
-    assert ok(repl, "type(a) is str and type(b) is list")["value_repr"] == "True"
+    assert done.stdout == "re: one ['re: x', 're: y'] re: two\n"
+    assert ok(repl, "await llm_query('last')").value_repr == "'re: last'"
+    assert ok(repl, "type(a) is str and type(b) is list").value_repr == "True"
     assert [kind for kind, _ in host.calls] == ["llm_query", "llm_batch", "rlm_query", "llm_query"]
 
 
 def test_asyncio_gather_and_async_functions(repl: Repl) -> None:
     done = ok(repl, "import asyncio\nparts = await asyncio.gather(*[llm_query(p) for p in ['a', 'b']])\nparts")
-    assert done["value_repr"] == "['re: a', 're: b']"
+    assert done.value_repr == "['re: a', 're: b']"
     code = "async def ask(p):\n    return await llm_query(p)\n\nasync def main():\n    return [await ask('c')]\n\nasyncio.run(main())"
-    assert ok(repl, code)["value_repr"] == "['re: c']"
-    assert ok(repl, "plain = llm_query('d')\ntype(plain).__name__")["value_repr"] == "'str'"
+    assert ok(repl, code).value_repr == "['re: c']"
+    assert ok(repl, "plain = llm_query('d')\ntype(plain).__name__").value_repr == "'str'"
 
 
 def test_rlm_query_batched_runs_children_in_parallel() -> None:
     host = Host(barrier=threading.Barrier(2, timeout=5))  # both calls must be in flight at once
     repl = Repl("", host, capture_limit=10_000)
-    assert ok(repl, "rlm_query_batched(['p', 'q'])")["value_repr"] == "['re: p', 're: q']"
+    assert ok(repl, "rlm_query_batched(['p', 'q'])").value_repr == "['re: p', 're: q']"
     assert [kind for kind, _ in host.calls] == ["rlm_query", "rlm_query"]
 
 
 def test_rlm_query_batched_marks_a_failed_child(host: Host) -> None:
     repl = Repl("", host, capture_limit=10_000)
-    assert ok(repl, "rlm_query_batched(['ok', 'fail now'])")["value_repr"] == (
+    assert ok(repl, "rlm_query_batched(['ok', 'fail now'])").value_repr == (
         "['re: ok', 'Error: rlm_query failed: provider refused']"
     )
-    assert "use rlm_query" in (repl.run("rlm_query_batched('one prompt')", timeout=10)["error"] or "")
+    assert "use rlm_query" in (repl.run("rlm_query_batched('one prompt')", timeout=10).error or "")
 
 
 def test_re_and_json_come_imported(repl: Repl) -> None:
-    assert ok(repl, "re.findall('t', context), json.dumps(1)")["value_repr"] == "(['t', 't', 't'], '1')"
+    assert ok(repl, "re.findall('t', context), json.dumps(1)").value_repr == "(['t', 't', 't'], '1')"
