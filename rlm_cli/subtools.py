@@ -6,17 +6,22 @@ The root model never gets these: its only tool is the REPL.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+
+import regex
 
 from rlm_cli.corpus.chunks import line_spans
 
 if TYPE_CHECKING:
     from rlm_cli.corpus import Document
+    from rlm_cli.corpus.grep import Found
 
 TOOL_NAMES = ("read", "grep")
 RESULT_LIMIT = 20_000
 _WINDOW = 1 << 20  # characters a ranged read takes from the document at a time
+GREP_SECONDS = 10.0  # how long one grep call may search (a pattern can backtrack for hours)
 
 _SCHEMAS: dict[str, dict[str, Any]] = {
     "read": {
@@ -143,9 +148,39 @@ def _numbered_lines(document: Document, first: int, last: int | None) -> Iterato
 
 
 def _grep(corpus: Any, pattern: str, ignore_case: bool = False, max_matches: int = 200) -> str:
-    matches = corpus.grep(pattern, ignore_case=ignore_case, max_matches=max_matches)
+    try:
+        matches = corpus.grep(TimedPattern(pattern, ignore_case, GREP_SECONDS), max_matches=max_matches)
+    except TimeoutError:
+        return (
+            f"Error: the search took longer than {GREP_SECONDS:g} s and was stopped; "
+            "use a simpler or literal pattern"
+        )
     lines = [f"{m.path}:{m.line_no}: {m.line}" for m in matches]
     return "\n".join(lines) if lines else "(no matches)"
+
+
+class TimedPattern:
+    """A pattern compiled by the `regex` module that raises TimeoutError past a deadline.
+
+    `regex` releases the GIL while it matches a str, so a pattern that backtracks for minutes
+    leaves the rest of the host (the main loop, its limits, Ctrl-C) running meanwhile.
+    """
+
+    def __init__(self, pattern: str, ignore_case: bool, seconds: float) -> None:
+        flags = regex.MULTILINE | (regex.IGNORECASE if ignore_case else 0)
+        try:
+            self._compiled = regex.compile(pattern, flags)
+        except regex.error as error:
+            raise ValueError(f"bad regular expression {pattern!r}: {error}") from None
+        self.pattern = pattern
+        self._deadline = time.monotonic() + seconds
+
+    def search(self, string: str, pos: int = 0, /) -> Found | None:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("regex timed out")
+        found: Found | None = self._compiled.search(string, pos, timeout=left)
+        return found
 
 
 def _clip(text: str) -> str:

@@ -19,12 +19,12 @@ from rlm_cli.corpus.grep import MAX_MATCHES, GrepResult, Match
 from rlm_cli.corpus.joined import Skipped
 from rlm_cli.corpus.lazy import LazyCorpus
 from rlm_cli.corpus.memory import Corpus
-from rlm_cli.corpus.readers import BLOCK
+from rlm_cli.corpus.readers import BLOCK, InputChanged
 from rlm_cli.corpus.text import WholeTextRefused, lazy_hint
 
 __all__ = [
     "BLOCK", "MANIFEST_VERSION", "MAX_MATCHES", "SMALL_CHARS", "Chunk", "Corpus", "Document",
-    "GrepResult", "Info", "LazyCorpus", "MappedDocument", "Match", "Skipped", "WholeTextRefused",
+    "GrepResult", "Info", "InputChanged", "LazyCorpus", "MappedDocument", "Match", "Skipped", "WholeTextRefused",
     "from_manifest", "lazy_corpus", "lazy_hint", "load_manifest",
 ]
 
@@ -40,16 +40,18 @@ def _parsed(data: dict[str, Any]) -> tuple[list[Info], list[Skipped]]:
 
 def from_manifest(data: dict[str, Any], *, lazy: bool = False) -> Corpus | LazyCorpus:
     """The corpus a parsed manifest describes: a str Corpus read whole, unless a document is
-    memory-mapped (or `lazy`: documents read when used) which gives a LazyCorpus."""
+    memory-mapped (or `lazy`: the host's view, documents read when used, never through a map)
+    which gives a LazyCorpus."""
     infos, skipped = _parsed(data)
     if lazy or any(info.mapped for info in infos):
-        return LazyCorpus(infos, skipped)
+        return LazyCorpus(infos, skipped, buffered=lazy)
     return Corpus.from_infos(infos, skipped)
 
 
 def lazy_corpus(entries: Iterable[dict[str, Any]], skipped: Iterable[Skipped] = ()) -> LazyCorpus:
-    """A LazyCorpus over manifest entries: documents are read when first used (the host's view)."""
-    return LazyCorpus([Info.from_entry(entry) for entry in entries], skipped)
+    """A LazyCorpus over manifest entries: documents are read when first used, never through a
+    memory map (the host's view: a file truncated during the run must not raise SIGBUS here)."""
+    return LazyCorpus([Info.from_entry(entry) for entry in entries], skipped, buffered=True)
 
 
 def load_manifest(path: str | Path, *, lazy: bool = False) -> Corpus | LazyCorpus:

@@ -5,14 +5,13 @@ Standard library only.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rlm_cli.corpus.chunks import Chunk, line_spans
 from rlm_cli.corpus.describe import human
-from rlm_cli.corpus.grep import MAX_MATCHES, GrepResult, Match, compile_pattern, search
+from rlm_cli.corpus.grep import MAX_MATCHES, GrepResult, Match, Searcher, compile_pattern, search
 from rlm_cli.corpus.readers import MappedReader
 from rlm_cli.corpus.text import TextLike
 
@@ -31,6 +30,7 @@ class Info:
     mapped: bool = False
     chars: int | None = None  # the length in characters, when known without reading
     offset: int = 0  # bytes to skip at the start of a mapped file (a BOM)
+    end: int | None = None  # bytes of `file` ingested: reads stop there (None: the whole file)
 
     @classmethod
     def from_entry(cls, entry: dict[str, Any]) -> Info:
@@ -40,7 +40,7 @@ class Info:
             path=entry["path"], file=entry["file"], encoding=entry.get("encoding") or "utf-8",
             size=entry.get("size", 0), kind=entry.get("kind", "text"), note=entry.get("note"),
             pages=tuple(pages) if pages else None, mapped=bool(entry.get("mmap")),
-            chars=entry.get("chars"), offset=entry.get("offset", 0),
+            chars=entry.get("chars"), offset=entry.get("offset", 0), end=entry.get("end"),
         )
 
 
@@ -55,7 +55,7 @@ def summary_repr(info: Info) -> str:
 
 
 def grep_pieces(
-    info: Info, pieces: Iterable[tuple[int, str]], regex: re.Pattern[str], context_lines: int, limit: int,
+    info: Info, pieces: Iterable[tuple[int, str]], regex: Searcher, context_lines: int, limit: int,
 ) -> tuple[list[Match], bool]:
     """Matches (one per line) in a document's (offset, text) pieces; True if `limit` stopped it."""
     return search(regex, pieces, path=info.path, page_starts=info.pages, context_lines=context_lines, limit=limit)
@@ -136,7 +136,7 @@ class _DocumentMethods:
         return [self.page(number) for number in range(1, self.page_count + 1)]
 
     def grep(
-        self, pattern: str | re.Pattern[str], *, ignore_case: bool = False, context_lines: int = 0,
+        self, pattern: str | Searcher, *, ignore_case: bool = False, context_lines: int = 0,
         max_matches: int = MAX_MATCHES,
     ) -> GrepResult:
         """Lines of this document matching a regular expression; see context.grep."""
@@ -144,7 +144,7 @@ class _DocumentMethods:
         matches, truncated = self._grep(regex, context_lines, max_matches)
         return GrepResult(matches, pattern=regex.pattern, max_matches=max_matches, truncated=truncated)
 
-    def _grep(self, regex: re.Pattern[str], context_lines: int, limit: int) -> tuple[list[Match], bool]:
+    def _grep(self, regex: Searcher, context_lines: int, limit: int) -> tuple[list[Match], bool]:
         """Matches (one per line) and whether `limit` stopped the search."""
         return grep_pieces(self._info, self._line_pieces(), regex, context_lines, limit)
 
@@ -206,9 +206,11 @@ class MappedDocument(_DocumentMethods, TextLike):
     operations that need the whole text as one str are refused with a hint.
     """
 
-    def __init__(self, info: Info) -> None:
+    def __init__(self, info: Info, *, buffered: bool = False) -> None:
+        """`buffered`: read with pread, never a memory map (see MappedReader)."""
         self._info = info
-        self._store = MappedReader(info.file, info.encoding, info.offset, info.size)
+        end = info.size if info.end is None else info.end
+        self._store = MappedReader(info.file, info.encoding, info.offset, end, buffered=buffered)
 
     def __len__(self) -> int:
         return self._store.length

@@ -9,6 +9,7 @@ import bisect
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 MAX_MATCHES = 1000
 _SHOWN_LINE = 240  # characters of a matched line a repr shows
@@ -35,6 +36,22 @@ class Match:
         return "\n".join(rows)
 
     __repr__ = __str__
+
+
+class Found(Protocol):
+    """What a grep reads from a search hit."""
+
+    def start(self) -> int: ...
+
+
+class Searcher(Protocol):
+    """What a grep needs of a compiled pattern: a re.Pattern, or another engine's (the host's
+    sub-LLM tool passes one with a time limit)."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    def search(self, string: str, pos: int = 0, /) -> Found | None: ...
 
 
 class GrepResult(list[Match]):
@@ -65,11 +82,17 @@ class GrepResult(list[Match]):
     __repr__ = __str__
 
 
-def compile_pattern(pattern: str | re.Pattern[str], ignore_case: bool) -> re.Pattern[str]:
-    """The pattern compiled for line search; a bad one raises ValueError with a hint."""
+def compile_pattern(pattern: str | Searcher, ignore_case: bool) -> Searcher:
+    """The pattern compiled for line search; a bad one raises ValueError with a hint.
+
+    A re.Pattern is recompiled with MULTILINE (and IGNORECASE); another engine's compiled pattern
+    is used as it is, its flags included.
+    """
     flags = re.MULTILINE | (re.IGNORECASE if ignore_case else 0)
     if isinstance(pattern, re.Pattern):
         return re.compile(pattern.pattern, pattern.flags | flags)
+    if not isinstance(pattern, str):
+        return pattern
     try:
         return re.compile(pattern, flags)
     except re.error as error:
@@ -77,7 +100,7 @@ def compile_pattern(pattern: str | re.Pattern[str], ignore_case: bool) -> re.Pat
 
 
 def search(
-    regex: re.Pattern[str], pieces: Iterable[tuple[int, str]], *, path: str,
+    regex: Searcher, pieces: Iterable[tuple[int, str]], *, path: str,
     page_starts: Sequence[int] | None, context_lines: int, limit: int,
 ) -> tuple[list[Match], bool]:
     """Matches (one per line) in (offset, text) pieces cut after newlines; True if `limit` stopped it."""

@@ -9,14 +9,13 @@ from __future__ import annotations
 import bisect
 import difflib
 import fnmatch
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple, overload
 
 from rlm_cli.corpus.chunks import Chunk, file_spans, line_spans
 from rlm_cli.corpus.describe import human, overview, plural
 from rlm_cli.corpus.documents import Document, Info, MappedDocument, summary_repr
-from rlm_cli.corpus.grep import MAX_MATCHES, GrepResult, Match, compile_pattern
+from rlm_cli.corpus.grep import MAX_MATCHES, GrepResult, Match, Searcher, compile_pattern
 
 AnyDocument = Document | MappedDocument
 _SHOWN_DOCUMENTS = 20  # documents a repr of context.documents lists
@@ -62,7 +61,7 @@ class CorpusMethods:
         def _head(self, number: int, max_chars: int) -> str: ...
 
         def _grep_document(
-            self, number: int, regex: re.Pattern[str], context_lines: int, limit: int,
+            self, number: int, regex: Searcher, context_lines: int, limit: int,
         ) -> tuple[list[Match], bool]: ...
 
         @property
@@ -109,7 +108,7 @@ class CorpusMethods:
         return self._infos[number].path, max(0, offset - body)
 
     def grep(
-        self, pattern: str | re.Pattern[str], *, paths: str | Iterable[str] | None = None,
+        self, pattern: str | Searcher, *, paths: str | Iterable[str] | None = None,
         ignore_case: bool = False, context_lines: int = 0, max_matches: int = MAX_MATCHES,
     ) -> GrepResult:
         """Search every document line by line for a regular expression (Python re syntax).

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import bisect
 import functools
-import re
 from collections.abc import Iterable, Iterator
 
 from rlm_cli.corpus.documents import Document, Info, MappedDocument
-from rlm_cli.corpus.grep import Match
+from rlm_cli.corpus.grep import Match, Searcher
 from rlm_cli.corpus.joined import AnyDocument, CorpusMethods, Skipped, headers, numbers
 from rlm_cli.corpus.readers import LoadedReader, TextCache
 from rlm_cli.corpus.text import TextLike
@@ -28,7 +27,12 @@ class LazyCorpus(CorpusMethods, TextLike):
     Also: .files, .documents, .read(path) / context[path], .describe().
     """
 
-    def __init__(self, infos: Iterable[Info], skipped: Iterable[Skipped] = (), cache: TextCache | None = None) -> None:
+    def __init__(
+        self, infos: Iterable[Info], skipped: Iterable[Skipped] = (), cache: TextCache | None = None,
+        *, buffered: bool = False,
+    ) -> None:
+        """`buffered`: files read with pread, never memory-mapped, so a file truncated during the
+        run gives an error rather than SIGBUS (the host's view)."""
         self._infos = list(infos)
         self.skipped = list(skipped)
         self._headers = headers(self._infos)
@@ -37,8 +41,11 @@ class LazyCorpus(CorpusMethods, TextLike):
         self._mapped = any(info.mapped for info in self._infos)
         shared = cache or TextCache()
         self._sources: list[MappedDocument | LoadedReader] = [
-            MappedDocument(info) if info.mapped
-            else LoadedReader(info.file, info.encoding, info.chars, shared, functools.partial(_as_document, info=info))
+            MappedDocument(info, buffered=buffered) if info.mapped
+            else LoadedReader(
+                info.file, info.encoding, info.chars, shared, functools.partial(_as_document, info=info),
+                end=info.end, buffered=buffered,
+            )
             for info in self._infos
         ]
 
@@ -55,7 +62,7 @@ class LazyCorpus(CorpusMethods, TextLike):
         assert isinstance(text, Document)  # the reader wraps what it reads
         return text
 
-    def _grep_document(self, number: int, regex: re.Pattern[str], context_lines: int, limit: int) -> tuple[list[Match], bool]:
+    def _grep_document(self, number: int, regex: Searcher, context_lines: int, limit: int) -> tuple[list[Match], bool]:
         return self._document(number)._grep(regex, context_lines, limit)
 
     def _known_length(self, number: int) -> int | None:

@@ -5,14 +5,13 @@ Standard library only.
 
 from __future__ import annotations
 
-import re
 import threading
 import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any, SupportsIndex
 
 from rlm_cli.corpus.documents import Document, Info, grep_pieces
-from rlm_cli.corpus.grep import Match
+from rlm_cli.corpus.grep import Match, Searcher
 from rlm_cli.corpus.joined import CorpusMethods, Skipped, headers, numbers
 from rlm_cli.corpus.readers import read_text
 
@@ -93,7 +92,7 @@ class Corpus(CorpusMethods, str):
                 self._made[number] = document
         return document
 
-    def _grep_document(self, number: int, regex: re.Pattern[str], context_lines: int, limit: int) -> tuple[list[Match], bool]:
+    def _grep_document(self, number: int, regex: Searcher, context_lines: int, limit: int) -> tuple[list[Match], bool]:
         body, end = self._bounds(number)
         text = self if body == 0 and end == len(self) else self._slice(body, end)  # no Document copy
         return grep_pieces(self._infos[number], ((0, text),), regex, context_lines, limit)
@@ -110,11 +109,11 @@ class Corpus(CorpusMethods, str):
 def joined_text(infos: Sequence[Info]) -> tuple[str, list[int]]:
     """The joined text of the documents and where each header starts; each file read once."""
     if len(infos) == 1:
-        return read_text(infos[0].file, infos[0].encoding), [0]
+        return read_text(infos[0].file, infos[0].encoding, infos[0].end), [0]
     parts: list[str] = []
     starts, at = [], 0
     for header, info in zip(headers(infos), infos, strict=True):
-        text = read_text(info.file, info.encoding)
+        text = read_text(info.file, info.encoding, info.end)
         starts.append(at)
         parts += [header, text, "\n"]
         at += len(header) + len(text) + 1

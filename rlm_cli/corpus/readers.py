@@ -10,6 +10,7 @@ import bisect
 import mmap
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
@@ -18,6 +19,7 @@ _NEWLINE_REACH = 1024 * 1024  # how far past a block's nominal end to look for a
 _CACHE_CHARS = 256 * 1024 * 1024  # decoded text kept across documents
 _PIECE = 4 * 1024 * 1024  # characters per piece when streaming a loaded document
 _MAP_FROM = 1024 * 1024  # bytes from which a file read whole is decoded from a mapping
+_CONTINUATION = bytes(range(0x80, 0xC0))  # bytes inside a UTF-8 sequence
 
 
 class TextCache:
@@ -47,14 +49,26 @@ class TextCache:
         return text
 
 
+class InputChanged(OSError):
+    """An input file no longer holds the bytes ingested from it (truncated or replaced meanwhile)."""
+
+    def __init__(self, file: str, now: int, was: int) -> None:
+        super().__init__(f"the input changed during the run: {file} is now {now:,} bytes, was {was:,}")
+
+
 class LoadedReader:
-    """A document read whole on first use; its length comes from the manifest."""
+    """A document read whole on first use; its length comes from the manifest.
+
+    `end`: the bytes ingested (reads stop there, so a file appended meanwhile keeps its length);
+    `buffered`: read into a buffer, never through a memory map (see read_text).
+    """
 
     def __init__(
         self, file: str, encoding: str, length: int | None, cache: TextCache, wrap: Callable[[str], str] = str,
+        *, end: int | None = None, buffered: bool = False,
     ) -> None:
         self._file, self._encoding, self._cache, self._wrap = file, encoding, cache, wrap
-        self._length = length
+        self._length, self._end, self._buffered = length, end, buffered
 
     @property
     def length(self) -> int:
@@ -71,7 +85,7 @@ class LoadedReader:
         return self._cache.get(self._file, self._read)
 
     def _read(self) -> str:
-        return self._wrap(read_text(self._file, self._encoding))
+        return self._wrap(read_text(self._file, self._encoding, self._end, buffered=self._buffered))
 
     def slice(self, start: int, end: int) -> str:
         return self.text()[start:end]
@@ -88,17 +102,77 @@ class LoadedReader:
         yield 0, self.text()
 
 
-def read_text(file: str, encoding: str) -> str:
-    """A whole file decoded (bad bytes as U+FFFD).
+def read_text(file: str, encoding: str, end: int | None = None, *, buffered: bool = False) -> str:
+    """A whole file decoded (bad bytes as U+FFFD); with `end`, its first `end` bytes, which must be there.
 
     A large file is decoded straight from a mapping of the page cache: no bytes object is
     allocated and filled first, which halves the time and keeps the peak at the text's size.
+    `buffered` never maps: a file truncated while mapped raises SIGBUS, which the host must not risk.
     """
     with open(file, "rb") as handle:
-        if os.fstat(handle.fileno()).st_size < _MAP_FROM:  # also /proc files, which report 0
-            return handle.read().decode(encoding, errors="replace")
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapping:
+        size = os.fstat(handle.fileno()).st_size
+        if buffered or size < _MAP_FROM:  # also /proc files, which report 0
+            data = handle.read(-1 if end is None else end)
+            if end is not None and len(data) < end:
+                raise InputChanged(file, len(data), end)
+            return data.decode(encoding, errors="replace")
+        if end is not None and size < end:
+            raise InputChanged(file, size, end)
+        with mmap.mmap(handle.fileno(), size if end is None else end, access=mmap.ACCESS_READ) as mapping:
             return str(mapping, encoding, "replace")
+
+
+class MappedBytes:
+    """A file's bytes through a memory map, bounded at `end`; the size is checked before each access.
+
+    Touching a mapped page past the end of a truncated file raises SIGBUS: the check turns a
+    truncation seen before the access into InputChanged (one in the instant between is not caught).
+    """
+
+    def __init__(self, file: str, end: int) -> None:
+        self._file, self._end = file, end
+        with open(file, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size < end:
+                raise InputChanged(file, size, end)
+            self._map = mmap.mmap(handle.fileno(), end, access=mmap.ACCESS_READ)
+
+    def _check(self) -> None:
+        size = self._map.size()  # the file's current size, not the mapping's
+        if size < self._end:
+            raise InputChanged(self._file, size, self._end)
+
+    def read(self, start: int, end: int) -> bytes:
+        self._check()
+        data = self._map[start:end]
+        # Mapped pages count towards RSS until dropped; the page cache keeps them anyway.
+        if hasattr(mmap, "MADV_DONTNEED") and end > start:
+            aligned = start - start % mmap.PAGESIZE
+            self._map.madvise(mmap.MADV_DONTNEED, aligned, end - aligned)
+        return data
+
+    def find(self, sub: bytes, start: int, end: int) -> int:
+        self._check()
+        return self._map.find(sub, start, end)
+
+
+class BufferedBytes:
+    """A file's bytes read with pread into buffers, bounded at `end`: a truncated file gives InputChanged, never SIGBUS."""
+
+    def __init__(self, file: str, end: int) -> None:
+        self._file, self._end = file, end
+        self._fd = os.open(file, os.O_RDONLY)
+        weakref.finalize(self, os.close, self._fd)
+
+    def read(self, start: int, end: int) -> bytes:
+        data = os.pread(self._fd, end - start, start)
+        if len(data) < end - start:
+            raise InputChanged(self._file, os.fstat(self._fd).st_size, self._end)
+        return data
+
+    def find(self, sub: bytes, start: int, end: int) -> int:
+        found = self.read(start, end).find(sub)
+        return found if found == -1 else start + found
 
 
 Block = tuple[int, int, int, int]  # byte start, byte end, first character, characters
@@ -110,42 +184,36 @@ class MappedReader:
     The first operation that needs positions scans the file once and keeps a small block index
     (byte start, byte end, first character, characters) so later slices decode one block at most.
     The index and the last decoded block are replaced whole, so concurrent readers stay correct.
+    Bytes come from a map (MappedBytes) or, when `buffered`, from pread (BufferedBytes); reads
+    stop at `end`, the size at ingest, so a file appended meanwhile keeps its length.
     """
 
-    def __init__(self, file: str, encoding: str, offset: int, size: int) -> None:
+    def __init__(self, file: str, encoding: str, offset: int, end: int, *, buffered: bool = False) -> None:
         self._file, self._encoding = file, encoding
-        self._offset, self._end = offset, size
-        self._map: mmap.mmap | None = None
-        self._map_lock = threading.Lock()
+        self._offset, self._end = offset, end
+        self._buffered = buffered
+        self._source: MappedBytes | BufferedBytes | None = None
+        self._source_lock = threading.Lock()
         self._index_built: tuple[list[Block], list[int]] | None = None  # blocks, their first characters
         self._last: tuple[int, str] = (-1, "")
 
-    def _mapping(self) -> mmap.mmap:
-        if self._map is None:
-            with self._map_lock:
-                if self._map is None:
-                    with open(self._file, "rb") as handle:
-                        self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        return self._map
-
-    def _release(self, start: int, end: int) -> None:
-        # Mapped pages count towards RSS until dropped; the page cache keeps them anyway.
-        if hasattr(mmap, "MADV_DONTNEED"):
-            aligned = start - start % mmap.PAGESIZE
-            self._mapping().madvise(mmap.MADV_DONTNEED, aligned, end - aligned)
+    def _bytes(self) -> MappedBytes | BufferedBytes:
+        if self._source is None:
+            with self._source_lock:
+                if self._source is None:
+                    self._source = (BufferedBytes if self._buffered else MappedBytes)(self._file, self._end)
+        return self._source
 
     def _cut(self, start: int) -> int:
         """End of the block that starts at `start`: just past a newline when one is near."""
         end = start + BLOCK
         if end >= self._end:
             return self._end
-        mapping = self._mapping()
-        newline = mapping.find(b"\n", end, min(self._end, end + _NEWLINE_REACH))
+        newline = self._bytes().find(b"\n", end, min(self._end, end + _NEWLINE_REACH))
         if newline != -1:
             return newline + 1
-        while end < self._end and 0x80 <= mapping[end] < 0xC0:  # inside a UTF-8 sequence
-            end += 1
-        return end
+        following = self._bytes().read(end, min(self._end, end + 4))
+        return end + len(following) - len(following.lstrip(_CONTINUATION))  # not inside a UTF-8 sequence
 
     def line_pieces(self) -> Iterator[tuple[int, str]]:
         if self._index_built is not None:
@@ -172,9 +240,7 @@ class MappedReader:
         return self._index_built
 
     def _decode(self, start: int, end: int) -> str:
-        text = self._mapping()[start:end].decode(self._encoding, errors="replace")
-        self._release(start, end)
-        return text
+        return self._bytes().read(start, end).decode(self._encoding, errors="replace")
 
     def _block_text(self, number: int, block: Block) -> str:
         last = self._last  # read once: another thread may replace it meanwhile
@@ -200,8 +266,7 @@ class MappedReader:
             byte_start, byte_end, first, count = blocks[number]
             low, high = max(start, first) - first, min(end, first + count) - first
             if count == byte_end - byte_start:  # one byte per character: slice the mapping
-                data = self._mapping()[byte_start + low : byte_start + high]
-                self._release(byte_start + low, byte_start + high)
+                data = self._bytes().read(byte_start + low, byte_start + high)
                 yield data.decode(self._encoding, errors="replace")
             else:
                 yield self._block_text(number, blocks[number])[low:high]
@@ -213,7 +278,7 @@ class MappedReader:
     def head(self, max_chars: int) -> str:
         """The first max_chars characters; before a scan, decoded straight from the mapping."""
         if self._index_built is None:
-            raw = self._mapping()[self._offset : self._offset + 4 * max_chars]
+            raw = self._bytes().read(self._offset, min(self._end, self._offset + 4 * max_chars))
             return raw.decode(self._encoding, errors="replace")[:max_chars]
         return self.slice(0, max_chars)
 

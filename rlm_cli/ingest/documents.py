@@ -97,7 +97,8 @@ def _mapped(candidate: Candidate, head: bytes, bom: str | None, spool: Spool) ->
         # Mapped text is scanned for b"\n" in blocks, which needs an ASCII-compatible encoding.
         target = spool.transcode(candidate.file, bom)
         note = f"transcoded from {bom} to UTF-8 for memory mapping"
-        return _entry(candidate, str(target), decode.Decoded("utf-8", -1, note), _size(candidate), mapped=True, offset=0)
+        entry = _entry(candidate, str(target), decode.Decoded("utf-8", -1, note), _size(candidate), mapped=True, offset=0)
+        return entry | {"end": target.stat().st_size}  # `size` stays the input's own
     sniffed = decode.sniff(head, bom)
     offset = decode.ASCII_COMPATIBLE_BOMS.get(sniffed.encoding, 0)
     encoding = "utf-8" if offset else sniffed.encoding
@@ -116,4 +117,5 @@ def _entry(candidate: Candidate, file: str, decoded: decode.Decoded, size: int, 
         "path": candidate.path, "file": file, "encoding": decoded.encoding, "size": size,
         "kind": candidate.kind, "pages": None, "mmap": mapped,
         "chars": None if mapped else decoded.chars, "offset": offset, "note": decoded.note,
+        "end": size,  # readers stop here: a file appended during the run keeps its ingested length
     }

@@ -9,6 +9,7 @@ import pytest
 
 from rlm_cli.broker import Broker, SubcallSettings
 from rlm_cli.budget import Budget, Limits
+from rlm_cli.corpus.grep import Searcher
 from rlm_cli.events import BatchFinished, BatchStarted, Event, Notice, SubcallFinished, ToolCalled
 from rlm_cli.failures import Failures
 from rlm_cli.llm import LLMClient, RetryPolicy
@@ -19,11 +20,11 @@ class FakeCorpus:
     def read(self, path: str) -> str:
         return {"a.py": "def check_token():\n    return True\n"}[path]
 
-    def grep(self, pattern: str, ignore_case: bool = False, max_matches: int = 200) -> list:
+    def grep(self, pattern: Searcher, ignore_case: bool = False, max_matches: int = 200) -> list:
         class Match:
             path, line_no, line = "a.py", 1, "def check_token():"
 
-        return [Match()] if "token" in pattern else []
+        return [Match()] if "token" in pattern.pattern else []
 
 
 def make_broker(provider: FakeProvider, events: list[Event], *, limits: Limits | None = None, concurrency: int = 4, window: int = 100_000) -> Broker:
