@@ -6,8 +6,7 @@ Standard library only.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rlm_cli.corpus.chunks import Chunk, line_spans
 from rlm_cli.corpus.describe import human
@@ -16,9 +15,8 @@ from rlm_cli.corpus.readers import MappedReader
 from rlm_cli.corpus.text import TextLike
 
 
-@dataclass(frozen=True, slots=True)
-class Info:
-    """What the manifest says about one document."""
+class Info(NamedTuple):
+    """What the manifest says about one document (a tuple: thousands are made per ingest)."""
 
     path: str
     file: str
