@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import types
 import typing
 from collections.abc import Mapping
@@ -187,8 +188,8 @@ def to_dict(message: Message) -> dict[str, Any]:
 def _fields(value: Any) -> dict[str, Any]:
     """A dataclass's fields, nested dataclasses as dicts too (no deep copy of the values)."""
     return {
-        f.name: _fields(item) if dataclasses.is_dataclass(item := getattr(value, f.name)) else item
-        for f in dataclasses.fields(value)
+        name: _fields(item) if dataclasses.is_dataclass(item := getattr(value, name)) else item
+        for name, _, _ in _spec(type(value))[1]
     }
 
 
@@ -208,63 +209,95 @@ def from_dict(data: object, allowed: frozenset[Op]) -> Message:
 def build(cls: type[Any], data: dict[str, Any], where: str) -> Any:
     """An instance of dataclass `cls` from `data`: no unknown keys, no missing ones, right types
     (ProtocolError otherwise)."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ProtocolError(f"{where}: unknown field {_short(unknown[0])}")
-    hints = _hints(cls)
+    names, fields = _spec(cls)
+    if not data.keys() <= names:
+        raise ProtocolError(f"{where}: unknown field {_short(sorted(data.keys() - names)[0])}")
     values = {}
-    for name, spec in fields.items():
-        if name not in data:
-            if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
-                raise ProtocolError(f"{where}: missing field {name!r}")
-            continue
-        values[name] = _check(hints[name], data[name], f"{where}.{name}")
+    for name, required, check in fields:
+        if name in data:
+            values[name] = check(data[name], f"{where}.{name}")
+        elif required:
+            raise ProtocolError(f"{where}: missing field {name!r}")
     return cls(**values)
 
 
-def _hints(cls: type[Any]) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
-    return _HINTS[cls]
+Check = typing.Callable[[Any, str], Any]
 
 
-_HINTS: dict[type[Any], dict[str, Any]] = {}
+Spec = tuple[frozenset[str], tuple[tuple[str, bool, Check], ...]]
+_SPECS: dict[type[Any], Spec] = {}
 
 
-def _check(hint: Any, value: Any, where: str) -> Any:
-    """`value` if it has type `hint` (JSON types, lists, str-keyed dicts, unions, dataclasses)."""
+def _spec(cls: type[Any]) -> Spec:
+    """A dataclass's field names, and for each: whether it is required and its type's checker."""
+    if cls not in _SPECS:
+        hints = typing.get_type_hints(cls)
+        fields = tuple(
+            (f.name, f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+             _checker(hints[f.name]))
+            for f in dataclasses.fields(cls)
+        )
+        _SPECS[cls] = (frozenset(name for name, _, _ in fields), fields)
+    return _SPECS[cls]
+
+
+@functools.cache
+def _checker(hint: Any) -> Check:
+    """A function returning `value` if it has type `hint` (JSON types, lists, str-keyed dicts,
+    unions, dataclasses), else raising ProtocolError; made once per type."""
     origin = typing.get_origin(hint)
     if hint is Any:
-        return value
+        return lambda value, where: value
     if origin in (Union, types.UnionType):
-        for option in typing.get_args(hint):
-            try:
-                return _check(option, value, where)
-            except ProtocolError:
-                continue
-    elif hint is type(None):
-        if value is None:
+        options = [_checker(option) for option in typing.get_args(hint)]
+
+        def one_of(value: Any, where: str) -> Any:
+            for option in options:
+                try:
+                    return option(value, where)
+                except ProtocolError:
+                    continue
+            raise _wrong(hint, value, where)
+
+        return one_of
+    if hint is type(None):
+        return _accepting(hint, lambda value: value is None)
+    if hint is bool or hint is str:
+        return _accepting(hint, lambda value: isinstance(value, hint))
+    if hint is int:
+        return _accepting(hint, lambda value: isinstance(value, int) and not isinstance(value, bool))
+    if hint is float:
+        number = _accepting(hint, lambda value: isinstance(value, int | float) and not isinstance(value, bool))
+        return lambda value, where: float(number(value, where))
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        each = _checker(item)
+        listed = _accepting(hint, lambda value: isinstance(value, list))
+        return lambda value, where: [each(entry, where) for entry in listed(value, where)]
+    if origin is dict:
+        return _accepting(hint, lambda value: isinstance(value, dict) and all(isinstance(key, str) for key in value))
+    if dataclasses.is_dataclass(hint):
+        kind = typing.cast(type[Any], hint)
+        nested = _accepting(hint, lambda value: isinstance(value, dict))
+        return lambda value, where: build(kind, nested(value, where), where)
+    return lambda value, where: _raise(_wrong(hint, value, where))
+
+
+def _accepting(hint: Any, test: typing.Callable[[Any], bool]) -> Check:
+    def check(value: Any, where: str) -> Any:
+        if test(value):
             return value
-    elif hint is bool or hint is str:
-        if isinstance(value, hint):
-            return value
-    elif hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif hint is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    elif origin is list:
-        if isinstance(value, list):
-            (item,) = typing.get_args(hint)
-            return [_check(item, entry, where) for entry in value]
-    elif origin is dict:
-        if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-            return value
-    elif dataclasses.is_dataclass(hint) and isinstance(value, dict):
-        return build(typing.cast(type[Any], hint), value, where)
-    raise ProtocolError(f"{where}: expected {_name(hint)}, got {type(value).__name__}")
+        raise _wrong(hint, value, where)
+
+    return check
+
+
+def _wrong(hint: Any, value: Any, where: str) -> ProtocolError:
+    return ProtocolError(f"{where}: expected {_name(hint)}, got {type(value).__name__}")
+
+
+def _raise(error: ProtocolError) -> typing.NoReturn:
+    raise error
 
 
 def _name(hint: Any) -> str:

@@ -110,8 +110,9 @@ class WorkerSession:
         stop_if: Callable[[], str | None] | None = None,
     ) -> Result | Died:
         """Run a cell within `timeout` of its own time and before the wall-clock `deadline`;
-        `stop_if`, asked every CHECK_EVERY seconds, ends it when it names a reason."""
+        `stop_if`, asked every CHECK_EVERY seconds of a cell, ends it when it names a reason."""
         started, paused_at_start = time.monotonic(), self._channel.clock.total()
+        next_check = started + CHECK_EVERY  # a quick cell is checked once it has ended, by the caller
         self._cells += 1
         self._channel.expect_result(self._cells)
         try:
@@ -126,8 +127,10 @@ class WorkerSession:
                 remaining = min(remaining, deadline + grace - now)
             if remaining <= 0:
                 return self._died(started, timed_out=True)
-            if stop_if is not None and (reason := stop_if()) is not None:
-                return self._died(started, timed_out=False, reason=reason)
+            if stop_if is not None and now >= next_check:
+                if (reason := stop_if()) is not None:
+                    return self._died(started, timed_out=False, reason=reason)
+                next_check = now + CHECK_EVERY
             event = self._channel.next_event(remaining if stop_if is None else min(remaining, CHECK_EVERY))
             if event is None:
                 continue
