@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.provider import FakeProvider
+from tests.unit.sandbox_helpers import REAL_MODES, FakeBroker, SandboxFactory, sandbox_factory
 
 
 @pytest.fixture(autouse=True)
@@ -30,3 +31,15 @@ def provider() -> Iterator[FakeProvider]:
     """A running fake OpenAI-compatible server; script it through its attributes."""
     with FakeProvider() as server:
         yield server
+
+
+@pytest.fixture(params=REAL_MODES)
+def make(request: pytest.FixtureRequest) -> Iterator[SandboxFactory]:
+    """Sandboxes in every real mode, with a broker answering at once; orphans checked after."""
+    yield from sandbox_factory(request.param, FakeBroker())
+
+
+@pytest.fixture(params=REAL_MODES[:1])
+def make_bwrap(request: pytest.FixtureRequest) -> Iterator[SandboxFactory]:
+    """Sandboxes under bubblewrap only (skipped where it cannot run)."""
+    yield from sandbox_factory(request.param, FakeBroker())

@@ -17,7 +17,6 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,7 @@ import rlm_cli.subtools as subtools
 from rlm_cli.corpus import load_manifest
 from rlm_cli.subtools import run_tool
 from tests.unit.ingest_helpers import run, write_tree
-from tests.unit.sandbox_helpers import REAL_MODES, FakeBroker, SandboxFactory, sandbox_factory
+from tests.unit.sandbox_helpers import SandboxFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 EVIL_LINE = "a" * 40 + "b"  # `(a|aa)+$` backtracks through ~fib(40) paths on it
@@ -63,11 +62,6 @@ def test_a_catastrophic_sub_llm_grep_is_stopped_and_the_host_runs_meanwhile(
     ]
     # The same call with a usable pattern still answers.
     assert run_tool(corpus, "grep", json.dumps({"pattern": "^ok$"})) == "a.log:1: ok"
-
-
-@pytest.fixture(params=REAL_MODES)
-def make(request: pytest.FixtureRequest) -> Iterator[SandboxFactory]:
-    yield from sandbox_factory(request.param, FakeBroker())
 
 
 def test_a_catastrophic_grep_from_a_cell_times_out_and_the_run_goes_on(tmp_path: Path, make: SandboxFactory) -> None:

@@ -44,9 +44,10 @@ def hostile_run(provider: FakeProvider) -> FakeProvider:
     """A run in which the model's code, its output, an error, a sub-call and the answer are hostile."""
     provider.sub_rule = lambda request: f"sub says {CLIPBOARD}"
     provider.root_script = script(
-        code(f"print({CLIPBOARD!r})", "print(context.files)", f"x = {TITLE!r}  # in the code itself"),
+        "Let me look at what the input holds first.\n\n```python\n"
+        f"print({CLIPBOARD!r})\nprint(context.files)\nx = {TITLE!r}  # in the code itself\n```",
         code("print(llm_query('hi'))", f"raise ValueError({LINK!r})"),
-        code(f"answer['content'] = 'done ' + {CLIPBOARD!r} + {LINK!r}", "answer['ready'] = True"),
+        "```python\n" f"final = 'done ' + {CLIPBOARD!r} + {LINK!r}\nprint(len(final))\n```\n\nFINAL_VAR(final)",
     )
     return provider
 

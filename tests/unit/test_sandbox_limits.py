@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
-
-import pytest
 
 from rlm_cli.sandbox import tasks
-from tests.unit.sandbox_helpers import REAL_MODES, FakeBroker, SandboxFactory, sandbox_factory
-
-
-@pytest.fixture(params=REAL_MODES)
-def make(request: pytest.FixtureRequest) -> Iterator[SandboxFactory]:
-    yield from sandbox_factory(request.param, FakeBroker())
+from tests.unit.sandbox_helpers import SandboxFactory
 
 
 def test_a_thread_bomb_stops_at_the_task_ceiling(make: SandboxFactory) -> None:

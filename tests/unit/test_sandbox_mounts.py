@@ -6,13 +6,12 @@ from __future__ import annotations
 import ast
 import io
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from rlm_cli.ingest import IngestOptions, ingest
-from tests.unit.sandbox_helpers import REAL_MODES, FakeBroker, SandboxFactory, sandbox_factory
+from tests.unit.sandbox_helpers import SandboxFactory
 
 # Each probe prints what it got: the text read, the names listed, or the error's class.
 PROBE = """
@@ -33,16 +32,6 @@ seen = {
 }
 (len(context.files), "" + context.read(LAST), seen)
 """
-
-
-@pytest.fixture(params=REAL_MODES)
-def make(request: pytest.FixtureRequest) -> Iterator[SandboxFactory]:
-    yield from sandbox_factory(request.param, FakeBroker())
-
-
-@pytest.fixture(params=REAL_MODES[:1])
-def make_bwrap(request: pytest.FixtureRequest) -> Iterator[SandboxFactory]:
-    yield from sandbox_factory(request.param, FakeBroker())
 
 
 @pytest.mark.parametrize("count", [70, 700])

@@ -10,17 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.sandbox_helpers import REAL_MODES, FakeBroker, SandboxFactory, sandbox_factory
-
-
-@pytest.fixture(params=REAL_MODES)
-def make(request: pytest.FixtureRequest) -> Iterator[SandboxFactory]:
-    yield from sandbox_factory(request.param, FakeBroker())
-
-
-@pytest.fixture(params=REAL_MODES[:1])
-def make_bwrap(request: pytest.FixtureRequest) -> Iterator[SandboxFactory]:
-    yield from sandbox_factory(request.param, FakeBroker())
+from tests.unit.sandbox_helpers import SandboxFactory
 
 
 @pytest.fixture

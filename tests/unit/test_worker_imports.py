@@ -4,11 +4,8 @@ side of the sandbox (subprocess, bubblewrap, the session) nor any third-party li
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 
-import pytest
-
-from tests.unit.sandbox_helpers import REAL_MODES, FakeBroker, SandboxFactory, sandbox_factory
+from tests.unit.sandbox_helpers import SandboxFactory
 
 WORKER_MODULES = {
     "rlm_cli", "rlm_cli.sandbox", "rlm_cli.sandbox.alarm", "rlm_cli.sandbox.capture",
@@ -17,11 +14,6 @@ WORKER_MODULES = {
 }
 NEVER = {"subprocess", "litellm", "typer", "rich", "pypdf", "chardet", "pathspec", "httpx", "openai"}
 LISTING = "import sys\nsorted(sys.modules)"
-
-
-@pytest.fixture(params=REAL_MODES)
-def make(request: pytest.FixtureRequest) -> Iterator[SandboxFactory]:
-    yield from sandbox_factory(request.param, FakeBroker())
 
 
 def test_a_running_worker_imported_only_its_own_modules(make: SandboxFactory) -> None:
