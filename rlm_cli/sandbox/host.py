@@ -30,6 +30,9 @@ _RESTART_COST = ("`context` and the REPL functions are back, but your variables 
                  "(recompute what you need); `answer` was kept.")
 MAX_GRACE = 2.0  # seconds between the worker's own interrupt and the kill
 INTERRUPT_WAIT = 1.0  # seconds a cell gets to stop on Ctrl-C before the worker is killed
+# seconds within which the scratch is not walked again: a running cell is walked only every
+# second anyway, so skipping a walk after quick cells in a row adds nothing a writer could use
+SCRATCH_RECHECK = 0.05
 
 
 class Sandbox:
@@ -45,6 +48,8 @@ class Sandbox:
         self._variables: dict[str, Any] = {}
         self._failures = 0
         self._timeout = config.cell_timeout  # the limit of the cell that ran last
+        self._scratch_walked = float("-inf")  # when the scratch was last measured (monotonic)
+        self._scratch_over = False  # what that measure found
 
     @property
     def mode(self) -> str:
@@ -128,8 +133,12 @@ class Sandbox:
 
     def _scratch_full(self) -> str | None:
         """Why the running cell must stop: its scratch directory passed the cap (else None)."""
-        limit = self.config.scratch_limit
-        if limit is None or self._scratch is None or scratch.over(self._scratch, limit) is None:
+        limit, now = self.config.scratch_limit, time.monotonic()
+        if limit is None or self._scratch is None:
+            return None
+        if now - self._scratch_walked >= SCRATCH_RECHECK:
+            self._scratch_walked, self._scratch_over = now, scratch.over(self._scratch, limit) is not None
+        if not self._scratch_over:
             return None
         return f"its working directory passed {human(limit)}, the cap on what it may hold"
 
@@ -140,6 +149,7 @@ class Sandbox:
             return []
         assert self._scratch is not None
         scratch.empty(self._scratch)
+        self._scratch_over = False
         return [f"The REPL's {reason}, so every file in it was removed. Keep results in variables, "
                 "or write smaller files."]
 

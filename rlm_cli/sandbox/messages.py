@@ -188,8 +188,9 @@ def to_dict(message: Message) -> dict[str, Any]:
 def _fields(value: Any) -> dict[str, Any]:
     """A dataclass's fields, nested dataclasses as dicts too (no deep copy of the values)."""
     return {
-        name: _fields(item) if dataclasses.is_dataclass(item := getattr(value, name)) else item
-        for name, _, _ in _spec(type(value))[1]
+        name: _fields(item) if nested and dataclasses.is_dataclass(item := getattr(value, name))
+        else getattr(value, name)
+        for name, _, _, nested, _ in _spec(type(value))[1]
     }
 
 
@@ -197,10 +198,11 @@ def from_dict(data: object, allowed: frozenset[Op]) -> Message:
     """The message `data` holds, every field checked; ProtocolError if it is not one of `allowed`."""
     if not isinstance(data, dict):
         raise ProtocolError(f"a message must be a JSON object, not {type(data).__name__}")
-    op = data.get("op")
+    data = dict(data)
+    op = data.pop("op", None)
     if not isinstance(op, str) or op not in _BY_NAME or _BY_NAME[op] not in allowed:
         raise ProtocolError(f"unexpected op {_short(op)}")
-    message: Message = build(_CLASSES[_BY_NAME[op]], {k: v for k, v in data.items() if k != "op"}, op)
+    message: Message = build(_CLASSES[_BY_NAME[op]], data, op)
     if isinstance(message, Call | Reply) and not 0 < message.id <= MAX_ID:
         raise ProtocolError(f"{op}: call id {message.id} out of range")
     return message
@@ -213,87 +215,112 @@ def build(cls: type[Any], data: dict[str, Any], where: str) -> Any:
     if not data.keys() <= names:
         raise ProtocolError(f"{where}: unknown field {_short(sorted(data.keys() - names)[0])}")
     values = {}
-    for name, required, check in fields:
+    for name, required, check, _, exact in fields:
         if name in data:
-            values[name] = check(data[name], f"{where}.{name}")
+            value = data[name]
+            values[name] = value if type(value) in exact else check(value, where, name)
         elif required:
             raise ProtocolError(f"{where}: missing field {name!r}")
     return cls(**values)
 
 
-Check = typing.Callable[[Any, str], Any]
+Check = typing.Callable[[Any, str, str], Any]  # (value, where, field name) -> the value, checked
 
 
-Spec = tuple[frozenset[str], tuple[tuple[str, bool, Check], ...]]
+Spec = tuple[frozenset[str], tuple[tuple[str, bool, Check, bool, frozenset[type]], ...]]
 _SPECS: dict[type[Any], Spec] = {}
 
 
 def _spec(cls: type[Any]) -> Spec:
-    """A dataclass's field names, and for each: whether it is required and its type's checker."""
+    """A dataclass's field names, and for each: whether it is required, its type's checker,
+    whether it may hold a nested dataclass, and the exact types that need no checker."""
     if cls not in _SPECS:
         hints = typing.get_type_hints(cls)
         fields = tuple(
             (f.name, f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
-             _checker(hints[f.name]))
+             _checker(hints[f.name]), _may_nest(hints[f.name]), _exact_types(hints[f.name]))
             for f in dataclasses.fields(cls)
         )
-        _SPECS[cls] = (frozenset(name for name, _, _ in fields), fields)
+        _SPECS[cls] = (frozenset(name for name, *_ in fields), fields)
     return _SPECS[cls]
+
+
+def _may_nest(hint: Any) -> bool:
+    """Whether a field of type `hint` can hold a dataclass (directly or as a union's member)."""
+    return dataclasses.is_dataclass(hint) or any(map(_may_nest, typing.get_args(hint)))
+
+
+def _exact_types(hint: Any) -> frozenset[type]:
+    """The JSON scalar types a value of type `hint` may have as it is (the fast path for JSON
+    just decoded); empty where a checker must look inside or convert."""
+    scalars = {str, bool, int, float, type(None)}
+    options = typing.get_args(hint) if typing.get_origin(hint) in (Union, types.UnionType) else (hint,)
+    return frozenset(options) if all(option in scalars for option in options) else frozenset()
 
 
 @functools.cache
 def _checker(hint: Any) -> Check:
     """A function returning `value` if it has type `hint` (JSON types, lists, str-keyed dicts,
-    unions, dataclasses), else raising ProtocolError; made once per type."""
+    unions, dataclasses), else raising ProtocolError; made once per type. The place an error
+    names is only formatted when there is one."""
     origin = typing.get_origin(hint)
     if hint is Any:
-        return lambda value, where: value
+        return lambda value, where, name: value
     if origin in (Union, types.UnionType):
         options = [_checker(option) for option in typing.get_args(hint)]
 
-        def one_of(value: Any, where: str) -> Any:
+        def one_of(value: Any, where: str, name: str) -> Any:
             for option in options:
                 try:
-                    return option(value, where)
+                    return option(value, where, name)
                 except ProtocolError:
                     continue
-            raise _wrong(hint, value, where)
+            raise _wrong(hint, value, where, name)
 
         return one_of
     if hint is type(None):
         return _accepting(hint, lambda value: value is None)
     if hint is bool or hint is str:
-        return _accepting(hint, lambda value: isinstance(value, hint))
+        return _instance_of(hint)
     if hint is int:
         return _accepting(hint, lambda value: isinstance(value, int) and not isinstance(value, bool))
     if hint is float:
         number = _accepting(hint, lambda value: isinstance(value, int | float) and not isinstance(value, bool))
-        return lambda value, where: float(number(value, where))
+        return lambda value, where, name: float(number(value, where, name))
     if origin is list:
         (item,) = typing.get_args(hint)
         each = _checker(item)
-        listed = _accepting(hint, lambda value: isinstance(value, list))
-        return lambda value, where: [each(entry, where) for entry in listed(value, where)]
+        listed = _instance_of(list)
+        return lambda value, where, name: [each(entry, where, name) for entry in listed(value, where, name)]
     if origin is dict:
         return _accepting(hint, lambda value: isinstance(value, dict) and all(isinstance(key, str) for key in value))
     if dataclasses.is_dataclass(hint):
         kind = typing.cast(type[Any], hint)
         nested = _accepting(hint, lambda value: isinstance(value, dict))
-        return lambda value, where: build(kind, nested(value, where), where)
-    return lambda value, where: _raise(_wrong(hint, value, where))
+        return lambda value, where, name: build(kind, nested(value, where, name), f"{where}.{name}")
+    return lambda value, where, name: _raise(_wrong(hint, value, where, name))
 
 
-def _accepting(hint: Any, test: typing.Callable[[Any], bool]) -> Check:
-    def check(value: Any, where: str) -> Any:
-        if test(value):
+def _instance_of(kind: type[Any]) -> Check:
+    def check(value: Any, where: str, name: str) -> Any:
+        if isinstance(value, kind):
             return value
-        raise _wrong(hint, value, where)
+        raise _wrong(kind, value, where, name)
 
     return check
 
 
-def _wrong(hint: Any, value: Any, where: str) -> ProtocolError:
-    return ProtocolError(f"{where}: expected {_name(hint)}, got {type(value).__name__}")
+def _accepting(hint: Any, test: typing.Callable[[Any], bool]) -> Check:
+    def check(value: Any, where: str, name: str) -> Any:
+        if test(value):
+            return value
+        raise _wrong(hint, value, where, name)
+
+    return check
+
+
+def _wrong(hint: Any, value: Any, where: str, name: str) -> ProtocolError:
+    return ProtocolError(f"{where}.{name}: expected {_name(hint)}, got {type(value).__name__}")
 
 
 def _raise(error: ProtocolError) -> typing.NoReturn:

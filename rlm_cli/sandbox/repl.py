@@ -60,8 +60,9 @@ class Repl:
         """Carry the answer over, e.g. into a restarted worker."""
         self.answer["content"], self.answer["ready"] = answer.content, answer.ready
 
-    def run(self, code: str, timeout: float) -> Result:
-        """Run one cell; everything the code does ends up in the Result, nothing raises."""
+    def run(self, code: str, timeout: float, cell: int = 0) -> Result:
+        """Run one cell (numbered `cell` by the host); everything the code does ends up in the
+        Result, nothing raises."""
         self._cells += 1
         filename = f"<cell {self._cells}>"
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
@@ -91,7 +92,7 @@ class Repl:
             stderr_chars=err.total, value_repr=value_repr, error=error, duration_s=duration,
             timed_out=timed_out, interrupted=interrupted, restored=restored,
             variables=user_variables(self.namespace), answer=Answer.from_model(self.answer),
-            notes=_answer_notes(self.answer),
+            notes=_answer_notes(self.answer), cell=cell,
         )
 
     def _execute(self, code: str, filename: str) -> str | None:

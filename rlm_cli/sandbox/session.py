@@ -154,6 +154,8 @@ class WorkerSession:
 
     def _with_raw_output(self, result: Result) -> Result:
         out, err = self._raw.take()
+        if not out.total and not err.total:
+            return result
         return dataclasses.replace(
             result, stdout=result.stdout + out.getvalue(), stderr=result.stderr + err.getvalue(),
             stdout_chars=result.stdout_chars + out.total, stderr_chars=result.stderr_chars + err.total,

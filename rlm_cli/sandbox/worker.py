@@ -166,8 +166,7 @@ def serve(sock: socket.socket) -> None:
     while True:
         command = channel.next_command()
         if isinstance(command, Exec):
-            result = fit(repl.run(command.code, command.timeout), channel.limit)
-            result = dataclasses.replace(result, cell=command.cell)
+            result = fit(repl.run(command.code, command.timeout, command.cell), channel.limit)
             repl.set_answer(result.answer)  # the answer as the host now knows it
             channel.send(result)
         elif isinstance(command, SetVariable):
