@@ -179,10 +179,12 @@ def config_path_command() -> None:
 from rlm_cli.cli_bench import register_bench_command  # noqa: E402 (after the app exists)
 from rlm_cli.cli_history import register_history_commands  # noqa: E402 (after the app exists)
 from rlm_cli.cli_keys import register_keys_commands  # noqa: E402 (after the app exists)
+from rlm_cli.cli_mcp import register_mcp_command  # noqa: E402 (after the app exists)
 
 register_history_commands(app)
 register_bench_command(app)
 register_keys_commands(app)
+register_mcp_command(app)
 
 
 def main() -> None:
