@@ -10,10 +10,6 @@ from typing import Annotated, Any
 
 from rlm_cli import __version__
 from rlm_cli.errors import ConfigError, RlmError
-from rlm_cli.mcp.child import ChildOutcome, run_rlm
-from rlm_cli.mcp.limits import budget_flags, tightened
-from rlm_cli.mcp.paths import SourceRoot
-from rlm_cli.mcp.progress import RunProgress
 
 try:
     from mcp.server.mcpserver import Context, MCPServer
@@ -24,6 +20,12 @@ except ImportError as missing:  # the `mcp` extra is not installed
         f"`rlm mcp` needs the MCP SDK, which is not installed ({missing})",
         hint="pip install 'rlm-cli[mcp]'",
     ) from None
+
+# After the check: the run children need anyio, which the SDK brings.
+from rlm_cli.mcp.child import ChildOutcome, run_rlm
+from rlm_cli.mcp.limits import budget_flags, tightened
+from rlm_cli.mcp.paths import SourceRoot
+from rlm_cli.mcp.progress import RunProgress
 
 INSTRUCTIONS = (
     "rlm answers questions about inputs far larger than your context window: whole repositories, "

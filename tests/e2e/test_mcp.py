@@ -84,6 +84,18 @@ async def test_ask_returns_the_answer_and_usage_and_reports_progress_of_a_fan_ou
     assert "turn 1/30" in during[0] and "finished: stopped by answer" in progress[-1][1]
 
 
+async def test_a_call_can_tighten_the_budgets_but_not_loosen_them(provider: FakeProvider, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RLM_MAX_ITERATIONS", "2")  # the server's own setting
+    provider.root_script = script(code("print('looking')"))  # never answers
+    async with connect(provider, project) as (session, _):
+        result = await session.call_tool("ask", {"sources": ["notes.txt"], "question": "q?", "max_iterations": 50})
+    assert not result.is_error, result.content
+    answer = result.structured_content
+    assert answer is not None
+    assert answer["stopped_by"] == "max_iterations" and answer["iterations"] == 2 and answer["ready"] is False
+    assert answer["answer"] == "best answer under the limit" and answer["exit_code"] == 3
+
+
 async def test_cancelling_a_call_stops_the_run_and_its_worker(provider: FakeProvider, project: Path, isolated_env: Path) -> None:
     provider.root_script = script(code("import time", "time.sleep(600)"))
     async with connect(provider, project) as (session, server):
@@ -127,6 +139,9 @@ async def test_bad_arguments_are_tool_errors_and_the_server_goes_on(provider: Fa
                           {"sources": ["missing.txt"], "question": "q?"}):
             result = await session.call_tool("ask", arguments)
             assert result.is_error, arguments
+        # A source that looks like a flag is a path still: the sandbox cannot be loosened this way.
+        flag = await session.call_tool("ask", {"sources": ["--allow-net"], "question": "--sandbox=none"})
+        assert flag.is_error and "--allow-net" in flag.content[0].text  # type: ignore[union-attr]
         described = await session.call_tool("describe", {"sources": ["notes.txt"]})
     assert not described.is_error, described.content
     assert described.structured_content is not None
