@@ -131,6 +131,18 @@ async def test_paths_outside_the_root_are_refused(provider: FakeProvider, projec
     assert provider.requests == []  # refused before any model was asked
 
 
+async def test_walks_never_follow_links_out_of_the_root(provider: FakeProvider, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RLM_FOLLOW_LINKS", "true")  # the server's settings say follow; the root says no
+    (project / "docs").mkdir()
+    (project / "docs" / "readme.txt").write_text("hello\n", encoding="utf-8")
+    (project / "docs" / "leak.txt").symlink_to(tmp_path / "secret.txt")
+    async with connect(provider, project) as (session, _):
+        result = await session.call_tool("describe", {"sources": ["docs"]})
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    assert (result.structured_content["documents"], result.structured_content["skipped"]) == (1, 1)
+
+
 async def test_bad_arguments_are_tool_errors_and_the_server_goes_on(provider: FakeProvider, project: Path) -> None:
     async with connect(provider, project) as (session, _):
         for arguments in ({"sources": ["notes.txt"]}, {"sources": [], "question": "q?"},
