@@ -23,8 +23,9 @@ def mcp(
 ) -> None:
     """Serve the tools `ask` and `describe` on stdin/stdout (MCP), for Claude Code, Cursor, Codex.
 
-    Models, keys, budgets and the sandbox come from the same settings as `rlm ask` (config file,
-    RLM_* variables, keys); a tool call can only tighten the budgets. Needs `pip install 'rlm-cli[mcp]'`.
+    Models, keys, budgets and the sandbox come from the same settings as `rlm ask` (config file, RLM_* variables, keys); a tool call can only tighten the budgets. Needs `pip install 'rlm-cli\\[mcp]'`.
+
+    [dim]claude mcp add rlm -- rlm mcp[/dim]
     """
     from rlm_cli.mcp.server import serve
 
