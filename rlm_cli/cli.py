@@ -62,6 +62,7 @@ PathsFromOpt = Annotated[str | None, typer.Option("--paths-from", help="Read mor
 CellTimeoutOpt = Annotated[float | None, typer.Option("--cell-timeout", min=0.1, help="Seconds one REPL cell may run. \\[default: 120]", rich_help_panel=SANDBOX)]
 AllowNetOpt = Annotated[bool | None, typer.Option("--allow-net", help="Let the REPL open network connections.", rich_help_panel=SANDBOX)]
 AllowWriteOpt = Annotated[list[str] | None, typer.Option("--allow-write", help="Let the REPL write under this path (repeatable).", rich_help_panel=SANDBOX)]
+EventsOpt = Annotated[bool, typer.Option("--events", help="Print each event of the run on stdout as it happens, one JSON object a line (the trace's vocabulary, with \"schema\"), then the --json object.", rich_help_panel=OUTPUT)]
 TraceOpt = Annotated[Path | None, typer.Option("--trace", help="Also write the run's events as JSONL to this path.", rich_help_panel=OUTPUT)]
 NoTraceOpt = Annotated[bool, typer.Option("--no-trace", help="Do not record the run in the state directory.", rich_help_panel=OUTPUT)]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="More detail: full cell output, skipped files.", rich_help_panel=OUTPUT)]
@@ -87,7 +88,7 @@ def main_callback(
 ASK_EPILOG = (
     "The Model, Budgets, Input and Sandbox options and --progress can also be set as RLM_<OPTION> "
     "(e.g. RLM_MAX_COST) or in the config file; flags win, then the environment, then the file. "
-    "--no-trace is RLM_TRACE=false there, --no-dotenv RLM_DOTENV=false; --paths-from, --json, --trace, --quiet and --verbose are flags only. "
+    "--no-trace is RLM_TRACE=false there, --no-dotenv RLM_DOTENV=false; --paths-from, --json, --events, --trace, --quiet and --verbose are flags only. "
     "`rlm config show` lists the settings.\n\n" + EXIT_CODES_HELP
 )
 
@@ -120,6 +121,7 @@ def ask(
     allow_net: AllowNetOpt = None,
     allow_write: AllowWriteOpt = None,
     json_output: JsonOpt = False,
+    events: EventsOpt = False,
     trace: TraceOpt = None,
     no_trace: NoTraceOpt = False,
     quiet: QuietOpt = False,
@@ -151,7 +153,7 @@ def ask(
 
     request = RunRequest(
         arguments=arguments, paths_from=paths_from, trace_path=trace,
-        json_output=json_output, quiet=quiet, verbose=verbose,
+        json_output=json_output, quiet=quiet, verbose=verbose, events=events,
     )
     raise typer.Exit(run_and_report(request, flags))
 
@@ -177,10 +179,12 @@ def config_path_command() -> None:
 from rlm_cli.cli_bench import register_bench_command  # noqa: E402 (after the app exists)
 from rlm_cli.cli_history import register_history_commands  # noqa: E402 (after the app exists)
 from rlm_cli.cli_keys import register_keys_commands  # noqa: E402 (after the app exists)
+from rlm_cli.cli_mcp import register_mcp_command  # noqa: E402 (after the app exists)
 
 register_history_commands(app)
 register_bench_command(app)
 register_keys_commands(app)
+register_mcp_command(app)
 
 
 def main() -> None:

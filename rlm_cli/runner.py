@@ -38,6 +38,7 @@ class RunRequest:
     quiet: bool = False
     verbose: bool = False
     stdin: BinaryIO | None = None
+    events: bool = False  # --events: every event as a JSON line on stdout, then the --json object
 
 
 def split_sources(arguments: list[str], paths_from: str | None, stdin_is_tty: bool) -> tuple[list[str], str]:
@@ -73,6 +74,10 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
     try:
         settings = resolve(flags).settings
         renderer = make_renderer(settings.progress, quiet=request.quiet, verbose=request.verbose)
+        if request.events:
+            from rlm_cli.render.events import EventStream
+
+            renderer = EventStream(renderer)
         with stop_signals_interrupt():
             result = execute(request, settings, renderer.handle)
     except BaseException as error:  # every failure becomes a result: --json must still print one object
@@ -83,7 +88,7 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
     if renderer is not None:
         renderer.close(result)
     try:
-        print_result(result, as_json=request.json_output, quiet=request.quiet)
+        print_result(result, as_json=request.json_output or request.events, quiet=request.quiet)
     except BrokenPipeError:  # `rlm ask ... | head`: the reader left, which is no error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return result.exit_code
@@ -296,10 +301,10 @@ def _trace(request: RunRequest, settings: Settings, run_id: str, emit: Emit) -> 
             writers.append(writer)
 
         def fanout(event: Event) -> None:
-            with lock:
+            with lock:  # one order for the trace and every renderer (--events repeats the trace's)
                 for writer in writers:
                     writer.handle(event)
-            emit(event)
+                emit(event)
 
         yield fanout, str(paths[0]) if paths else None
 

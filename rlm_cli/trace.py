@@ -133,12 +133,17 @@ class TraceWriter:
 
     def line(self, event: Event) -> str:
         """The redacted, size-capped JSON line for an event."""
-        data = event_to_dict(event)
-        kind = data["event"]
-        for key, value in data.items():
-            if isinstance(value, str) and (kind, key) not in UNCUT:
-                data[key] = cut(value, self.max_field_chars)
-        return self._redact(json.dumps(data, ensure_ascii=False)) + "\n"
+        return self._redact(json.dumps(trace_dict(event, self.max_field_chars), ensure_ascii=False)) + "\n"
+
+
+def trace_dict(event: Event, max_field_chars: int = MAX_FIELD_CHARS) -> dict[str, Any]:
+    """An event as a trace records it: its dict, every text but the answer cut to `max_field_chars`."""
+    data = event_to_dict(event)
+    kind = data["event"]
+    for key, value in data.items():
+        if isinstance(value, str) and (kind, key) not in UNCUT:
+            data[key] = cut(value, max_field_chars)
+    return data
 
 
 def _claim(fd: int, path: Path) -> None:

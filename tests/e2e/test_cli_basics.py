@@ -17,7 +17,7 @@ from tests.e2e.helpers import rlm
 def test_help_lists_commands_and_exit_codes() -> None:
     done = rlm(["--help"])
     assert done.returncode == 0
-    for word in ("ask", "config", "Exit codes", "130 interrupted"):
+    for word in ("ask", "config", "mcp", "Exit codes", "130 interrupted"):
         assert word in done.stdout
 
 
@@ -44,7 +44,7 @@ def test_ask_epilog_names_the_flags_that_are_not_settings() -> None:
     done = rlm(["ask", "--help"], env={"COLUMNS": "400"})
     assert "Every option can also be set" not in done.stdout
     assert "RLM_TRACE=false" in done.stdout
-    assert "--paths-from, --json, --trace, --quiet and --verbose are flags only" in done.stdout
+    assert "--paths-from, --json, --events, --trace, --quiet and --verbose are flags only" in done.stdout
 
 
 def test_flag_choices_are_the_settings_choices() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("litellm", "pypdf", "chardet", "pathspec", "openai")
+HEAVY = ("litellm", "pypdf", "chardet", "pathspec", "openai", "mcp", "anyio")
 
 
 def test_cli_import_is_light() -> None:
