@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from rlm_cli.accounting import RLM_KIND
 from rlm_cli.budget import Budget, OverBudget
 from rlm_cli.errors import RlmError
 from rlm_cli.events import (
@@ -147,7 +148,7 @@ class Broker:
         if refused:
             return self._finish_now(refused)
         call_id = f"c{next(self._ids)}"
-        self.emit(SubcallStarted(self.run_id, call_id=call_id, batch_id=None, index=0, model=self.settings.sub_model, prompt=prompt, prompt_chars=len(prompt), kind="rlm"))
+        self.emit(SubcallStarted(self.run_id, call_id=call_id, batch_id=None, index=0, model=self.settings.sub_model, prompt=prompt, prompt_chars=len(prompt), kind=RLM_KIND))
         started = time.monotonic()
         child_budget = self.budget.child()
         error: str | None = None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from rlm_cli.accounting import Usage
 from rlm_cli.bench.items import CHARS_PER_TOKEN, Item
 from rlm_cli.settings import Settings
 
@@ -69,9 +70,10 @@ def run_direct(item: Item, config: MethodConfig) -> Outcome:
         completion = llm.complete(settings.model, [{"role": "user", "content": prompt}])
     except RlmError as error:
         return Outcome("", "error", wall_s=time.monotonic() - started, turns=1, error=error.message, extra=extra)
+    spent = Usage(completion.prompt_tokens, completion.completion_tokens, completion.cost_usd)
     return Outcome(
-        completion.text, "answer", root_tokens=completion.prompt_tokens + completion.completion_tokens,
-        cost_usd=completion.cost_usd, wall_s=time.monotonic() - started, turns=1, extra=extra,
+        completion.text, "answer", root_tokens=spent.tokens, cost_usd=spent.cost_usd,
+        wall_s=time.monotonic() - started, turns=1, extra=extra,
     )
 
 
@@ -104,14 +106,10 @@ def _ask(item: Item, settings: Settings) -> Outcome:
     usage = result.usage
     return Outcome(
         result.answer, result.stopped_by,
-        root_tokens=_tokens(usage.get("root", {})), sub_tokens=_tokens(usage.get("sub", {})),
-        cost_usd=usage.get("total", {}).get("cost_usd"), wall_s=result.elapsed_s,
+        root_tokens=Usage.of(usage.get("root")).tokens, sub_tokens=Usage.of(usage.get("sub")).tokens,
+        cost_usd=Usage.of(usage.get("total")).cost_usd, wall_s=result.elapsed_s,
         turns=result.iterations, sub_calls=result.sub_calls, error=result.error,
     )
-
-
-def _tokens(part: dict[str, Any]) -> int:
-    return int(part.get("prompt_tokens", 0)) + int(part.get("completion_tokens", 0))
 
 
 METHODS: dict[str, Callable[[Item, MethodConfig], Outcome]] = {

@@ -1,12 +1,14 @@
 """Small text formatters shared by every renderer: tokens, cost, durations, sizes, previews.
 
-Plain strings only; imports nothing from rlm_cli.
+Plain strings only; imports `accounting` only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from rlm_cli.accounting import Usage
 
 
 def tokens(count: int) -> str:
@@ -80,10 +82,10 @@ def head_tail(lines: list[str], head: int, tail: int) -> tuple[list[str], list[s
 
 def usage_part(part: Mapping[str, Any]) -> str:
     """One usage bucket: `12.3k tok (10.1k in, 2.2k out) $0.0123`."""
-    prompt, completion = int(part.get("prompt_tokens", 0)), int(part.get("completion_tokens", 0))
+    used = Usage.of(part)
     return (
-        f"{tokens(prompt + completion)} tok ({tokens(prompt)} in, {tokens(completion)} out) "
-        f"{cost(part.get('cost_usd'))}"
+        f"{tokens(used.tokens)} tok ({tokens(used.prompt_tokens)} in, {tokens(used.completion_tokens)} out) "
+        f"{cost(used.cost_usd)}"
     )
 
 
