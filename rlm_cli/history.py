@@ -13,7 +13,7 @@ from typing import Any
 from rlm_cli import events as ev
 from rlm_cli.accounting import Usage, empty_usage
 from rlm_cli.errors import InputError
-from rlm_cli.exits import exit_code_for_stop
+from rlm_cli.exits import ExitCode, exit_code_for_stop
 from rlm_cli.result import RunResult
 from rlm_cli.trace import parse_line
 
@@ -107,7 +107,7 @@ def result_from_events(events: list[ev.Event], trace: str | None = None) -> RunR
         result.elapsed_s = events[-1].ts - start.ts
         result.usage = empty_usage()
         result.error = "the trace ends before the run finished (interrupted or crashed)"
-        result.exit_code = 1
+        result.exit_code = int(ExitCode.INTERNAL)
         return result
     result.answer, result.ready, result.stopped_by = finished.answer, finished.ready, finished.stopped_by
     result.iterations, result.sub_calls = finished.iterations, finished.sub_calls
