@@ -32,8 +32,8 @@ from rlm_cli.exits import error_message
 from rlm_cli.failures import Failures
 from rlm_cli.llm import Completion, LLMClient
 from rlm_cli.metering import Meter
-from rlm_cli.prompts import CHARS_PER_TOKEN
 from rlm_cli.subtools import run_tool, tool_schemas
+from rlm_cli.units import CHARS_PER_TOKEN
 
 MAX_TOOL_ROUNDS = 8
 FIRST_WAVE = 8  # calls of a batch that, all failing the same way, stop the run (at least the concurrency)

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from rlm_cli.accounting import Usage
-from rlm_cli.bench.items import CHARS_PER_TOKEN, Item
+from rlm_cli.bench.items import Item
 from rlm_cli.settings import Settings
+from rlm_cli.units import CHARS_PER_TOKEN, clip, estimate_tokens
 
 RESERVE_TOKENS = 1_000  # of the direct baseline's window: instructions, question and the answer
-CUT_NOTE = "\n\n[... {cut:,} characters cut from the middle to fit the model's context window ...]\n\n"
 
 
 @dataclass(frozen=True)
@@ -80,12 +80,9 @@ def run_direct(item: Item, config: MethodConfig) -> Outcome:
 def direct_prompt(item: Item, window_tokens: int) -> tuple[str, float]:
     """The direct baseline's prompt and the fraction of the input it kept (middle cut first)."""
     text = item.as_text()
-    room = max(0, window_tokens - RESERVE_TOKENS - len(item.question) // CHARS_PER_TOKEN) * CHARS_PER_TOKEN
-    kept = 1.0
-    if len(text) > room:
-        head = room // 2
-        text = text[:head] + CUT_NOTE.format(cut=len(text) - room) + text[len(text) - (room - head):]
-        kept = room / len(item.as_text())
+    room = max(0, window_tokens - RESERVE_TOKENS - estimate_tokens(len(item.question))) * CHARS_PER_TOKEN
+    kept = min(1.0, room / len(text)) if text else 1.0
+    text = clip(text, room)
     prompt = f"Read the input below, then answer the question after it.\n\n<input>\n{text}\n</input>\n\n{item.question}"
     return prompt, kept
 

@@ -1,6 +1,6 @@
 """Small text formatters shared by every renderer: tokens, cost, durations, sizes, previews.
 
-Plain strings only; imports `accounting` only.
+Plain strings only; imports `accounting` and `units` only.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rlm_cli.accounting import Usage
+from rlm_cli.units import nbytes as nbytes  # byte sizes: one unit (binary) everywhere
 
 
 def tokens(count: int) -> str:
@@ -53,18 +54,6 @@ def count(n: int, noun: str) -> str:
 def chars(count: int) -> str:
     """A text size: 950 chars, 12.3k chars."""
     return f"{tokens(count)} chars"
-
-
-def nbytes(count: int) -> str:
-    """A byte size: 950 B, 1.2 KB, 3.4 MB, 5.0 GB."""
-    if count < 1000:
-        return f"{count} B"
-    size = count / 1000
-    for unit in ("KB", "MB"):
-        if size < 1000:
-            return f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} GB"
 
 
 def one_line(text: str, width: int = 80) -> str:

@@ -17,6 +17,7 @@ from rlm_cli.bench.report import summarize, summary_table
 from rlm_cli.bench.runner import ITEMS_FILE, Plan, run_plan
 from rlm_cli.errors import InputError
 from rlm_cli.settings import Settings
+from rlm_cli.units import CHARS_PER_TOKEN, estimate_tokens
 
 CONFIG = MethodConfig(Settings(model="openai/root"))
 
@@ -119,8 +120,10 @@ def test_direct_prompt_cuts_the_middle_and_says_how_much_it_kept() -> None:
     whole, kept = direct_prompt(item, 10_000)
     assert kept == 1.0 and "A" * 5_000 + "B" * 5_000 in whole
     cut, kept = direct_prompt(item, 1_500)
-    assert kept == pytest.approx(2_000 / 10_000)
-    assert "8,000 characters cut" in cut and cut.count("A") == 1_000 and cut.count("B") == 1_000
+    room = (1_500 - 1_000 - estimate_tokens(len("Q?"))) * CHARS_PER_TOKEN  # less the reserve and the question
+    assert kept == pytest.approx(room / 10_000)
+    assert f"{10_000 - room:,} cut from the middle" in cut
+    assert (cut.count("A"), cut.count("B")) == (room // 2, room - room // 2)
     assert cut.endswith("Q?")
 
 
