@@ -17,6 +17,7 @@ from rlm_cli.bench.items import Item
 from rlm_cli.settings import Settings
 from rlm_cli.units import CHARS_PER_TOKEN, clip, estimate_tokens
 
+TokenCount = Callable[[str], int | None]
 RESERVE_TOKENS = 1_000  # of the direct baseline's window: instructions, question and the answer
 
 
@@ -62,7 +63,7 @@ def run_direct(item: Item, config: MethodConfig) -> Outcome:
     settings = config.settings
     llm = LLMClient.from_settings(settings)
     window = config.window or llm.context_window(settings.model, settings.root_context_window)
-    prompt, kept = direct_prompt(item, window)
+    prompt, kept = direct_prompt(item, window, lambda text: llm.count_tokens(settings.model, text))
     extra = {"truncated": kept < 1.0, "kept_fraction": round(kept, 4), "window_tokens": window}
     started = time.monotonic()
     try:
@@ -77,14 +78,29 @@ def run_direct(item: Item, config: MethodConfig) -> Outcome:
     )
 
 
-def direct_prompt(item: Item, window_tokens: int) -> tuple[str, float]:
-    """The direct baseline's prompt and the fraction of the input it kept (middle cut first)."""
+def direct_prompt(item: Item, window_tokens: int, count: TokenCount = lambda text: None) -> tuple[str, float]:
+    """The direct baseline's prompt and the fraction of the input it kept (middle cut first).
+
+    `count` is the model's tokenizer (None where it has none: the estimate is used instead).
+    """
     text = item.as_text()
-    room = max(0, window_tokens - RESERVE_TOKENS - estimate_tokens(len(item.question))) * CHARS_PER_TOKEN
+    room = _room(text, window_tokens - RESERVE_TOKENS - estimate_tokens(len(item.question)), count)
     kept = min(1.0, room / len(text)) if text else 1.0
     text = clip(text, room)
     prompt = f"Read the input below, then answer the question after it.\n\n<input>\n{text}\n</input>\n\n{item.question}"
     return prompt, kept
+
+
+def _room(text: str, budget: int, count: TokenCount) -> int:
+    """How many characters of `text` fit in `budget` tokens, by the tokenizer where there is one."""
+    tokens = count(text)
+    if tokens is None:
+        return max(0, budget) * CHARS_PER_TOKEN
+    room = len(text)
+    while tokens > budget and room > 0:  # shrink in proportion; a second pass is rarely needed
+        room = int(room * max(0, budget) / tokens * 0.98)
+        tokens = count(clip(text, room)) or 0
+    return room
 
 
 def _ask(item: Item, settings: Settings) -> Outcome:
