@@ -31,7 +31,7 @@ class Usage:
         """Count one model call (`cost` None: its price is not known)."""
         self.prompt_tokens += prompt
         self.completion_tokens += completion
-        self.cost_usd = None if cost is None or self.cost_usd is None else self.cost_usd + cost
+        self.cost_usd = total_cost([self.cost_usd, cost])
 
     def as_dict(self) -> dict[str, Any]:
         """The bucket form of RunResult.usage: prompt_tokens, completion_tokens, cost_usd."""
@@ -66,6 +66,16 @@ class Ledger:
         usage: dict[str, Any] = {"root": self.root.as_dict(), "sub": self.sub.as_dict(), "total": self.total.as_dict()}
         usage["by_depth"] = {str(d): {r: u.as_dict() for r, u in roles.items()} for d, roles in self.by_depth.items()}
         return usage
+
+
+def total_cost(costs: Iterable[float | None]) -> float | None:
+    """The sum of some costs in USD; None (unknown) once one of them is."""
+    total = 0.0
+    for cost in costs:
+        if cost is None:
+            return None
+        total += cost
+    return total
 
 
 def empty_usage() -> dict[str, dict[str, Any]]:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from rlm_cli.corpus.documents import Info
     from rlm_cli.corpus.joined import CorpusMethods
 
-SMALL_CHARS = 64_000  # ~20K tokens: below this, reading the input whole beats exploring it
+SMALL_CHARS = 64_000  # ~21K tokens: below this, reading the input whole beats exploring it
 _TREE_SHAPES = ((99, 10**6), (99, 30), (6, 20), (4, 12), (3, 8), (2, 8), (2, 4), (1, 10), (1, 4), (1, 2))
 _PREVIEW_CHARS = 500
 _KIND_LABELS = {"text": "text file", "pdf": "PDF", "stdin": "stdin stream"}

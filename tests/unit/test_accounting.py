@@ -7,7 +7,15 @@ from dataclasses import dataclass
 import pytest
 
 from rlm_cli import events as ev
-from rlm_cli.accounting import Ledger, Usage, charge, charged_when_finished, empty_usage, payers
+from rlm_cli.accounting import (
+    Ledger,
+    Usage,
+    charge,
+    charged_when_finished,
+    empty_usage,
+    payers,
+    total_cost,
+)
 from rlm_cli.budget import Budget, Limits
 from rlm_cli.render.state import RunState
 
@@ -103,3 +111,9 @@ def test_the_budget_and_the_live_state_agree_on_a_run_tree_with_a_child() -> Non
         assert seen[part] == counted[part]
     assert counted["sub"] == {"prompt_tokens": 90, "completion_tokens": 9, "cost_usd": None}
     assert state.runs["k"].usage.as_dict()["root"] == child.snapshot()["root"]
+
+
+def test_a_sum_of_costs_is_unknown_once_one_is() -> None:
+    assert total_cost([0.25, 0.5]) == pytest.approx(0.75)
+    assert total_cost([0.25, None, 0.5]) is None
+    assert total_cost([]) == 0.0
