@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import io
 from collections.abc import Sequence
 from typing import Any
@@ -23,12 +25,14 @@ def ask(
     """Answer `question` about files/directories/globs in `sources`, or about `text`.
 
     Settings come from `settings`, else from RLM_* variables and the config file; keyword
-    `overrides` (e.g. model="openai/gpt-5-mini", max_iterations=10) win over both. Returns the
-    same fields as `rlm ask --json` (`result.to_json_dict()`); failures are in `result.error`
-    and `result.exit_code`, never raised, except KeyboardInterrupt.
+    `overrides` (e.g. model="openai/gpt-5-mini", max_iterations=10) win over both; an unknown
+    one raises TypeError. Returns the same fields as `rlm ask --json` (`result.to_json_dict()`);
+    failures of the run are in `result.error` and `result.exit_code`, never raised, except
+    KeyboardInterrupt.
     """
     from rlm_cli.runner import RunRequest, execute, failed_result
 
+    _check_options(overrides)
     arguments = [*sources, question]
     stdin = None
     if text is not None:
@@ -44,7 +48,15 @@ def ask(
         return failed_result(RunResult(), error)
 
 
-def _with(settings: Settings, overrides: dict[str, Any]) -> Settings:
-    import dataclasses
+def _check_options(overrides: dict[str, Any]) -> None:
+    """Refuse an option that is no setting (a typo would otherwise be ignored), naming the closest."""
+    known = [field.name for field in dataclasses.fields(Settings)]
+    for name in overrides:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            advice = f"did you mean {close[0]!r}?" if close else "the options are the fields of rlm_cli.settings.Settings"
+            raise TypeError(f"ask() got an unknown option {name!r}: {advice}")
 
+
+def _with(settings: Settings, overrides: dict[str, Any]) -> Settings:
     return dataclasses.replace(settings, **overrides) if overrides else settings

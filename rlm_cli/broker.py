@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from rlm_cli.accounting import RLM_KIND
 from rlm_cli.budget import Budget, OverBudget
 from rlm_cli.errors import RlmError
 from rlm_cli.events import (
@@ -31,8 +32,8 @@ from rlm_cli.exits import error_message
 from rlm_cli.failures import Failures
 from rlm_cli.llm import Completion, LLMClient
 from rlm_cli.metering import Meter
-from rlm_cli.prompts import CHARS_PER_TOKEN
 from rlm_cli.subtools import run_tool, tool_schemas
+from rlm_cli.units import CHARS_PER_TOKEN
 
 MAX_TOOL_ROUNDS = 8
 FIRST_WAVE = 8  # calls of a batch that, all failing the same way, stop the run (at least the concurrency)
@@ -147,7 +148,7 @@ class Broker:
         if refused:
             return self._finish_now(refused)
         call_id = f"c{next(self._ids)}"
-        self.emit(SubcallStarted(self.run_id, call_id=call_id, batch_id=None, index=0, model=self.settings.sub_model, prompt=prompt, prompt_chars=len(prompt), kind="rlm"))
+        self.emit(SubcallStarted(self.run_id, call_id=call_id, batch_id=None, index=0, model=self.settings.sub_model, prompt=prompt, prompt_chars=len(prompt), kind=RLM_KIND))
         started = time.monotonic()
         child_budget = self.budget.child()
         error: str | None = None

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from rlm_cli.result import empty_usage, zero_counts
+from rlm_cli.accounting import Ledger, charge, payers
 
 UNPRICED_NOTE = "no price is known for this model, so --max-cost cannot be applied"
 # A call whose output would have to be capped below this many tokens to fit is not sent.
@@ -72,7 +72,7 @@ class Reservation:
             if not self._open:
                 return
             self._open = False
-            for budget in self.budget._chain():
+            for budget in payers(self.budget):
                 budget._reserved_tokens -= self.tokens
                 budget._reserved_cost -= self.cost
                 budget._in_flight -= 1
@@ -109,12 +109,15 @@ class Budget:
         self._reserved_cost = 0.0
         self._in_flight = 0
         self.sub_calls = 0
-        self.tokens = 0
-        self.cost = 0.0
+        self.cost = 0.0  # USD of the calls whose price is known, for --max-cost
         self.cost_known = True
-        self.usage = empty_usage()
-        self.by_depth: dict[str, dict[str, dict[str, Any]]] = {}
+        self.ledger = Ledger()
         self.refused: str | None = None  # the limit that first turned a sub-call away
+
+    @property
+    def tokens(self) -> int:
+        """Tokens spent in this run and below it."""
+        return self.ledger.total.tokens
 
     def child(self) -> Budget:
         """A budget for a child RLM: half of what is left here, the same deadline."""
@@ -139,7 +142,7 @@ class Budget:
             if reached:
                 self.refused = self.refused or reached
                 return reached
-            for budget in self._chain():
+            for budget in payers(self):
                 budget.sub_calls += 1
         return None
 
@@ -159,7 +162,7 @@ class Budget:
                 limit, room = self._room(quote)
                 if room >= quote.max_output:
                     return self._hold(quote, quote.max_output, unpriced)
-                if self._chain()[-1]._in_flight == 0:
+                if payers(self)[-1]._in_flight == 0:
                     if room >= floor:
                         return self._hold(quote, room, unpriced)
                     self.refused = self.refused or limit
@@ -172,7 +175,7 @@ class Budget:
     def _room(self, quote: Quote) -> tuple[str, int]:
         """The most output tokens that fit every limit of the chain, and the limit that binds."""
         limit, room = "", quote.max_output
-        for budget in self._chain():
+        for budget in payers(self):
             limits = budget.limits
             if limits.max_tokens is not None:
                 left = limits.max_tokens - budget.tokens - budget._reserved_tokens - quote.prompt_tokens
@@ -188,7 +191,7 @@ class Budget:
 
     def _hold(self, quote: Quote, output: int, unpriced: bool) -> Reservation:
         tokens, cost = quote.prompt_tokens + output, quote.cost(output)
-        for budget in self._chain():
+        for budget in payers(self):
             budget._reserved_tokens += tokens
             budget._reserved_cost += cost
             budget._in_flight += 1
@@ -196,7 +199,7 @@ class Budget:
 
     def _note_unpriced(self, quote: Quote) -> bool:
         """An unpriced call makes a cost limit inapplicable: True the first time (to say so once)."""
-        chain = self._chain()
+        chain = payers(self)
         if quote.priced or not all(b.cost_known for b in chain) or all(b.limits.max_cost is None for b in chain):
             return False
         for budget in chain:
@@ -209,20 +212,19 @@ class Budget:
         True the first time an unpriced call makes a cost limit inapplicable (to say so once).
         """
         depth = self.depth if depth is None else depth
-        chain = self._chain()
+        chain = payers(self)
         with self._lock:
             had_price = all(budget.cost_known for budget in chain)
-            for level, budget in enumerate(chain):
-                # Seen from a parent, everything a child spends is sub-call spending.
-                seen_as = role if level == 0 else "sub"
-                budget._add(seen_as, depth, prompt_tokens, completion_tokens, cost)
+            charge((budget.ledger for budget in chain), role, prompt_tokens, completion_tokens, cost, depth=depth)
+            for budget in chain:
+                budget._spend(cost)
             self._changed.notify_all()
         limited = any(budget.limits.max_cost is not None for budget in chain)
         return cost is None and had_price and limited
 
     def reached(self, *, include_sub_calls: bool = False) -> str | None:
         """The first limit reached (max_cost, max_tokens, timeout, max_sub_calls), if any."""
-        for budget in self._chain():
+        for budget in payers(self):
             limits = budget.limits
             with budget._lock:
                 if limits.deadline is not None and time.monotonic() >= limits.deadline:
@@ -254,31 +256,14 @@ class Budget:
     def snapshot(self) -> dict[str, Any]:
         """Usage for the result: root, sub, total, and per depth."""
         with self._lock:
-            usage = {part: dict(values) for part, values in self.usage.items()}
-            usage["by_depth"] = {d: {r: dict(v) for r, v in roles.items()} for d, roles in self.by_depth.items()}
-        return usage
+            return self.ledger.as_dict()
 
-    def _add(self, role: str, depth: int, prompt: int, completion: int, cost: float | None) -> None:
-        with self._lock:
-            self.tokens += prompt + completion
-            if cost is None:
-                self.cost_known = False
-            else:
-                self.cost += cost
-            roles = self.by_depth.setdefault(str(depth), {})
-            buckets = [self.usage[role], self.usage["total"], roles.setdefault(role, zero_counts())]
-            for bucket in buckets:
-                bucket["prompt_tokens"] += prompt
-                bucket["completion_tokens"] += completion
-                bucket["cost_usd"] = None if cost is None or bucket["cost_usd"] is None else bucket["cost_usd"] + cost
-
-    def _chain(self) -> list[Budget]:
-        chain: list[Budget] = []
-        budget: Budget | None = self
-        while budget is not None:
-            chain.append(budget)
-            budget = budget.parent
-        return chain
+    def _spend(self, cost: float | None) -> None:
+        """Count a call's cost against --max-cost; an unknown one makes the limit inapplicable."""
+        if cost is None:
+            self.cost_known = False
+        else:
+            self.cost += cost
 
 
 def _half_count(limit: int | None, spent: int) -> int | None:

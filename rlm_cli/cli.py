@@ -13,6 +13,7 @@ import typer
 
 from rlm_cli import __version__
 from rlm_cli.exits import EXIT_CODES_HELP, handles_errors
+from rlm_cli.modes import ProgressMode
 from rlm_cli.options import (
     BUDGETS,
     INPUT,
@@ -25,7 +26,6 @@ from rlm_cli.options import (
     JsonOpt,
     ModelOpt,
     NoDotenvOpt,
-    ProgressMode,
     QuietOpt,
     SandboxOpt,
     SubApiBaseOpt,

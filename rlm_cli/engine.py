@@ -31,6 +31,7 @@ from rlm_cli.llm import LLMClient
 from rlm_cli.metering import Meter
 from rlm_cli.replies import ProseFinal, parse
 from rlm_cli.sandbox.contract import PROSE_FINAL, literal_text
+from rlm_cli.units import CHARS_PER_TOKEN
 
 COMPACT_AT = 0.75  # of the root model's window
 FINAL_CALL_GRACE = 30.0  # seconds the last call may take once --timeout has passed
@@ -270,7 +271,7 @@ class Engine:
     def _compaction_due(self, state: _State) -> bool:
         """Whether the history nears the root model's window."""
         chars = sum(len(m["content"] or "") for m in state.messages)
-        return chars >= COMPACT_AT * self.config.root_window_tokens * prompts.CHARS_PER_TOKEN and len(state.messages) >= 6
+        return chars >= COMPACT_AT * self.config.root_window_tokens * CHARS_PER_TOKEN and len(state.messages) >= 6
 
     def _compact(self, state: _State, repl: Repl) -> None:
         """Fold older turns into a summary; the full transcript goes to the REPL's `history`."""

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from rlm_cli.prompts import estimate_tokens
+from rlm_cli.units import estimate_tokens
 
 COUNT_CHARS = 8_000_000  # input counted by the tokenizer at most; past it the count is extrapolated
 PIECE_CHARS = 1_000_000

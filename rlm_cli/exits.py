@@ -65,14 +65,22 @@ LIMIT_STOPS = frozenset({"max_iterations", "max_cost", "max_sub_calls", "max_tok
 
 
 def exit_code_for_stop(stopped_by: str, failure: BaseException | None = None) -> ExitCode:
-    """The exit code of a run that stopped this way (`failure`: what ended an "error" run)."""
+    """The exit code of a run that stopped this way (`failure`: what ended it, when known).
+
+    An "error" run whose failure is not known (a recorded trace) was ended by the provider.
+    """
     if stopped_by == "answer":
         return ExitCode.OK
     if stopped_by in LIMIT_STOPS:
         return ExitCode.LIMIT
-    if stopped_by == "interrupt":
-        return ExitCode.INTERRUPTED
-    return exit_code_for(failure) if failure is not None else ExitCode.PROVIDER
+    if failure is not None:
+        return exit_code_for(failure)
+    return ExitCode.INTERRUPTED if stopped_by == "interrupt" else ExitCode.PROVIDER
+
+
+def stop_for(error: BaseException) -> str:
+    """How a run that raised `error` stopped: "interrupt" (Ctrl-C, SIGTERM, SIGHUP) or "error"."""
+    return "interrupt" if isinstance(error, KeyboardInterrupt) else "error"
 
 
 def error_message(error: BaseException) -> str:

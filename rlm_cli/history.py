@@ -1,6 +1,6 @@
 """Past runs: listing the traces of the runs directory cheaply, finding one, and its RunResult.
 
-Imports `events`, `result`, `errors` and `trace` (no Rich).
+Imports `events`, `accounting`, `result`, `errors` and `trace` (no Rich).
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from rlm_cli import events as ev
+from rlm_cli.accounting import Usage, empty_usage
 from rlm_cli.errors import InputError
-from rlm_cli.exits import exit_code_for_stop
-from rlm_cli.result import RunResult, empty_usage
+from rlm_cli.exits import ExitCode, exit_code_for_stop
+from rlm_cli.result import RunResult
 from rlm_cli.trace import parse_line
 
 TAIL_BLOCK = 64 * 1024
@@ -65,11 +66,10 @@ def summarize(path: Path) -> RunSummary | None:
     )
     end = parse_line(last) if last else None
     if end is not None and end.get("event") == "RunFinished" and end.get("run_id") == run.run_id:
-        total = (end.get("usage") or {}).get("total") or {}
+        total = Usage.of((end.get("usage") or {}).get("total"))
         run.status = str(end.get("stopped_by", "unfinished"))
         run.ready = bool(end.get("ready"))
-        run.cost_usd = total.get("cost_usd")
-        run.tokens = int(total.get("prompt_tokens", 0)) + int(total.get("completion_tokens", 0))
+        run.cost_usd, run.tokens = total.cost_usd, total.tokens
         run.elapsed_s = end.get("elapsed_s")
     return run
 
@@ -107,7 +107,7 @@ def result_from_events(events: list[ev.Event], trace: str | None = None) -> RunR
         result.elapsed_s = events[-1].ts - start.ts
         result.usage = empty_usage()
         result.error = "the trace ends before the run finished (interrupted or crashed)"
-        result.exit_code = 1
+        result.exit_code = int(ExitCode.INTERNAL)
         return result
     result.answer, result.ready, result.stopped_by = finished.answer, finished.ready, finished.stopped_by
     result.iterations, result.sub_calls = finished.iterations, finished.sub_calls

@@ -22,8 +22,8 @@ import tenacity
 from rlm_cli.budget import Quote
 from rlm_cli.connections import Connections
 from rlm_cli.errors import ConfigError, ProviderError, RlmError
-from rlm_cli.prompts import estimate_tokens
 from rlm_cli.providers import unknown_model_error
+from rlm_cli.units import estimate_tokens
 
 # Every call states its output cap, so its worst-case cost is known before it is sent.
 DEFAULT_MAX_OUTPUT_TOKENS = 8192  # as Settings.max_output_tokens

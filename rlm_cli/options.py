@@ -1,14 +1,16 @@
 """Option aliases and help panels shared by the commands (`ask`, `bench`, `config show`, `runs`, `show`).
 
-Imports only typer and typing, so `import rlm_cli.cli` stays light. Help texts are Rich markup:
+Imports only typer and the leaf `modes`, so `import rlm_cli.cli` stays light. Help texts are Rich markup:
 a literal "[env: RLM_MODEL]" must be written "\\[env: RLM_MODEL]" or Rich swallows it.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
+
+from rlm_cli.modes import SandboxMode
 
 MODEL = "Model"
 BUDGETS = "Budgets"
@@ -16,10 +18,8 @@ INPUT = "Input"
 SANDBOX = "Sandbox"
 OUTPUT = "Output"
 
-# The same choices as settings.SANDBOX_MODES and settings.PROGRESS_MODES (a test keeps them equal):
-# a bad flag is a usage error here, a bad environment or config value a ConfigError there.
-SandboxMode = Literal["auto", "bwrap", "process", "none"]
-ProgressMode = Literal["auto", "tree", "plain", "none"]
+# A bad --sandbox or --progress flag is a usage error here, a bad environment or config value a
+# ConfigError in settings; both check the one list of each in `modes`.
 
 
 def above_zero(value: float | None) -> float | None:

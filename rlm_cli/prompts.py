@@ -8,14 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# Conservative, so a prompt is refused here (and the model told to split it) before a provider
-# would reject it; also used to judge when the root history nears its window.
-CHARS_PER_TOKEN = 3
-
-
-def estimate_tokens(chars: int) -> int:
-    """Tokens for `chars` characters, estimated on the high side: the one place for the estimate."""
-    return -(-chars // CHARS_PER_TOKEN)
+from rlm_cli.units import CHARS_PER_TOKEN
 
 SYSTEM_PROMPT = """\
 You answer a question about an input that is far too large to read in one go. The input is \

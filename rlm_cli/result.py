@@ -1,6 +1,6 @@
 """RunResult: what one run produced, and its stable `--json` form (schema 1, additive only).
 
-Leaf module.
+Imports `accounting` only.
 """
 
 from __future__ import annotations
@@ -8,17 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rlm_cli.accounting import empty_usage
+
 SCHEMA_VERSION = 1
-
-
-def zero_counts() -> dict[str, Any]:
-    """One zeroed set of token and cost counters."""
-    return {"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0}
-
-
-def empty_usage() -> dict[str, dict[str, Any]]:
-    """Zeroed counters for root, sub and total."""
-    return {part: zero_counts() for part in ("root", "sub", "total")}
 
 
 @dataclass

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 from rlm_cli.budget import Budget, Limits
 from rlm_cli.errors import InputError, RlmError
 from rlm_cli.events import Emit, Event
-from rlm_cli.exits import error_message, exit_code_for, exit_code_for_stop, should_reraise
+from rlm_cli.exits import error_message, exit_code_for_stop, should_reraise, stop_for
 from rlm_cli.result import RunResult
 from rlm_cli.settings import Settings
 from rlm_cli.signals import stop_signals_interrupt
@@ -125,10 +125,8 @@ def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
         else:
             if outcome.failure is not None and should_reraise(outcome.failure):
                 raise outcome.failure  # --debug: show where the bug is
-            result.answer, result.ready, result.stopped_by = outcome.answer, outcome.ready, outcome.stopped_by
-            result.iterations, result.error = outcome.iterations, outcome.error
-            result.hint = getattr(outcome.failure, "hint", None)
-            result.exit_code = int(exit_code_for_stop(outcome.stopped_by, outcome.failure))
+            result.answer, result.ready, result.iterations = outcome.answer, outcome.ready, outcome.iterations
+            _stopped(result, outcome.stopped_by, outcome.failure, outcome.error)
         finally:
             _fill_usage(result, session)
     if result.trace and not Path(result.trace).exists():
@@ -338,8 +336,12 @@ def failed_result(result: RunResult, error: BaseException) -> RunResult:
     """A result for a run that could not go on: error set, the documented exit code."""
     if should_reraise(error):
         raise error
-    result.error = error_message(error)
-    result.hint = getattr(error, "hint", None)
-    result.stopped_by = "interrupt" if isinstance(error, KeyboardInterrupt) else "error"
-    result.exit_code = int(exit_code_for(error))
+    return _stopped(result, stop_for(error), error, error_message(error))
+
+
+def _stopped(result: RunResult, stopped_by: str, failure: BaseException | None, error: str | None) -> RunResult:
+    """Record how the run stopped: the one place a result gets its exit code and hint."""
+    result.stopped_by, result.error = stopped_by, error
+    result.hint = getattr(failure, "hint", None)
+    result.exit_code = int(exit_code_for_stop(stopped_by, failure))
     return result

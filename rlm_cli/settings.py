@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rlm_cli.errors import ConfigError
-
-SANDBOX_MODES = ("auto", "bwrap", "process", "none")
-PROGRESS_MODES = ("auto", "tree", "plain", "none")
+from rlm_cli.modes import PROGRESS_MODES, SANDBOX_MODES
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from rlm_cli.events import Event, event_from_dict, event_to_dict
 from rlm_cli.keys import stored_values
 from rlm_cli.result import RunResult
 from rlm_cli.settings import Settings, state_dir
+from rlm_cli.units import clip
 
 MAX_FIELD_CHARS = 50_000
 # The answer is the product of the run: `rlm show` prints it from the trace, so it is kept whole.
@@ -83,14 +84,6 @@ class Redactor:
         return text
 
 
-def cut(text: str, limit: int = MAX_FIELD_CHARS) -> str:
-    """`text` whole, or its head and tail around a marker stating the true size."""
-    if len(text) <= limit:
-        return text
-    half = limit // 2
-    return f"{text[:half]}\n[... {len(text) - 2 * half} of {len(text)} characters cut ...]\n{text[-half:]}"
-
-
 class TraceWriter:
     """A Renderer that appends each event to a JSONL file; thread-safe, one flush per line."""
 
@@ -142,7 +135,7 @@ def trace_dict(event: Event, max_field_chars: int = MAX_FIELD_CHARS) -> dict[str
     kind = data["event"]
     for key, value in data.items():
         if isinstance(value, str) and (kind, key) not in UNCUT:
-            data[key] = cut(value, max_field_chars)
+            data[key] = clip(value, max_field_chars)
     return data
 
 

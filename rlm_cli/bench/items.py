@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-CHARS_PER_TOKEN = 4  # sizes are in tokens; generators aim at this many characters per token
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)([km]?)$")
 _UNITS = {"": 1, "k": 1_000, "m": 1_000_000}
 

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from rlm_cli.bench.items import CHARS_PER_TOKEN, Item
+from rlm_cli.accounting import Usage
+from rlm_cli.bench.items import Item
 from rlm_cli.settings import Settings
+from rlm_cli.units import CHARS_PER_TOKEN, clip, estimate_tokens
 
+TokenCount = Callable[[str], int | None]
 RESERVE_TOKENS = 1_000  # of the direct baseline's window: instructions, question and the answer
-CUT_NOTE = "\n\n[... {cut:,} characters cut from the middle to fit the model's context window ...]\n\n"
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def run_direct(item: Item, config: MethodConfig) -> Outcome:
     settings = config.settings
     llm = LLMClient.from_settings(settings)
     window = config.window or llm.context_window(settings.model, settings.root_context_window)
-    prompt, kept = direct_prompt(item, window)
+    prompt, kept = direct_prompt(item, window, lambda text: llm.count_tokens(settings.model, text))
     extra = {"truncated": kept < 1.0, "kept_fraction": round(kept, 4), "window_tokens": window}
     started = time.monotonic()
     try:
@@ -69,23 +71,36 @@ def run_direct(item: Item, config: MethodConfig) -> Outcome:
         completion = llm.complete(settings.model, [{"role": "user", "content": prompt}])
     except RlmError as error:
         return Outcome("", "error", wall_s=time.monotonic() - started, turns=1, error=error.message, extra=extra)
+    spent = Usage(completion.prompt_tokens, completion.completion_tokens, completion.cost_usd)
     return Outcome(
-        completion.text, "answer", root_tokens=completion.prompt_tokens + completion.completion_tokens,
-        cost_usd=completion.cost_usd, wall_s=time.monotonic() - started, turns=1, extra=extra,
+        completion.text, "answer", root_tokens=spent.tokens, cost_usd=spent.cost_usd,
+        wall_s=time.monotonic() - started, turns=1, extra=extra,
     )
 
 
-def direct_prompt(item: Item, window_tokens: int) -> tuple[str, float]:
-    """The direct baseline's prompt and the fraction of the input it kept (middle cut first)."""
+def direct_prompt(item: Item, window_tokens: int, count: TokenCount = lambda text: None) -> tuple[str, float]:
+    """The direct baseline's prompt and the fraction of the input it kept (middle cut first).
+
+    `count` is the model's tokenizer (None where it has none: the estimate is used instead).
+    """
     text = item.as_text()
-    room = max(0, window_tokens - RESERVE_TOKENS - len(item.question) // CHARS_PER_TOKEN) * CHARS_PER_TOKEN
-    kept = 1.0
-    if len(text) > room:
-        head = room // 2
-        text = text[:head] + CUT_NOTE.format(cut=len(text) - room) + text[len(text) - (room - head):]
-        kept = room / len(item.as_text())
+    room = _room(text, window_tokens - RESERVE_TOKENS - estimate_tokens(len(item.question)), count)
+    kept = min(1.0, room / len(text)) if text else 1.0
+    text = clip(text, room)
     prompt = f"Read the input below, then answer the question after it.\n\n<input>\n{text}\n</input>\n\n{item.question}"
     return prompt, kept
+
+
+def _room(text: str, budget: int, count: TokenCount) -> int:
+    """How many characters of `text` fit in `budget` tokens, by the tokenizer where there is one."""
+    tokens = count(text)
+    if tokens is None:
+        return max(0, budget) * CHARS_PER_TOKEN
+    room = len(text)
+    while tokens > budget and room > 0:  # shrink in proportion; a second pass is rarely needed
+        room = int(room * max(0, budget) / tokens * 0.98)
+        tokens = count(clip(text, room)) or 0
+    return room
 
 
 def _ask(item: Item, settings: Settings) -> Outcome:
@@ -104,14 +119,10 @@ def _ask(item: Item, settings: Settings) -> Outcome:
     usage = result.usage
     return Outcome(
         result.answer, result.stopped_by,
-        root_tokens=_tokens(usage.get("root", {})), sub_tokens=_tokens(usage.get("sub", {})),
-        cost_usd=usage.get("total", {}).get("cost_usd"), wall_s=result.elapsed_s,
+        root_tokens=Usage.of(usage.get("root")).tokens, sub_tokens=Usage.of(usage.get("sub")).tokens,
+        cost_usd=Usage.of(usage.get("total")).cost_usd, wall_s=result.elapsed_s,
         turns=result.iterations, sub_calls=result.sub_calls, error=result.error,
     )
-
-
-def _tokens(part: dict[str, Any]) -> int:
-    return int(part.get("prompt_tokens", 0)) + int(part.get("completion_tokens", 0))
 
 
 METHODS: dict[str, Callable[[Item, MethodConfig], Outcome]] = {

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from rlm_cli.accounting import total_cost
 from rlm_cli.bench.items import size_label
 from rlm_cli.bench.runner import Plan, Row
 
@@ -39,13 +40,13 @@ def summarize(rows: list[Row], plan: Plan, meta: dict[str, Any]) -> dict[str, An
 
 
 def _group(task: str, size: int, method: str, rows: list[Row]) -> dict[str, Any]:
-    costs = [r["cost_usd"] for r in rows]
+    cost = total_cost(r["cost_usd"] for r in rows)
     return {
         "task": task, "size": size, "size_label": size_label(size), "method": method, "n": len(rows),
         "score": _mean([r["score"] for r in rows]),
         "root_tokens": _mean([r["root_tokens"] for r in rows]),
         "sub_tokens": _mean([r["sub_tokens"] for r in rows]),
-        "cost_usd": None if any(c is None for c in costs) else round(sum(costs), 6),
+        "cost_usd": None if cost is None else round(cost, 6),
         "wall_s": _mean([r["wall_s"] for r in rows]),
         "turns": _mean([r["turns"] for r in rows]),
         "sub_calls": _mean([r["sub_calls"] for r in rows]),

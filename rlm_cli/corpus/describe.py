@@ -1,6 +1,6 @@
 """The bounded overview of a corpus the root model reads first: counts, sizes, a path tree, a preview.
 
-Also the byte-size formatting the reprs share. Standard library only.
+Standard library only.
 """
 
 from __future__ import annotations
@@ -9,23 +9,16 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from rlm_cli.units import estimate_tokens, nbytes
+
 if TYPE_CHECKING:
     from rlm_cli.corpus.documents import Info
     from rlm_cli.corpus.joined import CorpusMethods
 
-SMALL_CHARS = 64_000  # ~16K tokens: below this, reading the input whole beats exploring it
+SMALL_CHARS = 64_000  # ~21K tokens: below this, reading the input whole beats exploring it
 _TREE_SHAPES = ((99, 10**6), (99, 30), (6, 20), (4, 12), (3, 8), (2, 8), (2, 4), (1, 10), (1, 4), (1, 2))
 _PREVIEW_CHARS = 500
 _KIND_LABELS = {"text": "text file", "pdf": "PDF", "stdin": "stdin stream"}
-
-
-def human(size: float) -> str:
-    """A byte count as B, KiB, MiB or GiB."""
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
 
 
 def plural(count: int, noun: str) -> str:
@@ -40,7 +33,7 @@ def form(corpus: CorpusMethods) -> str:
     """Which form `context` has (a str, or the lazy mapped text) and what works on it."""
     if corpus.mapped:
         return (
-            f"`context` is a lazy memory-mapped text ({human(corpus.size)}), not a str: len(), slices, `in`, "
+            f"`context` is a lazy memory-mapped text ({nbytes(corpus.size)}), not a str: len(), slices, `in`, "
             ".count(), .find(), .grep(), .chunks()/.iter_chunks() read it in blocks (first scan ~1 s/GB); "
             "str-only operations that need the whole text (re.* or json.loads on context, str(context), "
             ".split(), .splitlines()) are refused: use context.grep(pattern), context.iter_chunks(max_chars), "
@@ -77,7 +70,7 @@ def overview(corpus: CorpusMethods, max_chars: int) -> str:
         lines.append(f"({len(noted) - 5:,} more documents carry notes: see document.note)")
     if _all_known(corpus) and len(corpus) <= SMALL_CHARS:
         lines.append(
-            f"The whole input is small (~{len(corpus) // 4:,} tokens): print(context) and read it "
+            f"The whole input is small (~{estimate_tokens(len(corpus)):,} tokens): print(context) and read it "
             "whole before anything else."
         )
     preview = f"Start of {infos[0].path}:\n" + "\n".join(
@@ -102,8 +95,8 @@ def _headline(corpus: CorpusMethods) -> str:
         if kind == "pdf":
             label += f" ({sum(len(info.pages or ()) for info in infos):,} pages)"
         parts.append(f"{count:,} {label}")
-    size = human(corpus.size)
-    length = f"{len(corpus):,} characters, ~{len(corpus) // 4:,} tokens" if _all_known(corpus) else "characters counted on first use"
+    size = nbytes(corpus.size)
+    length = f"{len(corpus):,} characters, ~{estimate_tokens(len(corpus)):,} tokens" if _all_known(corpus) else "characters counted on first use"
     return f"`context` holds {plural(len(infos), 'document')} ({', '.join(parts)}): {size}, {length}."
 
 
@@ -157,14 +150,14 @@ def _render(node: _Folder, indent: str, depth: int, width: int, rows: list[str],
             rest = entries[width:]
             files = sum(1 if isinstance(item, int) else item.count for _, item in rest)
             size = sum(item if isinstance(item, int) else item.bytes for _, item in rest)
-            emit(f"{indent}… {len(rest):,} more entries ({plural(files, 'file')}, {human(size)})")
+            emit(f"{indent}… {len(rest):,} more entries ({plural(files, 'file')}, {nbytes(size)})")
             return
         if isinstance(entry, int):
-            emit(f"{indent}{name} ({human(entry)})")
+            emit(f"{indent}{name} ({nbytes(entry)})")
             continue
         while not entry.files and len(entry.folders) == 1:  # show a/b/c/ as one line
             (inner, entry), = entry.folders.items()
             name = f"{name}/{inner}"
-        emit(f"{indent}{name}/ ({plural(entry.count, 'file')}, {human(entry.bytes)})")
+        emit(f"{indent}{name}/ ({plural(entry.count, 'file')}, {nbytes(entry.bytes)})")
         if depth > 1:
             _render(entry, indent + "  ", depth - 1, width, rows, left)

@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rlm_cli.corpus.chunks import Chunk, line_spans
-from rlm_cli.corpus.describe import human
 from rlm_cli.corpus.grep import MAX_MATCHES, GrepResult, Match, Searcher, compile_pattern, search
 from rlm_cli.corpus.readers import MappedReader
 from rlm_cli.corpus.text import TextLike
+from rlm_cli.units import nbytes
 
 
 class Info(NamedTuple):
@@ -44,7 +44,7 @@ class Info(NamedTuple):
 
 def summary_repr(info: Info) -> str:
     """The short repr of a document (never its text)."""
-    details = [human(info.size), info.kind, info.encoding]
+    details = [nbytes(info.size), info.kind, info.encoding]
     if info.pages:
         details.append(f"{len(info.pages)} pages")
     if info.mapped:

@@ -13,9 +13,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple, overload
 
 from rlm_cli.corpus.chunks import Chunk, file_spans, line_spans
-from rlm_cli.corpus.describe import human, overview, plural
+from rlm_cli.corpus.describe import overview, plural
 from rlm_cli.corpus.documents import Document, Info, MappedDocument, summary_repr
 from rlm_cli.corpus.grep import MAX_MATCHES, GrepResult, Match, Searcher, compile_pattern
+from rlm_cli.units import nbytes
 
 AnyDocument = Document | MappedDocument
 _SHOWN_DOCUMENTS = 20  # documents a repr of context.documents lists
@@ -191,7 +192,7 @@ class CorpusMethods:
         skipped = f", {summary['skipped']} skipped" if summary["skipped"] else ""
         form = "lazy memory-mapped text" if self.mapped else f"str of {len(self):,} chars"
         return (
-            f"<{type(self).__name__}: {form}, {plural(summary['documents'], 'document')}, {human(summary['bytes'])}"
+            f"<{type(self).__name__}: {form}, {plural(summary['documents'], 'document')}, {nbytes(summary['bytes'])}"
             f"{skipped}. print(context.describe()) for an overview, help(context) for what it can do>"
         )
 

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from rlm_cli.corpus.describe import human
+from rlm_cli.units import nbytes
 
 INSTEAD = (
     "use context.grep(pattern) to search it, context.iter_chunks(max_chars) or context.chunks(...) "
@@ -50,7 +50,7 @@ class TextLike:
         """The whole text as one str, or WholeTextRefused naming `operation` when mapped."""
         if self.mapped:
             raise WholeTextRefused(
-                f"{self._subject()} is a lazy memory-mapped text ({human(self.size)}), not a str: "
+                f"{self._subject()} is a lazy memory-mapped text ({nbytes(self.size)}), not a str: "
                 f"{operation} would load it whole. Instead {self._instead()}."
             )
         return self._slice(0, len(self))

@@ -8,13 +8,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, TextIO, cast
 
 from rlm_cli.events import Event
+from rlm_cli.modes import PROGRESS_MODES
 from rlm_cli.result import RunResult
 from rlm_cli.termsafe import visible_event
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-PROGRESS_MODES = ("auto", "tree", "plain", "none")
 
 
 class Renderer(Protocol):

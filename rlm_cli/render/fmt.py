@@ -1,12 +1,15 @@
 """Small text formatters shared by every renderer: tokens, cost, durations, sizes, previews.
 
-Plain strings only; imports nothing from rlm_cli.
+Plain strings only; imports `accounting` and `units` only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from rlm_cli.accounting import Usage
+from rlm_cli.units import nbytes as nbytes  # byte sizes: one unit (binary) everywhere
 
 
 def tokens(count: int) -> str:
@@ -53,18 +56,6 @@ def chars(count: int) -> str:
     return f"{tokens(count)} chars"
 
 
-def nbytes(count: int) -> str:
-    """A byte size: 950 B, 1.2 KB, 3.4 MB, 5.0 GB."""
-    if count < 1000:
-        return f"{count} B"
-    size = count / 1000
-    for unit in ("KB", "MB"):
-        if size < 1000:
-            return f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} GB"
-
-
 def one_line(text: str, width: int = 80) -> str:
     """Whitespace collapsed to single spaces and cut to `width` with an ellipsis."""
     flat = " ".join(text[: width * 4].split())
@@ -80,10 +71,10 @@ def head_tail(lines: list[str], head: int, tail: int) -> tuple[list[str], list[s
 
 def usage_part(part: Mapping[str, Any]) -> str:
     """One usage bucket: `12.3k tok (10.1k in, 2.2k out) $0.0123`."""
-    prompt, completion = int(part.get("prompt_tokens", 0)), int(part.get("completion_tokens", 0))
+    used = Usage.of(part)
     return (
-        f"{tokens(prompt + completion)} tok ({tokens(prompt)} in, {tokens(completion)} out) "
-        f"{cost(part.get('cost_usd'))}"
+        f"{tokens(used.tokens)} tok ({tokens(used.prompt_tokens)} in, {tokens(used.completion_tokens)} out) "
+        f"{cost(used.cost_usd)}"
     )
 
 

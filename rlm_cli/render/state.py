@@ -1,6 +1,7 @@
 """What the tree draws: runs, turns, cells, batches and sub-calls folded from events.
 
-Plain data, no Rich; imports `events` only. Not thread-safe by itself: the owner holds a lock.
+Plain data, no Rich; imports `events` and `accounting` only. Not thread-safe by itself: the owner
+holds a lock.
 """
 
 from __future__ import annotations
@@ -10,29 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rlm_cli import events as ev
-
-
-@dataclass
-class Usage:
-    """Tokens and cost; the cost stays unknown once any priced part was unknown."""
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float | None = 0.0
-
-    def add(self, prompt: int, completion: int, cost: float | None) -> None:
-        """Count one model call."""
-        self.prompt_tokens += prompt
-        self.completion_tokens += completion
-        self.cost_usd = None if cost is None or self.cost_usd is None else self.cost_usd + cost
-
-    def as_dict(self) -> dict[str, Any]:
-        """The `usage` bucket form of RunResult."""
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "cost_usd": self.cost_usd,
-        }
+from rlm_cli.accounting import RLM_KIND, Ledger, charge, charged_when_finished, payers
 
 
 @dataclass
@@ -112,23 +91,13 @@ class Run:
     notices: list[ev.Notice] = field(default_factory=list)
     compactions: int = 0
     finished: ev.RunFinished | None = None
-    root: Usage = field(default_factory=Usage)
-    sub: Usage = field(default_factory=Usage)
+    usage: Ledger = field(default_factory=Ledger)  # what this run and its children spent so far
     sub_calls: int = 0
     failed_calls: int = 0
     cell: Cell | None = None  # the cell running now: sub-calls belong to it
     loose: list[Batch | Call] = field(default_factory=list)  # sub-calls made outside any cell
     batches: dict[str, Batch] = field(default_factory=dict)
     calls: dict[str, Call] = field(default_factory=dict)
-
-    def lineage(self) -> list[Run]:
-        """This run and its ancestors, nearest first."""
-        chain: list[Run] = []
-        run: Run | None = self
-        while run is not None:
-            chain.append(run)
-            run = run.parent
-        return chain
 
     def place(self, item: Batch | Call) -> None:
         """Attach a batch or a single call to the cell running now."""
@@ -184,9 +153,7 @@ class RunState:
     def _replied(self, event: ev.ModelReplied, run: Run) -> None:
         if run.turns:
             run.turns[-1].reply = event
-        run.root.add(event.prompt_tokens, event.completion_tokens, event.cost_usd)
-        for ancestor in run.lineage()[1:]:
-            ancestor.sub.add(event.prompt_tokens, event.completion_tokens, event.cost_usd)
+        charge((r.usage for r in payers(run)), "root", event.prompt_tokens, event.completion_tokens, event.cost_usd)
 
     def _cell(self, event: ev.CellStarted, run: Run) -> None:
         if not run.turns:
@@ -232,12 +199,11 @@ class RunState:
         if batch is not None:
             batch.done += 1
             batch.failed += event.error is not None
-        for owner in run.lineage():
+        for owner in payers(run):
             owner.sub_calls += 1
             owner.failed_calls += event.error is not None
-            # An rlm_query's tokens are counted from its child run's own events.
-            if call.kind != "rlm":
-                owner.sub.add(event.prompt_tokens, event.completion_tokens, event.cost_usd)
+        if charged_when_finished(call.kind):
+            charge((r.usage for r in payers(run)), "sub", event.prompt_tokens, event.completion_tokens, event.cost_usd)
 
     def _tool(self, event: ev.ToolCalled, run: Run) -> None:
         call = run.calls.get(event.call_id)
@@ -269,7 +235,7 @@ class RunState:
 def _open_rlm_call(run: Run) -> Call | None:
     """The newest `rlm_query` call of a run still waiting for its child (older engines)."""
     for call in reversed(run.calls.values()):
-        if call.kind == "rlm" and call.child is None and call.finished is None:
+        if call.kind == RLM_KIND and call.child is None and call.finished is None:
             return call
     return None
 

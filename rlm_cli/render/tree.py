@@ -1,6 +1,6 @@
 """The run tree, rebuilt from a RunState on every refresh: turns, code, output, sub-calls, answer.
 
-Imports `render.state`, `render.calls` and `render.fmt`; the Live display lives in render/live.py.
+Imports `accounting`, `render.state`, `render.calls` and `render.fmt`; the Live display lives in render/live.py.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 from rich.tree import Tree
 
+from rlm_cli.accounting import ROLES, Usage
 from rlm_cli.render import fmt
 from rlm_cli.render.calls import View, batch_label, call_label, pick_calls, retry_text
 from rlm_cli.render.state import Batch, Call, Cell, Run, RunState, Turn
@@ -52,11 +53,10 @@ def footer(run: Run, state: RunState, view: View) -> Text:
         f" · {fmt.duration(max(0.0, elapsed))} · {fmt.count(len(run.turns), 'turn')} · "
         f"{fmt.count(run.sub_calls, 'sub-call')}{failed}\n",
     )
-    usage = done.usage if done else {"root": run.root.as_dict(), "sub": run.sub.as_dict()}
-    for name in ("root", "sub"):
-        part = usage.get(name, {})
-        used = int(part.get("prompt_tokens", 0)) + int(part.get("completion_tokens", 0))
-        text.append(f"{' · ' if name == 'sub' else ''}{name} {fmt.tokens(used)} tok {fmt.cost(part.get('cost_usd'))}", style="dim")
+    usage = done.usage if done else run.usage.as_dict()
+    for name in ROLES:
+        part = Usage.of(usage.get(name))
+        text.append(f"{' · ' if name == 'sub' else ''}{name} {fmt.tokens(part.tokens)} tok {fmt.cost(part.cost_usd)}", style="dim")
     return text
 
 

@@ -12,16 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rlm_cli.sandbox.calls import Broker
-    from rlm_cli.sandbox.clip import clip_output
     from rlm_cli.sandbox.config import SandboxConfig
     from rlm_cli.sandbox.host import Sandbox
     from rlm_cli.sandbox.launch import resolve_mode
     from rlm_cli.sandbox.result import CellResult
 
-__all__ = ["Broker", "CellResult", "Sandbox", "SandboxConfig", "clip_output", "resolve_mode"]
+__all__ = ["Broker", "CellResult", "Sandbox", "SandboxConfig", "resolve_mode"]
 _HOMES = {
     "Broker": "calls", "CellResult": "result", "Sandbox": "host", "SandboxConfig": "config",
-    "clip_output": "clip", "resolve_mode": "launch",
+    "resolve_mode": "launch",
 }
 
 

@@ -6,7 +6,7 @@ with its host. The file system is a fresh read-only root holding only /usr and t
 /sbin links, a few /etc files (loader cache, time zone, passwd), a private /dev and /proc, the
 Python runtime and its import paths, the rlm_cli package, and the paths the run must read
 (exactly the inputs, the manifest, the spool), all read-only; the scratch directory (the working
-directory and $HOME), --allow-write paths and a 64 MB /dev/shm are the only writable places. The user's home is not mounted:
+directory and $HOME), --allow-write paths and a 64 MiB /dev/shm are the only writable places. The user's home is not mounted:
 only those of its paths just listed appear (e.g. a Python installed under ~/.pyenv).
 """
 

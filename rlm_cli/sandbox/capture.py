@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 
-from rlm_cli.sandbox.clip import cut_marker
+from rlm_cli.units import cut_marker
 
 
 class CappedText(io.TextIOBase):

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-MODES = ("auto", "bwrap", "process", "none")
-
 
 @dataclass(frozen=True)
 class SandboxConfig:

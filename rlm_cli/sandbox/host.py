@@ -14,7 +14,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from rlm_cli.corpus.describe import human
 from rlm_cli.errors import SandboxError
 from rlm_cli.sandbox import launch, protocol, scratch
 from rlm_cli.sandbox.calls import Broker
@@ -25,6 +24,7 @@ from rlm_cli.sandbox.messages import Answer, Init, PolicySpec, Result
 from rlm_cli.sandbox.repl import load_context
 from rlm_cli.sandbox.result import CellResult
 from rlm_cli.sandbox.session import Died, WorkerSession
+from rlm_cli.units import nbytes
 
 _RESTART_COST = ("`context` and the REPL functions are back, but your variables were lost "
                  "(recompute what you need); `answer` was kept.")
@@ -140,7 +140,7 @@ class Sandbox:
             self._scratch_walked, self._scratch_over = now, scratch.over(self._scratch, limit) is not None
         if not self._scratch_over:
             return None
-        return f"its working directory passed {human(limit)}, the cap on what it may hold"
+        return f"its working directory passed {nbytes(limit)}, the cap on what it may hold"
 
     def _empty_full_scratch(self) -> list[str]:
         """A scratch directory past the cap is emptied (the files were the problem); the note says so."""

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import rlm_cli
 from rlm_cli.errors import SandboxError
+from rlm_cli.modes import SANDBOX_MODES
 from rlm_cli.sandbox import bwrap, tasks
-from rlm_cli.sandbox.config import MODES
 
 _KEEP = frozenset({
     "PATH", "LANG", "LANGUAGE", "TZ", "TERM", "NO_COLOR", "PYTHONPATH", "PYTHONHASHSEED",
@@ -62,8 +62,8 @@ def worker_command(
 
 def resolve_mode(requested: str) -> str:
     """The mode to use: `auto` is bwrap where it works here, else process (checked once)."""
-    if requested not in MODES:
-        raise SandboxError(f"unknown sandbox mode {requested!r}; use one of {', '.join(MODES)}")
+    if requested not in SANDBOX_MODES:
+        raise SandboxError(f"unknown sandbox mode {requested!r}; use one of {', '.join(SANDBOX_MODES)}")
     if requested in ("process", "none"):
         return requested
     problem = _bwrap_problem()

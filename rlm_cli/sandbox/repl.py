@@ -20,9 +20,9 @@ from typing import Any
 
 from rlm_cli.sandbox.alarm import CellAlarm, CellTimeout
 from rlm_cli.sandbox.capture import CappedText
-from rlm_cli.sandbox.clip import clip_output
 from rlm_cli.sandbox.contract import RESERVED, Call, make_contract, user_variables
 from rlm_cli.sandbox.messages import Answer, Result
+from rlm_cli.units import clip
 
 
 def load_context(manifest: str | Path | None) -> Any:
@@ -105,7 +105,7 @@ class Repl:
         value = _run(compile(ast.Expression(last.value), filename, "eval", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT), self.namespace)
         if value is None:
             return None
-        return clip_output(repr(value), self.capture_limit)
+        return clip(repr(value), self.capture_limit)
 
     def _restore(self) -> list[str]:
         """Put back contract names the cell replaced; `answer` keeps the edits made through it."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rlm_cli.sandbox.clip import clip_output
 from rlm_cli.sandbox.messages import Answer
+from rlm_cli.units import clip
 
 NO_OUTPUT = "(no output: print() what you want to see)"
 
@@ -31,15 +31,15 @@ class CellResult:
         """The text shown to the root model: every part cut from the middle past `limit`."""
         parts: list[str] = []
         if self.stdout:
-            parts.append(clip_output(self.stdout, limit, total=self.stdout_chars))
+            parts.append(clip(self.stdout, limit, total=self.stdout_chars))
         if self.stderr:
-            parts.append("[stderr]\n" + clip_output(self.stderr, limit, total=self.stderr_chars))
+            parts.append("[stderr]\n" + clip(self.stderr, limit, total=self.stderr_chars))
         if self.value_repr is not None:
-            parts.append("[value of the last expression]\n" + clip_output(self.value_repr, limit))
+            parts.append("[value of the last expression]\n" + clip(self.value_repr, limit))
         if self.error:
-            parts.append("[error]\n" + clip_output(self.error, limit))
+            parts.append("[error]\n" + clip(self.error, limit))
         if not parts:
             parts.append(NO_OUTPUT)
         if self.notice:
-            parts.append("[note] " + clip_output(self.notice, limit))
+            parts.append("[note] " + clip(self.notice, limit))
         return "\n".join(parts)

@@ -21,7 +21,6 @@ import traceback
 from typing import Any
 
 from rlm_cli.sandbox import policy, protocol
-from rlm_cli.sandbox.clip import clip_output
 from rlm_cli.sandbox.messages import (
     TO_WORKER,
     Answer,
@@ -38,6 +37,7 @@ from rlm_cli.sandbox.messages import (
     SetVariable,
 )
 from rlm_cli.sandbox.repl import Repl, load_context
+from rlm_cli.units import clip
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -129,17 +129,17 @@ def fit(result: Result, limit: int) -> Result:
         return result
     chars = limit // 64
     result = dataclasses.replace(
-        result, stdout=clip_output(result.stdout, chars, total=result.stdout_chars),
-        stderr=clip_output(result.stderr, chars, total=result.stderr_chars),
-        value_repr=None if result.value_repr is None else clip_output(result.value_repr, chars),
-        error=None if result.error is None else clip_output(result.error, chars),
-        variables=result.variables[:1000], notes=[clip_output(note, 1000) for note in result.notes],
+        result, stdout=clip(result.stdout, chars, total=result.stdout_chars),
+        stderr=clip(result.stderr, chars, total=result.stderr_chars),
+        value_repr=None if result.value_repr is None else clip(result.value_repr, chars),
+        error=None if result.error is None else clip(result.error, chars),
+        variables=result.variables[:1000], notes=[clip(note, 1000) for note in result.notes],
     )
     if _size(result) <= limit:
         return result
     kept = limit // 16
     return dataclasses.replace(
-        result, answer=Answer(clip_output(result.answer.content, kept), result.answer.ready),
+        result, answer=Answer(clip(result.answer.content, kept), result.answer.ready),
         notes=[*result.notes, f'answer["content"] was cut to {kept:,} characters: the channel '
                "to rlm carries no more. Keep the answer shorter."],
     )

@@ -30,3 +30,10 @@ def test_ask_reports_failures_in_the_result(tmp_path: Path) -> None:
     result = ask("q?", [str(tmp_path / "missing")], model="openai/root", api_base="http://127.0.0.1:9/v1", trace=False)
     assert result.exit_code == 2 and result.error and "missing" in result.error
     assert result.ready is False
+
+
+def test_an_unknown_option_is_refused_naming_the_closest_one() -> None:
+    with pytest.raises(TypeError, match=r"unknown option 'max_iteratons': did you mean 'max_iterations'\?"):
+        ask("q?", text="x", model="openai/root", max_iteratons=5)
+    with pytest.raises(TypeError, match=r"unknown option 'colour_of_sky'"):
+        ask("q?", text="x", model="openai/root", colour_of_sky="blue")

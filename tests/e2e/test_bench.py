@@ -12,11 +12,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from rlm_cli.bench.items import CHARS_PER_TOKEN, Item
+from rlm_cli.bench.items import Item
 from rlm_cli.bench.methods import direct_prompt
 from rlm_cli.bench.tasks import TASKS, generate
 from rlm_cli.bench.tasks.codeqa import ROLES
 from rlm_cli.bench.tasks.niah import needle_sentence
+from rlm_cli.units import CHARS_PER_TOKEN
 from tests.e2e.helpers import FAST_RETRIES, rlm
 from tests.fakes.bench_policy import root_policy, sub_rule
 from tests.fakes.provider import FakeProvider

@@ -47,16 +47,6 @@ def test_ask_epilog_names_the_flags_that_are_not_settings() -> None:
     assert "--paths-from, --json, --events, --trace, --quiet and --verbose are flags only" in done.stdout
 
 
-def test_flag_choices_are_the_settings_choices() -> None:
-    from typing import get_args
-
-    from rlm_cli.options import ProgressMode, SandboxMode
-    from rlm_cli.settings import PROGRESS_MODES, SANDBOX_MODES
-
-    assert get_args(SandboxMode) == SANDBOX_MODES
-    assert get_args(ProgressMode) == PROGRESS_MODES
-
-
 @pytest.mark.parametrize(
     ("command", "flag", "value"),
     [

@@ -17,6 +17,7 @@ from rlm_cli.bench.report import summarize, summary_table
 from rlm_cli.bench.runner import ITEMS_FILE, Plan, run_plan
 from rlm_cli.errors import InputError
 from rlm_cli.settings import Settings
+from rlm_cli.units import CHARS_PER_TOKEN, estimate_tokens
 
 CONFIG = MethodConfig(Settings(model="openai/root"))
 
@@ -119,8 +120,10 @@ def test_direct_prompt_cuts_the_middle_and_says_how_much_it_kept() -> None:
     whole, kept = direct_prompt(item, 10_000)
     assert kept == 1.0 and "A" * 5_000 + "B" * 5_000 in whole
     cut, kept = direct_prompt(item, 1_500)
-    assert kept == pytest.approx(2_000 / 10_000)
-    assert "8,000 characters cut" in cut and cut.count("A") == 1_000 and cut.count("B") == 1_000
+    room = (1_500 - 1_000 - estimate_tokens(len("Q?"))) * CHARS_PER_TOKEN  # less the reserve and the question
+    assert kept == pytest.approx(room / 10_000)
+    assert f"{10_000 - room:,} cut from the middle" in cut
+    assert (cut.count("A"), cut.count("B")) == (room // 2, room - room // 2)
     assert cut.endswith("Q?")
 
 
@@ -132,3 +135,19 @@ def test_plan_refuses_unknown_names_and_bad_sizes() -> None:
         make_plan(BenchRequest(methods="rlm,rag"))
     with pytest.raises(InputError, match="bad size"):
         make_plan(BenchRequest(sizes="big"))
+
+
+def test_direct_prompt_fits_the_window_by_the_models_tokenizer_where_it_has_one() -> None:
+    item = Item("niah", 1_000, 0, "Q?", "x", "needle", text="A" * 5_000 + "B" * 5_000)
+
+    def five_per_token(text: str) -> int:
+        return len(text) // 5
+
+    whole, kept = direct_prompt(item, 3_100, five_per_token)  # the input's 2,000 tokens fit
+    assert kept == 1.0 and "cut from the middle" not in whole
+    cut, kept = direct_prompt(item, 2_000, five_per_token)
+    fits = 2_000 - 1_000 - estimate_tokens(len("Q?"))  # the window less the reserve and the question
+    body = cut.split("<input>\n")[1].split("\n</input>")[0]
+    assert five_per_token(body) <= fits
+    assert 0.95 * fits * 5 <= kept * 10_000 <= fits * 5  # more than the estimate would keep
+    assert cut.count("A") == cut.count("B") or abs(cut.count("A") - cut.count("B")) == 1

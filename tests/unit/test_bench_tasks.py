@@ -9,12 +9,13 @@ from itertools import combinations
 
 import pytest
 
-from rlm_cli.bench.items import CHARS_PER_TOKEN, parse_sizes, size_label
+from rlm_cli.bench.items import parse_sizes, size_label
 from rlm_cli.bench.tasks import TASKS, generate
 from rlm_cli.bench.tasks.aggregate import PHRASINGS
 from rlm_cli.bench.tasks.codeqa import ROLES
 from rlm_cli.bench.tasks.niah import needle_sentence
 from rlm_cli.bench.tasks.pairs import TOPICS
+from rlm_cli.units import CHARS_PER_TOKEN
 
 SIZE = 3_000
 

@@ -6,8 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from rlm_cli.errors import ConfigError, InputError, ProviderError, SandboxError
-from rlm_cli.exits import EXIT_CODES_HELP, ExitCode, error_line, exit_code_for, exit_code_for_stop
+from rlm_cli.errors import ConfigError, InputError, ProviderError, SandboxError, Terminated
+from rlm_cli.exits import (
+    EXIT_CODES_HELP,
+    ExitCode,
+    error_line,
+    exit_code_for,
+    exit_code_for_stop,
+    stop_for,
+)
 
 
 @pytest.mark.parametrize(
@@ -45,3 +52,13 @@ def test_every_exit_code_is_documented_in_the_help_and_the_readme() -> None:
     for code in ExitCode:
         assert f" {int(code)} " in EXIT_CODES_HELP, code
         assert f"\n| {int(code)} | " in readme, code
+
+
+@pytest.mark.parametrize(
+    ("error", "stopped_by", "code"),
+    [(KeyboardInterrupt(), "interrupt", 130), (Terminated(15, "SIGTERM"), "interrupt", 143),
+     (Terminated(1, "SIGHUP"), "interrupt", 129), (SandboxError("x"), "error", 6), (ValueError("x"), "error", 1)],
+)
+def test_a_run_ended_by_an_error_stops_and_exits_as_that_error_says(error: BaseException, stopped_by: str, code: int) -> None:
+    assert stop_for(error) == stopped_by
+    assert exit_code_for_stop(stop_for(error), error) == exit_code_for(error) == ExitCode(code)

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
+from rlm_cli.accounting import empty_usage
 from rlm_cli.render.answer import print_result
-from rlm_cli.result import RunResult, empty_usage
+from rlm_cli.result import RunResult
 
 ANSWER = "# Auth\n\n- `login()` in **auth/session.py**"
 

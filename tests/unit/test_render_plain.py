@@ -31,7 +31,7 @@ def test_plain_mode_writes_one_line_per_event_of_interest_without_escape_codes()
     assert not ESCAPE.search(text)
     lines = text.splitlines()
     assert lines[0] == (
-        "[    0.0s] run run-1 · model openai/root-model (sub openai/sub-model) · 120 documents, 2.3 MB, "
+        "[    0.0s] run run-1 · model openai/root-model (sub openai/sub-model) · 120 documents, 2.2 MiB, "
         "3 skipped · question: where is auth handled?"
     )
     assert "[    1.5s] turn 1 · reply 1.2k in, 300 out · 1.5s · $0.0021" in lines

@@ -46,7 +46,7 @@ def test_final_tree_shows_run_turns_code_output_batch_answer_and_footer() -> Non
     assert text.startswith(
         "where is auth handled?\n"
         "model openai/root-model · sub openai/sub-model\n"
-        "120 documents, 2.3 MB, 3 skipped · ./repo\n"
+        "120 documents, 2.2 MiB, 3 skipped · ./repo\n"
     )
     for part in (
         "├── turn 1 · 1.2k in, 300 out · 1.5s · $0.0021",

@@ -15,7 +15,6 @@ from rlm_cli.sandbox import (
     CellResult,
     Sandbox,
     SandboxConfig,
-    clip_output,
     host,
     launch,
     repl,
@@ -29,24 +28,25 @@ from rlm_cli.sandbox.capture import CappedText
 from rlm_cli.sandbox.libraries import CANDIDATES, available_libraries
 from rlm_cli.sandbox.messages import Answer, Init
 from rlm_cli.sandbox.policy import Policy
+from rlm_cli.units import clip
 from tests.unit.sandbox_helpers import FakeBroker
 
 INIT = Init(None, 100, None, None, Answer(), {}, max_message=1 << 20)
 
 
 def test_clip_keeps_short_text() -> None:
-    assert clip_output("hello", 5) == "hello"
+    assert clip("hello", 5) == "hello"
 
 
 def test_clip_cuts_the_middle_and_states_the_true_length() -> None:
     text = "a" * 10 + "b" * 12_345_658 + "c" * 10
-    clipped = clip_output(text, 20)
+    clipped = clip(text, 20)
     assert clipped.startswith("a" * 10) and clipped.endswith("c" * 10)
     assert "[12,345,678 characters in all; 12,345,658 cut from the middle]" in clipped
 
 
 def test_clip_states_the_length_before_capture() -> None:
-    assert "[1,000 characters in all; 990 cut" in clip_output("x" * 100, 10, total=1000)
+    assert "[1,000 characters in all; 990 cut" in clip("x" * 100, 10, total=1000)
 
 
 def test_capped_text_keeps_head_and_tail() -> None:

@@ -23,7 +23,8 @@ from rlm_cli.render.live import TreeRenderer
 from rlm_cli.render.replay import print_final_tree, replay_live
 from rlm_cli.result import RunResult
 from rlm_cli.settings import Settings
-from rlm_cli.trace import TraceWriter, cut, default_trace_path, read_trace, secret_values
+from rlm_cli.trace import TraceWriter, default_trace_path, read_trace, secret_values
+from rlm_cli.units import clip
 from tests.unit.render_streams import Stream, nested_run, retrying_run, scripted_run
 
 FAKE_KEY = "sk-test-0123456789abcdefSECRET"
@@ -104,9 +105,9 @@ def test_long_texts_are_cut_with_their_size_kept(tmp_path: Path) -> None:
     started, finished, answer = read_trace(tmp_path / "t.jsonl")[1:]
     assert isinstance(started, ev.SubcallStarted) and isinstance(finished, ev.SubcallFinished)
     assert len(started.prompt) < 1100 and started.prompt_chars == 100_000
-    assert "[... 99000 of 100000 characters cut ...]" in finished.answer
+    assert "[100,000 characters in all; 99,000 cut from the middle]" in finished.answer
     assert isinstance(answer, ev.AnswerUpdated) and len(answer.content) == 100_000
-    assert cut("short") == "short"
+    assert clip("short", 1000) == "short"
 
 
 def test_writes_from_many_threads_stay_whole_lines(tmp_path: Path) -> None:

@@ -9,8 +9,9 @@ from tests.unit.sandbox_helpers import SandboxFactory
 
 WORKER_MODULES = {
     "rlm_cli", "rlm_cli.sandbox", "rlm_cli.sandbox.alarm", "rlm_cli.sandbox.capture",
-    "rlm_cli.sandbox.clip", "rlm_cli.sandbox.contract", "rlm_cli.sandbox.landlock", "rlm_cli.sandbox.messages",
+    "rlm_cli.sandbox.contract", "rlm_cli.sandbox.landlock", "rlm_cli.sandbox.messages",
     "rlm_cli.sandbox.policy", "rlm_cli.sandbox.protocol", "rlm_cli.sandbox.repl", "rlm_cli.sandbox.view",
+    "rlm_cli.units",
 }
 NEVER = {"subprocess", "litellm", "typer", "rich", "pypdf", "chardet", "pathspec", "httpx", "openai"}
 LISTING = "import sys\nsorted(sys.modules)"

@@ -8,8 +8,9 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from rlm_cli.bench.items import CHARS_PER_TOKEN, Item
+from rlm_cli.bench.items import Item
 from rlm_cli.bench.text import FIRST_NAMES, fill
+from rlm_cli.units import CHARS_PER_TOKEN
 
 # The phrasings never name the category: telling them apart is the per-record judgement.
 PHRASINGS = {

@@ -9,7 +9,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from rlm_cli.bench.items import CHARS_PER_TOKEN, Item
+from rlm_cli.bench.items import Item
+from rlm_cli.units import CHARS_PER_TOKEN
 
 _PACKAGES = ("auth", "billing", "orders", "inventory", "shipping", "notifications", "reports",
              "storage", "api", "users", "search", "payments")

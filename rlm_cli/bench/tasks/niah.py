@@ -8,8 +8,9 @@ from __future__ import annotations
 import random
 import uuid
 
-from rlm_cli.bench.items import CHARS_PER_TOKEN, Item
+from rlm_cli.bench.items import Item
 from rlm_cli.bench.text import code_name, prose
+from rlm_cli.units import CHARS_PER_TOKEN
 
 KINDS = ("word", "number", "uuid")
 _VALUE_WORDS = (

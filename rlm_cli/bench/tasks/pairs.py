@@ -8,8 +8,9 @@ from __future__ import annotations
 import random
 from itertools import combinations
 
-from rlm_cli.bench.items import CHARS_PER_TOKEN, Item
+from rlm_cli.bench.items import Item
 from rlm_cli.bench.text import CITIES, fill
+from rlm_cli.units import CHARS_PER_TOKEN
 
 # Topic -> how the question names it, and posts that never use that name.
 TOPICS = {

@@ -9,8 +9,9 @@ import json
 import random
 from typing import Any
 
-from rlm_cli.bench.items import CHARS_PER_TOKEN, Item
+from rlm_cli.bench.items import Item
 from rlm_cli.bench.text import CITIES, FIRST_NAMES, WORDS, sentence
+from rlm_cli.units import CHARS_PER_TOKEN
 
 _STATUSES = ("placed", "paid", "packed", "shipped", "delivered", "returned")
 _PRODUCTS = ("lamp", "kettle", "notebook", "backpack", "headphones", "mug", "blanket", "charger")
@@ -21,15 +22,15 @@ _OTHER_ITEMS = (1, 6)
 def generate_verbatim(rng: random.Random, size: int, index: int) -> Item:
     """JSON lines; the answer key is the one long record asked for, as it appears."""
     budget = size * CHARS_PER_TOKEN
-    lines: list[str] = []
     ids = iter(rng.sample(range(100_000, 1_000_000), max(64, budget // 150)))
-    total = 0
+    order_id = next(ids)
+    target = json.dumps(_order(rng, order_id, rng.randint(*_TARGET_ITEMS)))
+    lines: list[str] = []
+    total = len(target) + 1  # the long record counts toward the size too
     while total < budget or len(lines) < 3:
         line = json.dumps(_order(rng, next(ids), rng.randint(*_OTHER_ITEMS)))
         lines.append(line)
         total += len(line) + 1
-    order_id = next(ids)
-    target = json.dumps(_order(rng, order_id, rng.randint(*_TARGET_ITEMS)))
     at = rng.randint(0, len(lines))
     lines.insert(at, target)
     question = (

@@ -1,0 +1,119 @@
+"""Usage and cost of model calls, and who pays for each: the one place they are counted.
+
+The budget, the live progress state, the run history and the bench all read it. Leaf module
+(standard library only); not thread-safe by itself: the owner holds a lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+ROLES = ("root", "sub")  # a run's own model, and everything its sub-calls and child runs spend
+RLM_KIND = "rlm"  # the SubcallStarted kind of an rlm_query that started a child run
+
+
+@dataclass
+class Usage:
+    """Tokens and cost of some model calls; the cost stays unknown once one call's was."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = 0.0
+
+    @property
+    def tokens(self) -> int:
+        """Prompt and completion tokens together."""
+        return self.prompt_tokens + self.completion_tokens
+
+    def add(self, prompt: int, completion: int, cost: float | None) -> None:
+        """Count one model call (`cost` None: its price is not known)."""
+        self.prompt_tokens += prompt
+        self.completion_tokens += completion
+        self.cost_usd = total_cost([self.cost_usd, cost])
+
+    def as_dict(self) -> dict[str, Any]:
+        """The bucket form of RunResult.usage: prompt_tokens, completion_tokens, cost_usd."""
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "cost_usd": self.cost_usd}
+
+    @classmethod
+    def of(cls, bucket: Mapping[str, Any] | None) -> Usage:
+        """A bucket read back from its dict form (a trace, `--json`); missing counts are 0."""
+        bucket = bucket or {}
+        return cls(int(bucket.get("prompt_tokens", 0)), int(bucket.get("completion_tokens", 0)), bucket.get("cost_usd"))
+
+
+@dataclass
+class Ledger:
+    """What one run tree spent as seen from one run: its own model (root), the rest (sub), by depth."""
+
+    root: Usage = field(default_factory=Usage)
+    sub: Usage = field(default_factory=Usage)
+    total: Usage = field(default_factory=Usage)
+    by_depth: dict[int, dict[str, Usage]] = field(default_factory=dict)
+
+    def add(self, role: str, prompt: int, completion: int, cost: float | None, *, depth: int | None = None) -> None:
+        """Count one call under `role` ("root" or "sub"), and under the depth it was made at."""
+        buckets = [self.root if role == "root" else self.sub, self.total]
+        if depth is not None:
+            buckets.append(self.by_depth.setdefault(depth, {}).setdefault(role, Usage()))
+        for bucket in buckets:
+            bucket.add(prompt, completion, cost)
+
+    def as_dict(self) -> dict[str, Any]:
+        """RunResult.usage: root, sub, total and by_depth (depths as strings, JSON keys)."""
+        usage: dict[str, Any] = {"root": self.root.as_dict(), "sub": self.sub.as_dict(), "total": self.total.as_dict()}
+        usage["by_depth"] = {str(d): {r: u.as_dict() for r, u in roles.items()} for d, roles in self.by_depth.items()}
+        return usage
+
+
+def total_cost(costs: Iterable[float | None]) -> float | None:
+    """The sum of some costs in USD; None (unknown) once one of them is."""
+    total = 0.0
+    for cost in costs:
+        if cost is None:
+            return None
+        total += cost
+    return total
+
+
+def empty_usage() -> dict[str, dict[str, Any]]:
+    """RunResult.usage of a run that made no call: zeroed root, sub and total."""
+    return {part: Usage().as_dict() for part in (*ROLES, "total")}
+
+
+class Linked(Protocol):
+    """A run (or its budget) that knows the run that started it."""
+
+    @property
+    def parent(self) -> Any: ...
+
+
+L = TypeVar("L", bound=Linked)
+
+
+def payers(run: L) -> list[L]:
+    """Who pays for a call made in `run`: the run itself, then each ancestor, nearest first."""
+    chain: list[L] = []
+    current: L | None = run
+    while current is not None:
+        chain.append(current)
+        current = current.parent
+    return chain
+
+
+def charge(ledgers: Iterable[Ledger], role: str, prompt: int, completion: int, cost: float | None, *, depth: int | None = None) -> None:
+    """Charge one call to the payers' ledgers (see `payers`): the run that made it under `role`,
+    every ancestor under "sub" (seen from above, all a child spends is sub-call spending)."""
+    for level, ledger in enumerate(ledgers):
+        ledger.add(role if level == 0 else "sub", prompt, completion, cost, depth=depth)
+
+
+def charged_when_finished(kind: str) -> bool:
+    """Whether a finished sub-call's usage is charged from its SubcallFinished event.
+
+    Not an rlm_query's: its child run's own calls were charged as they were made, and the
+    finished event only reports their sum, so counting it would charge them twice.
+    """
+    return kind != RLM_KIND
