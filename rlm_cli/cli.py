@@ -20,6 +20,7 @@ from rlm_cli.options import (
     SANDBOX,
     ApiBaseOpt,
     ConcurrencyOpt,
+    ConfigGroup,
     DepthOpt,
     FollowLinksOpt,
     JsonOpt,
@@ -37,7 +38,6 @@ from rlm_cli.options import (
     above_zero,
     as_model_options,
 )
-from rlm_cli.settings_doc import CONFIG_EPILOG
 
 app = typer.Typer(
     name="rlm",
@@ -51,7 +51,7 @@ app = typer.Typer(
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-config_app = typer.Typer(help="Show, set and edit the settings, and say where the config file lives.", epilog=CONFIG_EPILOG, no_args_is_help=True)
+config_app = typer.Typer(help="Show, set and edit the settings, and say where the config file lives.", cls=ConfigGroup, no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
 MaxIterOpt = Annotated[int | None, typer.Option("--max-iterations", min=1, help="Root-model turns at most. \\[default: 30]", rich_help_panel=BUDGETS)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 from rlm_cli.sizes import parse_size
 
@@ -38,6 +38,20 @@ def size(text: str) -> int:
         return parse_size(text)
     except ValueError:
         raise typer.BadParameter(f"expected a size like 50M, 2G or 512K (binary units) or a number of bytes, got {text!r}") from None
+
+
+class ConfigGroup(TyperGroup):
+    """`rlm config`: its help ends with every setting, built only when the help is shown."""
+
+    @property
+    def epilog(self) -> str:
+        from rlm_cli.settings_doc import config_epilog
+
+        return config_epilog()
+
+    @epilog.setter
+    def epilog(self, value: str | None) -> None:
+        """Click sets the epilog when it builds the command; the settings' list replaces it."""
 
 
 OPTION_FLAGS = ("-o", "--option")

@@ -1,6 +1,6 @@
 """The table of settings as text: the list in `rlm config --help` and the README's section.
 
-Imports only settings, so `import rlm_cli.cli` stays light.
+Imports only settings; loaded when `rlm config --help` is shown, not by every `rlm` command.
 """
 
 from __future__ import annotations
@@ -33,5 +33,3 @@ def markdown() -> str:
         rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(rows)
 
-
-CONFIG_EPILOG = config_epilog()
