@@ -43,11 +43,12 @@ class IgnoreRules:
                 continue
             path = relative[len(base) :] + ("/" if is_dir else "")
             # Most paths match no pattern: one search per pattern is cheaper than a full check.
-            if not any(regex.search(path) for regex in regexes):
-                continue
-            include = spec.check_file(path).include
-            if include is not None:
-                return include
+            for regex in regexes:
+                if regex.search(path) is not None:
+                    include = spec.check_file(path).include
+                    if include is not None:
+                        return include
+                    break
         return False
 
 
