@@ -185,8 +185,7 @@ def config_set(
     from rlm_cli.settings import config_path
 
     path = config_path()
-    written, stored = set_value(path, key, value)
-    typer.echo(f"rlm: {written} = {stored!r} in {path}", err=True)
+    typer.echo(f"rlm: {set_value(path, key, value)} in {path}", err=True)
 
 
 @config_app.command("edit")

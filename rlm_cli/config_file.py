@@ -25,29 +25,26 @@ from rlm_cli.settings import (
 OPTIONS_PREFIX = "options."  # `rlm config set options.temperature 0.2`
 
 
-def set_value(path: Path, key: str, text: str) -> tuple[str, Any]:
-    """Set one setting in the file from its command-line spelling; returns (key, value written)."""
+def set_value(path: Path, key: str, text: str) -> str:
+    """Set one setting in the file from its command-line spelling; returns what was written
+    (`max-cost = 0.5`)."""
     import tomlkit
 
     document = _load(path)
     hint = "`rlm config --help` lists the settings and what each accepts"
-    if key.startswith(OPTIONS_PREFIX) and len(key) > len(OPTIONS_PREFIX):
-        option = key[len(OPTIONS_PREFIX) :]
-        coerce("options", {option: parse_option_value(text)}, f"config {key}", hint=hint)
-        table_ = document.get("options")
-        if table_ is None:
-            table_ = document["options"] = tomlkit.table()
-        table_[option] = parse_option_value(text)
-        written: Any = table_[option]
+    if key.startswith(OPTIONS_PREFIX) and key != OPTIONS_PREFIX:
+        option, written = key.removeprefix(OPTIONS_PREFIX), parse_option_value(text)
+        if written is None:
+            raise ConfigError(f"config {key}: expected a number, true or false, or text, got 'null' (TOML has no null)", hint=hint)
+        coerce("options", {option: written}, f"config {key}", hint=hint)
+        document.setdefault("options", tomlkit.table())[option] = written
     else:
         name = setting_name(key)
-        value = coerce(name, text, f"config {key}", hint=hint)
-        written = file_value(name, value)
-        spelled = next((k for k in document if k.replace("-", "_") == name), name.replace("_", "-"))
-        document[spelled] = written
-        key = spelled
+        written = file_value(name, coerce(name, text, f"config {key}", hint=hint))
+        key = next((k for k in document if k.replace("-", "_") == name), name.replace("_", "-"))
+        document[key] = written
     _write_checked(path, tomlkit.dumps(document))
-    return key, written
+    return f"{key} = {tomlkit.item(written).as_string()}"
 
 
 def edit(path: Path) -> None:

@@ -210,8 +210,7 @@ def coerce(name: str, raw: Any, where: str, *, hint: str | None = None) -> Any:
     convert, _ = _converter(name)
     try:
         value = convert(raw)
-        if value is not None:
-            _check_range(name, value)
+        _check_range(name, value)
     except (ValueError, TypeError):
         raise ConfigError(f"{where}: expected {accepted_form(name)}, got {raw!r}", hint=hint) from None
     return value
@@ -249,15 +248,16 @@ def _check_range(name: str, value: Any) -> None:
         raise ValueError(name)
 
 
+_BOOLS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
 def _to_bool(raw: Any) -> bool:
     if isinstance(raw, bool):
         return raw
-    text = str(raw).strip().lower() if isinstance(raw, str) else ""
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(raw)
+    word = raw.strip().lower() if isinstance(raw, str) else None
+    if word not in _BOOLS:
+        raise ValueError(raw)
+    return _BOOLS[word]
 
 
 def _to_int(raw: Any) -> int:
@@ -330,7 +330,10 @@ def parse_option_value(text: str) -> Any:
     return text if isinstance(value, dict | list) else value
 
 
-def _shown(name: str, value: Any) -> str:
+def shown(name: str, value: Any) -> str:
+    """A setting's value as people write it: 50M, true, *.log, build/** ("" for none)."""
+    if value is None:
+        return ""
     if _TYPES[name] is Bytes:
         return format_size(value)
     if isinstance(value, tuple):
@@ -338,11 +341,6 @@ def _shown(name: str, value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{key}={item}" for key, item in value.items())
     return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def shown(name: str, value: Any) -> str:
-    """A setting's value as people write it: 50M, true, *.log, build/**."""
-    return "" if value is None else _shown(name, value)
 
 
 def file_value(name: str, value: Any) -> Any:

@@ -94,6 +94,7 @@ def test_config_set_checks_the_value_and_keeps_the_rest_of_the_file(isolated_env
     for key, value in (("max-cost", "0.50"), ("max_file_size", "2G"), ("exclude", "*.log, build/**"), ("options.temperature", "0.2")):
         done = rlm(["config", "set", key, value])
         assert done.returncode == 0, done.stderr
+    assert done.stderr == f"rlm: options.temperature = 0.2 in {path}\n"
     text = path.read_text(encoding="utf-8")
     assert '# my settings\nmodel = "openai/mine"  # the usual one\n' in text
     assert 'max-file-size = "2G"' in text
@@ -110,6 +111,7 @@ def test_config_set_checks_the_value_and_keeps_the_rest_of_the_file(isolated_env
         ("sandbox", "docker", "rlm: error: config sandbox: expected one of auto, bwrap, process, none, got 'docker'"),
         ("modle", "x", "rlm: error: unknown setting 'modle'"),
         ("options.model", "x", "rlm: error: config options.model: expected a table of model options"),
+        ("options.seed", "null", "rlm: error: config options.seed: expected a number, true or false, or text, got 'null'"),
     ],
 )
 def test_config_set_refuses_a_bad_value_and_leaves_the_file_alone(isolated_env: Path, key: str, value: str, message: str) -> None:
