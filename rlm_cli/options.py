@@ -1,6 +1,7 @@
 """Option aliases and help panels shared by the commands (`ask`, `bench`, `config show`, `runs`, `show`).
 
-Imports only typer, typing and the leaf `sizes`, so `import rlm_cli.cli` stays light. Help texts are Rich markup:
+Imports only typer, typing and the leaf `sizes` (settings only inside callbacks), so
+`import rlm_cli.cli` stays light. Help texts are Rich markup:
 a literal "[env: RLM_MODEL]" must be written "\\[env: RLM_MODEL]" or Rich swallows it.
 """
 
@@ -59,7 +60,7 @@ OPTION_FLAGS = ("-o", "--option")
 
 class ModelOptionCommand(TyperCommand):
     """A command with `-o KEY VALUE`: Typer has no repeatable two-word option, so each `-o KEY
-    VALUE` is read as one `--option KEY=VALUE` word before Click parses the line."""
+    VALUE` (or `-o KEY=VALUE`) is read as one `--option KEY=VALUE` word before Click parses the line."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # Click's Context (Typer vendors it)
         joined: list[str] = []
@@ -73,12 +74,13 @@ class ModelOptionCommand(TyperCommand):
                 joined.append(word)
                 index += 1
                 continue
-            # KEY and VALUE are the next two words, unless a flag comes first (then one is missing).
             pair = args[index + 1 : index + 3]
-            if pair and pair[0].startswith("-"):
-                taken = 0
+            if not pair or pair[0].startswith("-"):
+                taken = 0  # no KEY: Click says the option needs a value
+            elif "=" in pair[0] or len(pair) < 2 or pair[1].startswith("--"):
+                taken = 1  # KEY=VALUE as one word, or no VALUE (the callback says so)
             else:
-                taken = len(pair) if len(pair) == 2 and not pair[1].startswith("--") else len(pair[:1])
+                taken = 2
             joined += [OPTION_FLAGS[1], "=".join(pair[:taken])] if taken else [word]
             index += 1 + taken
         return super().parse_args(ctx, joined)

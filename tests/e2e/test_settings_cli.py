@@ -32,7 +32,7 @@ def test_model_options_and_the_system_instruction_reach_the_provider(provider: F
     (tmp_path / "app.log").write_text("ERROR a\n", encoding="utf-8")
     done = rlm([
         "ask", str(tmp_path / "app.log"), "how many errors?", *model_flags(provider),
-        "-o", "temperature", "0.2", "-o", "reasoning_effort", "high", "--option", "max_tokens", "100",
+        "-o", "temperature", "0.2", "-o", "reasoning_effort=high", "--option", "max_tokens", "100",
         "-o", "provider_knob", '"7"', "--system", "Answer in French.", "-q",
     ])
     assert done.returncode == 0, done.stderr
