@@ -21,16 +21,22 @@ from rlm_cli.options import (
     SANDBOX,
     ApiBaseOpt,
     ConcurrencyOpt,
+    ConfigGroup,
     DepthOpt,
     FollowLinksOpt,
     JsonOpt,
+    MaxFileOpt,
     ModelOpt,
+    ModelOptionCommand,
+    ModelOptionOpt,
     NoDotenvOpt,
     QuietOpt,
     SandboxOpt,
     SubApiBaseOpt,
     SubModelOpt,
+    SystemOpt,
     above_zero,
+    as_model_options,
 )
 
 app = typer.Typer(
@@ -45,7 +51,7 @@ app = typer.Typer(
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-config_app = typer.Typer(help="Show the effective settings and where the config file lives.", no_args_is_help=True)
+config_app = typer.Typer(help="Show, set and edit the settings, and say where the config file lives.", cls=ConfigGroup, no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
 MaxIterOpt = Annotated[int | None, typer.Option("--max-iterations", min=1, help="Root-model turns at most. \\[default: 30]", rich_help_panel=BUDGETS)]
@@ -57,7 +63,6 @@ TimeoutOpt = Annotated[float | None, typer.Option("--timeout", callback=above_ze
 IncludeOpt = Annotated[list[str] | None, typer.Option("--include", help="Only files matching this glob (repeatable).", rich_help_panel=INPUT)]
 ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude", help="Skip files matching this glob (repeatable).", rich_help_panel=INPUT)]
 GitignoreOpt = Annotated[bool | None, typer.Option("--gitignore/--no-gitignore", help="Honour .gitignore files in directory walks. \\[default: gitignore]", rich_help_panel=INPUT)]
-MaxFileOpt = Annotated[int | None, typer.Option("--max-file-size", min=1, help="Skip files larger than this many bytes in directory walks (files named explicitly are always read). \\[default: 52428800]", rich_help_panel=INPUT)]
 PathsFromOpt = Annotated[str | None, typer.Option("--paths-from", help="Read more source paths (NUL- or newline-separated) from this file, or - for stdin.", rich_help_panel=INPUT)]
 CellTimeoutOpt = Annotated[float | None, typer.Option("--cell-timeout", min=0.1, help="Seconds one REPL cell may run. \\[default: 120]", rich_help_panel=SANDBOX)]
 AllowNetOpt = Annotated[bool | None, typer.Option("--allow-net", help="Let the REPL open network connections.", rich_help_panel=SANDBOX)]
@@ -93,7 +98,7 @@ ASK_EPILOG = (
 )
 
 
-@app.command(epilog=ASK_EPILOG)
+@app.command(epilog=ASK_EPILOG, cls=ModelOptionCommand)
 @handles_errors
 def ask(
     arguments: Annotated[list[str], typer.Argument(metavar="SOURCE... QUESTION", help="Files, directories, globs, or - for stdin; the last argument is the question.", show_default=False)],
@@ -101,6 +106,8 @@ def ask(
     sub_model: SubModelOpt = None,
     api_base: ApiBaseOpt = None,
     sub_api_base: SubApiBaseOpt = None,
+    system: SystemOpt = None,
+    option: ModelOptionOpt = None,
     no_dotenv: NoDotenvOpt = False,
     depth: DepthOpt = None,
     max_iterations: MaxIterOpt = None,
@@ -144,6 +151,7 @@ def ask(
         "cell_timeout": cell_timeout, "allow_net": allow_net,
         "allow_write": tuple(allow_write) if allow_write else None,
         "progress": progress, "trace": False if no_trace else None,
+        "system": system, "options": as_model_options(option),
     }
     if estimate:
         from rlm_cli.estimate import estimate_and_report
@@ -166,6 +174,30 @@ def config_show(json_output: JsonOpt = False) -> None:
     from rlm_cli.settings import resolve
 
     print_settings(resolve(), as_json=json_output)
+
+
+@config_app.command("set")
+@handles_errors
+def config_set(
+    key: Annotated[str, typer.Argument(help="A setting (e.g. max-cost), or options.NAME for one model option.", show_default=False)],
+    value: Annotated[str, typer.Argument(help="Its value, as in the environment (e.g. 0.50, 50M, true, \"*.log, build/**\").", show_default=False)],
+) -> None:
+    """Check a value and write it to the config file, keeping the other keys and comments."""
+    from rlm_cli.config_file import set_value
+    from rlm_cli.settings import config_path
+
+    path = config_path()
+    typer.echo(f"rlm: {set_value(path, key, value)} in {path}", err=True)
+
+
+@config_app.command("edit")
+@handles_errors
+def config_edit() -> None:
+    """Open the config file in $VISUAL or $EDITOR (created with every setting commented out), then check it."""
+    from rlm_cli.config_file import edit
+    from rlm_cli.settings import config_path
+
+    edit(config_path())
 
 
 @config_app.command("path")

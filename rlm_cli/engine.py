@@ -60,6 +60,7 @@ class EngineConfig:
     sub_window_tokens: int
     concurrency: int
     libraries: tuple[str, ...] = ()
+    instruction: str | None = None  # appended to the system prompt (the `system` setting)
 
 
 @dataclass
@@ -329,6 +330,7 @@ class Engine:
             max_iterations=limits.max_iterations, can_recurse=self.budget.depth < self.config.max_depth,
             max_sub_calls=limits.max_sub_calls, max_cost=limits.max_cost, max_tokens=limits.max_tokens,
             timeout=limits.timeout_left, libraries=self.config.libraries, mapped=mapped,
+            instruction=self.config.instruction,
         )
 
 

@@ -22,9 +22,9 @@ DOTENV = ".env"
 KEYS_FILE = "keys file"
 
 
-def keys_path(env: Mapping[str, str] | None = None) -> Path:
+def keys_path() -> Path:
     """Where stored keys live: next to the config file, `$XDG_CONFIG_HOME/rlm/keys.json`."""
-    return config_path(env).parent / "keys.json"
+    return config_path().parent / "keys.json"
 
 
 def dotenv_path() -> Path:
@@ -122,9 +122,9 @@ class Keychain:
         return None
 
 
-def stored_values(env: Mapping[str, str] | None = None) -> list[str]:
+def stored_values() -> list[str]:
     """The keys in the keys file, for redaction (none when the file is missing or unreadable)."""
     try:
-        return list(read_stored(keys_path(env)).values())
+        return list(read_stored(keys_path()).values())
     except ConfigError:
         return []

@@ -13,7 +13,7 @@ import random
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,21 +116,26 @@ class LLMClient:
         request_timeout: float = 600.0,
         retry: RetryPolicy | None = None,
         max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS,
+        options: Mapping[str, Any] | None = None,
     ) -> None:
-        """`connections` says how each model is reached; without it, `api_base` serves every model."""
+        """`connections` says how each model is reached; without it, `api_base` serves every model.
+        `options` (temperature, reasoning_effort...) go with every call, as the provider names them."""
         self.connections = connections or Connections.shared(api_base)
         self.request_timeout = request_timeout  # one call at most, its retries included
         self.retry = retry or RetryPolicy()
         self.max_output_tokens = max_output_tokens
+        self.options = dict(options or {})
         self._info: dict[str, dict[str, Any] | None] = {}
 
     @classmethod
     def from_settings(cls, settings: Any) -> LLMClient:
-        """The client a run's settings describe."""
+        """The client a run's settings describe. An int `max_tokens` model option is the output cap."""
+        options = dict(settings.options)
+        cap = options.pop("max_tokens") if isinstance(options.get("max_tokens"), int) else settings.max_output_tokens
         return cls(
             connections=Connections.from_settings(settings), request_timeout=settings.request_timeout,
             retry=RetryPolicy(max_retries=settings.max_retries, base_delay=settings.retry_base_delay),
-            max_output_tokens=settings.max_output_tokens,
+            max_output_tokens=cap, options=options,
         )
 
     def check_keys(self, models: list[str]) -> None:
@@ -209,6 +214,7 @@ class LLMClient:
             "messages": messages,
             "max_retries": 0,  # retries are ours: backoff, jitter, Retry-After and events
             "max_tokens": max_output or self.max_output(model),
+            **self.options,
         }
         kwargs.update(self.connections.get(model).call_options())
         if tools:

@@ -192,6 +192,9 @@ by this summary. The full transcript stays in the REPL variable `history`."""
 COMPACTED_PREFIX = "Summary of the earlier turns (the full transcript is in the REPL variable `history`):\n\n"
 
 
+USER_INSTRUCTION = "An additional instruction from the user, to follow alongside the above:"
+
+
 @dataclass(frozen=True)
 class PromptFacts:
     """What the system prompt states: budgets, models and capacities."""
@@ -208,6 +211,7 @@ class PromptFacts:
     timeout: float | None = None
     libraries: Sequence[str] = ()
     mapped: bool = False  # `context` is the lazy memory-mapped form, not a str
+    instruction: str | None = None  # the user's own addition (the `system` setting)
 
 
 def system_prompt(facts: PromptFacts) -> str:
@@ -225,6 +229,7 @@ def system_prompt(facts: PromptFacts) -> str:
         else ""
     )
     subs = facts.max_sub_calls != 0  # a sub-call budget of 0 is a run without sub-LLMs
+    instruction = f"\n\n{USER_INSTRUCTION}\n{facts.instruction.strip()}" if facts.instruction and facts.instruction.strip() else ""
     return SYSTEM_PROMPT.format(
         approach=_APPROACH[subs],
         context_line=_CONTEXT_MAPPED if facts.mapped else _CONTEXT_STR,
@@ -238,7 +243,7 @@ def system_prompt(facts: PromptFacts) -> str:
         ) if subs else _NO_SUB_SECTION,
         meaning_step=_MEANING_STEP[subs],
         budget_lines="\n".join(budget_lines(facts)),
-    )
+    ) + instruction
 
 
 def examples(subs: bool, mapped: bool) -> str:

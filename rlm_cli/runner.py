@@ -220,6 +220,7 @@ class RunSession:
             root_window_tokens=self.llm.context_window(model, settings.root_context_window),
             sub_window_tokens=self.llm.context_window(sub_model, settings.sub_context_window),
             concurrency=settings.concurrency, libraries=self.libraries,
+            instruction=settings.system if depth == 1 else None,
         )
 
     def _sandbox_config(self, ingested: Any) -> Any:

@@ -54,7 +54,7 @@ def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
         value for name, value in env.items()
         if len(value) >= MIN_SECRET_CHARS and (name.upper() in KNOWN_SECRETS or SECRET_NAME.search(name.upper()))
     }
-    found.update(value for value in stored_values(env) if len(value) >= MIN_SECRET_CHARS)
+    found.update(value for value in stored_values() if len(value) >= MIN_SECRET_CHARS)
     return sorted(found, key=len, reverse=True)
 
 

@@ -1,63 +1,73 @@
 """Gitignore rules for a directory walk: nested .gitignore files, negations, .git/info/exclude.
 
-pathspec does the pattern semantics; this module decides which files apply where.
+pathspec does the pattern semantics (through its public API); this module decides which files
+apply where.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
+
+
+class _IgnoreFile(NamedTuple):
+    base: str  # where the file sits, relative to the walk's base ("" or "dir/sub/")
+    spec: GitIgnoreSpec
+    regexes: tuple[re.Pattern[str], ...]  # each pattern's compiled regex: "can any of them match?"
 
 
 class IgnoreRules:
     """The ignore files that apply at one directory, deepest first (deeper files win)."""
 
-    def __init__(self, specs: tuple[tuple[str, Any, re.Pattern[str]], ...] = ()) -> None:
-        self._specs = specs
+    def __init__(self, files: tuple[_IgnoreFile, ...] = ()) -> None:
+        self._files = files
 
     def __bool__(self) -> bool:
-        return bool(self._specs)
+        return bool(self._files)
 
     def with_file(self, base: str, path: Path, *, lowest: bool = False) -> IgnoreRules:
         """These rules plus the patterns in `path`, relative to `base` ("" or "dir/sub/")."""
-        spec = _load(path)
-        if spec is None:
+        entry = _load(base, path)
+        if entry is None:
             return self
-        entry = (base, spec, _any_pattern(spec))
-        return IgnoreRules((*self._specs, entry) if lowest else (entry, *self._specs))
+        return IgnoreRules((*self._files, entry) if lowest else (entry, *self._files))
 
     def ignored(self, relative: str, is_dir: bool = False) -> bool:
         """Whether the path (relative to the walk's base) is ignored."""
-        for base, spec, any_pattern in self._specs:
+        for base, spec, regexes in self._files:
             if not relative.startswith(base):
                 continue
             path = relative[len(base) :] + ("/" if is_dir else "")
-            if any_pattern.match(path) is None:  # the usual case, without pathspec's per-call cost
-                continue
-            result = spec.check_file(path)
-            if result.include is not None:
-                return bool(result.include)
+            # Most paths match no pattern: one search per pattern is cheaper than a full check.
+            for regex in regexes:
+                if regex.search(path) is not None:
+                    include = spec.check_file(path).include
+                    if include is not None:
+                        return include
+                    break
         return False
 
 
-def _load(path: Path) -> Any:
+def _load(base: str, path: Path) -> _IgnoreFile | None:
     from pathspec import GitIgnoreSpec
+    from pathspec.pattern import RegexPattern
 
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return GitIgnoreSpec.from_lines(lines) if any(line.strip() for line in lines) else None
-
-
-def _any_pattern(spec: Any) -> re.Pattern[str]:
-    """One regex matching whatever any of the spec's patterns matches."""
-    sources = [
-        pattern.regex.pattern.replace("(?P<ps_d>", "(?:")
-        for pattern in spec.patterns if pattern.include is not None and pattern.regex is not None
-    ]
-    return re.compile("|".join(f"(?:{source})" for source in sources) or "(?!)")
+    if not any(line.strip() for line in lines):
+        return None
+    spec = GitIgnoreSpec.from_lines(lines)
+    regexes = tuple(
+        pattern.regex for pattern in spec.patterns
+        if isinstance(pattern, RegexPattern) and pattern.include is not None and pattern.regex is not None
+    )
+    return _IgnoreFile(base, spec, regexes)
 
 
 def find_repository(directory: Path) -> Path | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from rlm_cli.settings import ResolvedSettings, describe, env_var_name
+from rlm_cli.settings import ResolvedSettings, describe, env_var_name, shown
 
 
 def print_settings(resolved: ResolvedSettings, *, as_json: bool) -> None:
@@ -26,8 +26,7 @@ def print_settings(resolved: ResolvedSettings, *, as_json: bool) -> None:
     for column in ("setting", "value", "from", "env var"):
         table.add_column(column)
     for name, value, origin in rows:
-        shown = ", ".join(value) if isinstance(value, tuple) else repr(value) if value is None else str(value)
-        table.add_row(name.replace("_", "-"), shown, origin, env_var_name(name))
+        table.add_row(name.replace("_", "-"), "None" if value is None else shown(name, value), origin, env_var_name(name))
     console = stdout_console()
     console.print(table)
     where = resolved.config_path or "none (run `rlm config path` to see where it would be)"

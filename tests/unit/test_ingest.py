@@ -68,6 +68,58 @@ def test_a_directory_named_explicitly_is_read_even_if_ignored(repo: Path, tmp_pa
     assert run(["repo/build"], tmp_path).corpus.files == ["repo/build/out.txt"]
 
 
+GIT_TREE: dict[str, str | bytes] = {
+    ".gitignore": "*.log\n!important.log\nbuild/\n/top.txt\ndocs/**/draft*.md\ncache\n",
+    "important.log": "re-included by a negation\n",
+    "trace.log": "ignored\n",
+    "top.txt": "anchored: ignored at the root only\n",
+    "build": "a file named like a directory pattern is kept\n",
+    "src/build/out.txt": "a directory pattern matches at any depth\n",
+    "src/top.txt": "not the anchored one\n",
+    "src/cache/x.txt": "a bare name matches directories too\n",
+    "docs/a/b/draft1.md": "ignored through **\n",
+    "docs/a/final.md": "kept\n",
+    "pkg/.gitignore": "!*.log\n*.txt\n!keep.txt\n/local/\n",
+    "pkg/debug.log": "a nested negation wins over the parent\n",
+    "pkg/notes.txt": "ignored by the nested file\n",
+    "pkg/keep.txt": "re-included in the nested file\n",
+    "pkg/local/a.py": "anchored to the nested file's folder\n",
+    "pkg/sub/local/b.py": "not anchored here\n",
+    "pkg/sub/more.log": "the nested negation applies below it too\n",
+    "vendor/.gitignore": "*\n!.gitignore\n",
+    "vendor/lib.py": "ignored by a catch-all\n",
+}
+
+
+def test_gitignore_rules_agree_with_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Negations, directory patterns, anchors, ** and nested files select what git itself selects."""
+    monkeypatch.chdir(tmp_path)
+    write_tree(tmp_path / "repo", GIT_TREE)
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    subprocess.run(["git", "init", "-q", "repo"], check=True, env=env)
+    listed = subprocess.run(
+        ["git", "-C", "repo", "ls-files", "--others", "--exclude-standard"],
+        check=True, env=env, capture_output=True, text=True,
+    ).stdout.split()
+    files = run(["repo"], tmp_path).corpus.files
+    assert sorted(files) == sorted(f"repo/{path}" for path in listed)
+    assert {"repo/important.log", "repo/build", "repo/pkg/debug.log", "repo/pkg/keep.txt", "repo/pkg/sub/local/b.py"} <= set(files)
+    assert not {"repo/trace.log", "repo/top.txt", "repo/src/build/out.txt", "repo/pkg/local/a.py", "repo/vendor/lib.py"} & set(files)
+
+
+def test_a_negation_cannot_reach_into_an_ignored_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_tree(tmp_path / "repo", {
+        ".git/HEAD": "ref: refs/heads/main\n",
+        ".gitignore": "out/\n!out/keep.txt\n",
+        "out/keep.txt": "git does not look inside an excluded directory\n",
+        "a.txt": "a\n",
+    })
+    result = run(["repo"], tmp_path)
+    assert result.corpus.files == ["repo/.gitignore", "repo/a.txt"]
+    assert reasons(result)["repo/out/"] == "ignored (.gitignore)"
+
+
 def test_include_and_exclude_globs(repo: Path, tmp_path: Path) -> None:
     assert run(["repo"], tmp_path, include=("*.py", "*.md")).corpus.files == ["repo/app.py", "repo/docs/guide.md"]
     result = run(["repo"], tmp_path, exclude=("docs/", "*.py"))

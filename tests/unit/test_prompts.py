@@ -53,3 +53,11 @@ def test_the_worked_examples_are_python_the_reply_reader_runs(facts: PromptFacts
 
 def test_the_prompt_stays_short() -> None:
     assert len(system_prompt(dataclasses.replace(FACTS, can_recurse=True))) < 5_000
+
+
+def test_the_users_instruction_ends_the_system_prompt_and_a_blank_one_adds_nothing() -> None:
+    facts = PromptFacts(sub_model="openai/sub", sub_window_tokens=100_000, concurrency=8, output_limit=20_000, max_iterations=30, can_recurse=False)
+    plain = system_prompt(facts)
+    assert system_prompt(dataclasses.replace(facts, instruction="  ")) == plain
+    extended = system_prompt(dataclasses.replace(facts, instruction="Answer in French.\n"))
+    assert extended.startswith(plain) and extended.endswith("\nAnswer in French.")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rlm_cli.errors import ConfigError
-from rlm_cli.settings import config_path, resolve
+from rlm_cli.settings import config_path, parse_option_value, resolve, table
 
 
 def write_config(tmp_path: Path, text: str) -> Path:
@@ -82,10 +82,71 @@ def test_unknown_key_and_bad_type_are_config_errors(tmp_path: Path) -> None:
         resolve({}, env={"RLM_DEPTH": "deep"}, path=tmp_path / "none")
 
 
-def test_config_path_follows_xdg(tmp_path: Path) -> None:
-    assert config_path({"XDG_CONFIG_HOME": str(tmp_path)}) == tmp_path / "rlm" / "config.toml"
+def test_config_path_follows_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert config_path() == tmp_path / "rlm" / "config.toml"
 
 
 def test_a_zero_timeout_is_refused_rather_than_meaning_no_limit(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="timeout must be more than 0"):
+    with pytest.raises(ConfigError, match=r"RLM_TIMEOUT: expected a number like 600, more than 0, got '0'"):
         resolve({}, env={"RLM_TIMEOUT": "0"}, path=tmp_path / "none")
+
+
+def test_a_bad_config_value_names_the_setting_the_accepted_form_and_the_file(tmp_path: Path) -> None:
+    path = write_config(tmp_path, 'max_cost = "abc"\n')
+    with pytest.raises(ConfigError) as caught:
+        resolve({}, env={}, path=path)
+    assert caught.value.message == "config max_cost: expected a number like 0.50, at least 0, got 'abc'"
+    assert caught.value.hint is not None and str(path) in caught.value.hint and "rlm config edit" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"RLM_DEPTH": "0"}, "RLM_DEPTH: expected a whole number like 1, at least 1, got '0'"),
+        ({"RLM_GITIGNORE": "maybe"}, "RLM_GITIGNORE: expected true or false, got 'maybe'"),
+        ({"RLM_SANDBOX": "docker"}, "RLM_SANDBOX: expected one of auto, bwrap, process, none, got 'docker'"),
+        ({"RLM_MAX_FILE_SIZE": "50 apples"}, "RLM_MAX_FILE_SIZE: expected a size like 50M (K, M, G, T: binary units) or a number of bytes, at least 1, got '50 apples'"),
+        ({"RLM_OPTIONS": "[1]"}, "RLM_OPTIONS: expected a table of model options like {temperature = 0.2} (a JSON object in the environment), got '[1]'"),
+    ],
+)
+def test_bad_environment_values_say_what_is_accepted(tmp_path: Path, env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        resolve({}, env=env, path=tmp_path / "none")
+    assert caught.value.message == message
+    assert caught.value.hint is not None and "fix or unset it" in caught.value.hint
+
+
+def test_sizes_take_binary_units_everywhere(tmp_path: Path) -> None:
+    path = write_config(tmp_path, 'max-file-size = "512K"\npdf-memory = 2048\n')
+    settings = resolve({}, env={"RLM_MAX_STDIN": "2G"}, path=path).settings
+    assert (settings.max_file_size, settings.pdf_memory, settings.max_stdin) == (512 * 1024, 2048, 2 * 1024**3)
+    assert resolve({"max_file_size": "50M"}, env={}, path=path).settings.max_file_size == 50 * 1024**2
+
+
+def test_model_options_add_up_across_layers_key_by_key(tmp_path: Path) -> None:
+    path = write_config(tmp_path, '[options]\ntemperature = 0.2\ntop_p = 0.9\n')
+    resolved = resolve({"options": {"temperature": 0.7}}, env={"RLM_OPTIONS": '{"reasoning_effort": "low"}'}, path=path)
+    assert resolved.settings.options == {"temperature": 0.7, "top_p": 0.9, "reasoning_effort": "low"}
+    assert resolved.origins["options"] == "flag"
+
+
+def test_options_rlm_sets_itself_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config options"):
+        resolve({}, env={}, path=write_config(tmp_path, '[options]\nmodel = "x"\n'))
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("0.2", 0.2), ("1024", 1024), ("true", True), ("null", None), ("high", "high"), ('"7"', "7"), ("[1, 2]", "[1, 2]")],
+)
+def test_option_values_are_json_scalars_where_they_parse(text: str, value: object) -> None:
+    assert parse_option_value(text) == value
+
+
+def test_every_setting_has_help_an_accepted_form_and_an_env_var() -> None:
+    rows = table()
+    assert {row.name for row in rows} >= {"model", "system", "options", "max_file_size", "sandbox"}
+    for row in rows:
+        assert row.help.endswith(".") and row.form and row.env_var == "RLM_" + row.name.upper()
+    assert {row.name: row.default for row in rows}["max_file_size"] == "50M"
