@@ -45,6 +45,7 @@ class RunRequest:
     quiet: bool = False
     verbose: bool = False
     stdin: BinaryIO | None = None
+    debug: bool = False  # an internal error is raised (its traceback shown), not reported
 
 
 def split_sources(arguments: list[str], paths_from: str | None, stdin_is_tty: bool) -> tuple[list[str], str]:
@@ -85,7 +86,7 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
     except BaseException as error:  # every failure becomes a result: --json must still print one object
         if isinstance(error, SystemExit):
             raise
-        result = failed_result(result, error)
+        result = failed_result(result, error, debug=request.debug)
     _redact(result)
     if renderer is not None:
         renderer.close(result)
@@ -126,7 +127,7 @@ def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
         except RlmError as error:  # before the loop ran: keys, input, sandbox start-up
             failed_result(result, error)
         else:
-            if outcome.failure is not None and should_reraise(outcome.failure):
+            if outcome.failure is not None and should_reraise(outcome.failure, request.debug):
                 raise outcome.failure  # --debug: show where the bug is
             result.answer, result.ready, result.stopped_by = outcome.answer, outcome.ready, outcome.stopped_by
             result.iterations, result.error = outcome.iterations, outcome.error
@@ -344,9 +345,10 @@ def _fill_usage(result: RunResult, session: RunSession) -> None:
         result.sub_calls = budget.sub_calls
 
 
-def failed_result(result: RunResult, error: BaseException) -> RunResult:
-    """A result for a run that could not go on: error set, the documented exit code."""
-    if should_reraise(error):
+def failed_result(result: RunResult, error: BaseException, *, debug: bool = False) -> RunResult:
+    """A result for a run that could not go on: error set, the documented exit code (with
+    `debug`, an internal error is raised instead)."""
+    if should_reraise(error, debug):
         raise error
     result.error = error_message(error)
     result.hint = getattr(error, "hint", None)

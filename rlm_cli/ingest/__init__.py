@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import json
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,19 +77,37 @@ def ingest(
         return _ingest(sources, options, spool_dir, paths_from, stdin)
 
 
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
+class _FewerCollections:
     """Let the cyclic garbage collector run less often while ingest builds its many objects.
 
     Ingest makes few reference cycles, but a collection walks every object made so far: on a
-    50,000-file tree the default thresholds cost a tenth of the run. The thresholds are restored after.
+    50,000-file tree the default thresholds cost a tenth of the run. The threshold is
+    process-wide, so ingests running at once (child runs) share one change: the first raises it,
+    the last puts back what it found.
     """
-    thresholds = gc.get_threshold()
-    gc.set_threshold(max(thresholds[0], 20_000), *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._found: tuple[int, ...] = ()
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._users == 0:
+                self._found = gc.get_threshold()
+                gc.set_threshold(max(self._found[0], 20_000), *self._found[1:])
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    gc.set_threshold(*self._found)
+
+
+_fewer_collections = _FewerCollections()
 
 
 def _ingest(
