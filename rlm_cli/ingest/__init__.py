@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from rlm_cli.corpus import MANIFEST_VERSION, LazyCorpus, Skipped, lazy_corpus
 from rlm_cli.errors import InputError
@@ -24,6 +24,9 @@ from rlm_cli.ingest.mounts import readable_roots
 from rlm_cli.ingest.pdfs import PdfParser
 from rlm_cli.ingest.spool import Spool
 from rlm_cli.ingest.walk import Candidate, Walker, read_path_list
+
+if TYPE_CHECKING:
+    from rlm_cli.settings import Settings
 
 STDIN_PATH = "<stdin>"
 
@@ -44,7 +47,7 @@ class IngestOptions:
     timeout: float | None = None  # the run's --timeout: ingestion stops when it passes
 
     @classmethod
-    def from_settings(cls, settings: Any) -> IngestOptions:
+    def from_settings(cls, settings: Settings) -> IngestOptions:
         """The options a run's Settings give."""
         names = ("include", "exclude", "gitignore", "follow_links", "max_file_size", "max_stdin", "pdf_timeout", "pdf_memory", "timeout")
         return cls(**{name: getattr(settings, name) for name in names})
