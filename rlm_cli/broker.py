@@ -23,6 +23,7 @@ from rlm_cli.events import (
     BatchFinished,
     BatchStarted,
     Emit,
+    Event,
     Notice,
     SubcallFinished,
     SubcallStarted,
@@ -81,17 +82,16 @@ class Broker:
         """`stop`: the run's signal, shared with its engine; `ids`: call and batch numbers, shared
         by a run tree so that its ids are unique."""
         self.run_id = run_id
-        self.llm = llm
         self.settings = settings
         self.budget = budget
         self.gate = gate
         self.concurrency = concurrency
-        self.emit = emit
+        self._emit_event = emit
         self.corpus = corpus
         self.child_runner = child_runner
         self.failures = failures  # shared with the run's engine, which ends the run on a failure
         self.stopped = stop or Stop()
-        self.meter = Meter(llm=Stoppable(llm, self.stopped), budget=budget, emit=emit, run_id=run_id, failures=self.failures)
+        self.meter = Meter(llm=Stoppable(llm, self.stopped), budget=budget, emit=self.emit, run_id=run_id, failures=self.failures)
         self._ids = ids or itertools.count(1)
         self._lock = threading.Lock()  # guards _noted and _ids
         self._noted: set[str] = set()
@@ -101,6 +101,11 @@ class Broker:
         """The run is over (or interrupted): calls queued are dropped, calls in flight abandoned."""
         self.stopped.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def emit(self, event: Event) -> None:
+        """Pass an event on while the run lasts: none follows its RunFinished."""
+        if not self.stopped.is_set():
+            self._emit_event(event)
 
     # the REPL contract -----------------------------------------------------------------------
     def llm_query(self, prompt: str, model: str | None = None, tools: list[str] | None = None) -> str:
@@ -203,7 +208,6 @@ class Broker:
             return answer, None
         except Exception as failure:
             if self.stopped.is_set():  # abandoned as the run ended: no failure of the provider
-                self._finished(call_id, batch_id, index, model_name, "", None, started, STOPPED.removeprefix("Error: "))
                 return STOPPED, None
             if not isinstance(failure, RlmError):
                 self.failures.stop(failure)  # a bug of ours: the run ends as an internal error

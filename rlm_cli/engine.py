@@ -94,7 +94,6 @@ class Engine:
         stop: Stop | None = None,
     ) -> None:
         """`stop` is set when the run ends (before RunFinished), and ends its calls when set first."""
-        self.llm = llm
         self.config = config
         self.budget = budget
         self.emit = emit

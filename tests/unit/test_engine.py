@@ -242,3 +242,4 @@ def test_nothing_is_sent_after_the_run_finished(model: ScriptedModel) -> None:
     # The four in flight are abandoned and the eight queued are dropped: nothing is left waiting.
     assert model.wait_for(lambda m: m.in_flight == 0)
     assert len(model.sub_requests()) == 4
+    assert isinstance(events[-1], RunFinished)  # the abandoned calls report nothing after it
