@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from rlm_cli import prompts
 from rlm_cli.broker import Broker, SubcallSettings
 from rlm_cli.budget import Budget, Limits
 from rlm_cli.chat import ChatModel, Stop
@@ -158,7 +159,7 @@ def test_a_final_before_any_output_is_sent_back(model: ScriptedModel) -> None:
     model.root_script = script(code("FINAL('guess')"), code("print('looked')"), code("FINAL('checked')"))
     outcome, _ = run(model, Limits())
     assert (outcome.answer, outcome.iterations) == ("checked", 3)
-    assert "FINAL" in model.root_requests()[1].last_user or "ready" in model.root_requests()[1].last_user
+    assert prompts.EARLY_READY_NOTE in model.root_requests()[1].last_user
 
 
 def test_a_reply_without_code_is_nudged(model: ScriptedModel) -> None:
@@ -184,9 +185,9 @@ def test_a_budget_stops_the_run_with_a_partial_answer(model: ScriptedModel, limi
 def test_the_sub_call_budget_turns_calls_into_finish_now(model: ScriptedModel) -> None:
     model.root_script = script(code("print(llm_batch(['a', 'b', 'c']))"), on_limit="partial")
     outcome, _ = run(model, Limits(max_sub_calls=2))
-    assert len(model.sub_requests()) == 2
-    assert "budget is used up" in model.root_requests()[1].last_user or outcome.stopped_by == "max_sub_calls"
-    assert (outcome.stopped_by, outcome.answer) == ("max_sub_calls", "partial")
+    assert len(model.sub_requests()) == 2  # the third was answered "finish now", not sent
+    assert (outcome.stopped_by, outcome.answer, outcome.iterations) == ("max_sub_calls", "partial", 1)
+    assert "sub-call limit" in model.root_requests()[1].last_user
 
 
 def test_a_past_deadline_stops_before_the_first_turn(model: ScriptedModel) -> None:
@@ -195,12 +196,16 @@ def test_a_past_deadline_stops_before_the_first_turn(model: ScriptedModel) -> No
 
 
 def test_a_root_model_failure_ends_the_run_keeping_the_draft(model: ScriptedModel) -> None:
-    model.root_script = script(code("answer['content'] = 'draft'", "print(1)"))
-    model.fail(ProviderError("openai/root: fake failure 500 (gave up after 7 attempts)", reason="500"), models="root")
-    model.requests.clear()
-    outcome, _ = run(model, Limits())
-    assert (outcome.stopped_by, outcome.answer, outcome.iterations) == ("error", "", 1)
-    assert "gave up" in str(outcome.error)
+    def root(request: Request) -> Reply:
+        if request.turn == 1:  # the second turn's call fails for good
+            raise ProviderError("openai/root: fake failure 500 (gave up after 7 attempts)", reason="500")
+        return code("answer['content'] = 'draft'", "print(1)")
+
+    model.root_script = root
+    outcome, events = run(model, Limits())
+    assert (outcome.stopped_by, outcome.answer, outcome.ready) == ("error", "draft", False)
+    assert "gave up" in str(outcome.error) and isinstance(outcome.failure, ProviderError)
+    assert isinstance(events[-1], RunFinished) and events[-1].error == outcome.error
 
 
 def test_sub_calls_fan_out_and_come_back_in_order(model: ScriptedModel) -> None:
