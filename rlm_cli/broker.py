@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import itertools
 import json
-import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlm_cli.accounting import RLM_KIND
 from rlm_cli.budget import Budget, OverBudget
+from rlm_cli.chat import ChatModel, Completion, Message, Stop, Stoppable
 from rlm_cli.errors import RlmError
 from rlm_cli.events import (
     BatchFinished,
     BatchStarted,
     Emit,
+    Event,
     Notice,
     SubcallFinished,
     SubcallStarted,
@@ -30,14 +32,17 @@ from rlm_cli.events import (
 )
 from rlm_cli.exits import error_message
 from rlm_cli.failures import Failures
-from rlm_cli.llm import Completion, LLMClient
 from rlm_cli.metering import Meter
 from rlm_cli.subtools import run_tool, tool_schemas
 from rlm_cli.units import CHARS_PER_TOKEN
 
+if TYPE_CHECKING:
+    from rlm_cli.corpus.lazy import LazyCorpus
+
 MAX_TOOL_ROUNDS = 8
 FIRST_WAVE = 8  # calls of a batch that, all failing the same way, stop the run (at least the concurrency)
 
+STOPPED = "Error: the run has stopped; this sub-call was not sent"
 FINISH_NOW = (
     "Error: the {limit} budget is used up, so this sub-call was not made. Finish now: put your "
     "best answer in answer[\"content\"] and set answer[\"ready\"] = True."
@@ -57,41 +62,51 @@ class SubcallSettings:
 
 
 class Broker:
-    """Answers the REPL's sub-calls for one run (the sandbox calls these from its thread)."""
-
-    _ids = itertools.count(1)
+    """Answers the REPL's sub-calls for one run (any thread may call these)."""
 
     def __init__(
         self,
         *,
         run_id: str,
-        llm: LLMClient,
+        llm: ChatModel,
         settings: SubcallSettings,
         budget: Budget,
         gate: threading.Semaphore,
         concurrency: int,
         emit: Emit,
-        corpus: Any = None,
+        corpus: LazyCorpus | None = None,
         child_runner: ChildRunner | None = None,
         failures: Failures,
+        stop: Stop | None = None,
+        ids: Iterator[int] | None = None,
     ) -> None:
+        """`stop`: the run's signal, shared with its engine; `ids`: call and batch numbers, shared
+        by a run tree so that its ids are unique."""
         self.run_id = run_id
-        self.llm = llm
         self.settings = settings
         self.budget = budget
         self.gate = gate
         self.concurrency = concurrency
-        self.emit = emit
+        self._emit_event = emit
         self.corpus = corpus
         self.child_runner = child_runner
         self.failures = failures  # shared with the run's engine, which ends the run on a failure
-        self.meter = Meter(llm=llm, budget=budget, emit=emit, run_id=run_id, failures=self.failures)
+        self.stopped = stop or Stop()
+        self.meter = Meter(llm=Stoppable(llm, self.stopped), budget=budget, emit=self.emit, run_id=run_id, failures=self.failures)
+        self._ids = ids or itertools.count(1)
+        self._lock = threading.Lock()  # guards _noted and _ids
         self._noted: set[str] = set()
-        self._stopped = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="rlm-subcall")
 
     def stop(self) -> None:
-        """The run is over (or interrupted): sub-calls not yet sent are not sent."""
-        self._stopped.set()
+        """The run is over (or interrupted): calls queued are dropped, calls in flight abandoned."""
+        self.stopped.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def emit(self, event: Event) -> None:
+        """Pass an event on while the run lasts: none follows its RunFinished."""
+        if not self.stopped.is_set():
+            self._emit_event(event)
 
     # the REPL contract -----------------------------------------------------------------------
     def llm_query(self, prompt: str, model: str | None = None, tools: list[str] | None = None) -> str:
@@ -104,37 +119,24 @@ class Broker:
 
     def llm_batch(self, prompts: list[str], model: str | None = None, tools: list[str] | None = None) -> list[str]:
         """Parallel sub-LLM calls, answers in input order; a failed item is an error string."""
-        batch_id = f"b{next(self._ids)}"
+        batch_id = self._new_id("b")
         model_name = model or self.settings.sub_model
         started = time.monotonic()
         self.emit(BatchStarted(self.run_id, batch_id=batch_id, size=len(prompts), model=model_name))
-        answers: list[str] = [""] * len(prompts)
-        work: queue.SimpleQueue[int] = queue.SimpleQueue()
-        for index in range(len(prompts)):
-            work.put(index)
         # The first calls decide: when all of them failed the same way, the rest is not sent.
         wave = min(len(prompts), max(self.concurrency, FIRST_WAVE))
         outcomes: list[BaseException | None] = []
         lock = threading.Lock()
 
-        def worker() -> None:
-            while True:
-                try:
-                    index = work.get_nowait()
-                except queue.Empty:
-                    return
-                answers[index], failure = self._call(prompts[index], model, tools, batch_id=batch_id, index=index)
-                with lock:
-                    outcomes.append(failure)
-                    if len(outcomes) == wave:
-                        self.failures.after_calls(outcomes)
+        def one(index: int) -> str:
+            answer, failure = self._call(prompts[index], model, tools, batch_id=batch_id, index=index)
+            with lock:
+                outcomes.append(failure)
+                if len(outcomes) == wave:
+                    self.failures.after_calls(outcomes)
+            return answer
 
-        # Daemon threads: an interrupted run must not wait for requests still in flight.
-        threads = [threading.Thread(target=worker, daemon=True) for _ in range(min(self.concurrency, len(prompts)))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        answers = [_answer(future) for future in self._submit(one, len(prompts))]
         failed = sum(1 for answer in answers if answer.startswith("Error:"))
         self.emit(BatchFinished(self.run_id, batch_id=batch_id, size=len(prompts), failed=failed, duration_s=time.monotonic() - started))
         return answers
@@ -147,7 +149,7 @@ class Broker:
         refused = self.budget.reserve_sub_call()
         if refused:
             return self._finish_now(refused)
-        call_id = f"c{next(self._ids)}"
+        call_id = self._new_id("c")
         self.emit(SubcallStarted(self.run_id, call_id=call_id, batch_id=None, index=0, model=self.settings.sub_model, prompt=prompt, prompt_chars=len(prompt), kind=RLM_KIND))
         started = time.monotonic()
         child_budget = self.budget.child()
@@ -158,7 +160,9 @@ class Broker:
         except Exception as raised:  # the child's run failed for good (or a bug: it ends the run)
             error = error_message(raised)
             answer = f"Error: {error}"
-            if isinstance(raised, RlmError):
+            if self.stopped.is_set():
+                pass  # the run ended while the child ran: nothing to decide any more
+            elif isinstance(raised, RlmError):
                 self.failures.after_calls([raised])
             else:
                 self.failures.stop(raised)
@@ -171,6 +175,22 @@ class Broker:
         ))
         return answer
 
+    def _submit(self, work: Callable[[int], str], count: int) -> list[Future[str]]:
+        """`work(index)` for each index on the run's pool; nothing runs once the run has stopped."""
+        futures: list[Future[str]] = []
+        for index in range(count):
+            try:
+                futures.append(self._pool.submit(work, index))
+            except RuntimeError:  # the pool was shut down: the run has stopped
+                stopped: Future[str] = Future()
+                stopped.cancel()
+                futures.append(stopped)
+        return futures
+
+    def _new_id(self, prefix: str) -> str:
+        with self._lock:
+            return f"{prefix}{next(self._ids)}"
+
     # one call ---------------------------------------------------------------------------------
     def _call(self, prompt: str, model: str | None, tools: list[str] | None, *, batch_id: str | None, index: int) -> tuple[str, BaseException | None]:
         """One sub-call: (answer, None), or ("Error: ...", what failed). A bug stops the run."""
@@ -178,7 +198,7 @@ class Broker:
         refusal = self._refusal(prompt, tools)
         if refusal:
             return refusal, None
-        call_id = f"c{next(self._ids)}"
+        call_id = self._new_id("c")
         self.emit(SubcallStarted(self.run_id, call_id=call_id, batch_id=batch_id, index=index, model=model_name, prompt=prompt, prompt_chars=len(prompt)))
         started = time.monotonic()
         try:
@@ -188,6 +208,8 @@ class Broker:
             self._finished(call_id, batch_id, index, model_name, answer, None, started, None)
             return answer, None
         except Exception as failure:
+            if self.stopped.is_set():  # abandoned as the run ended: no failure of the provider
+                return STOPPED, None
             if not isinstance(failure, RlmError):
                 self.failures.stop(failure)  # a bug of ours: the run ends as an internal error
             self._finished(call_id, batch_id, index, model_name, "", None, started, error_message(failure))
@@ -197,8 +219,8 @@ class Broker:
 
     def _refusal(self, prompt: str, tools: list[str] | None) -> str | None:
         """Text returned instead of a call: over budget, over the window, or bad arguments."""
-        if self._stopped.is_set() or self.failures.failure is not None:
-            return "Error: the run has stopped; this sub-call was not sent"
+        if self.stopped.is_set() or self.failures.failure is not None:
+            return STOPPED
         if not isinstance(prompt, str):
             return f"Error: a prompt must be a string, not {type(prompt).__name__}"
         if tools:
@@ -217,13 +239,15 @@ class Broker:
         return self._finish_now(limit) if limit else None
 
     def _finish_now(self, limit: str) -> str:
-        if limit not in self._noted:
+        with self._lock:
+            first = limit not in self._noted
             self._noted.add(limit)
+        if first:
             self.emit(Notice(self.run_id, message=f"{limit} reached: sub-calls now answer 'finish now'", level="warning"))
         return FINISH_NOW.format(limit=limit.replace("_", "-"))
 
     def _complete(self, call_id: str, model: str, prompt: str, tools: list[str] | None) -> Completion:
-        messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
+        messages: list[Message] = [{"role": "user", "content": prompt}]
         schemas = tool_schemas(tools) if tools else None
         for _round in range(MAX_TOOL_ROUNDS + 1):
             with self.gate:
@@ -250,6 +274,14 @@ class Broker:
             cost_usd=completion.cost_usd if completion else None,
             latency_s=time.monotonic() - started, error=error,
         ))
+
+
+def _answer(future: Future[str]) -> str:
+    """A batch item's answer; one dropped as the run stopped says so."""
+    try:
+        return future.result()
+    except CancelledError:
+        return STOPPED
 
 
 def _arguments(raw: str) -> dict[str, Any]:

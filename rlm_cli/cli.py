@@ -5,14 +5,13 @@ Must stay import-light (no litellm, pypdf, chardet): `rlm --help` and completion
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from rlm_cli import __version__
-from rlm_cli.exits import EXIT_CODES_HELP, handles_errors
+from rlm_cli.exits import DEBUG, EXIT_CODES_HELP, handles_errors
 from rlm_cli.modes import ProgressMode
 from rlm_cli.options import (
     BUDGETS,
@@ -86,8 +85,7 @@ def main_callback(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.")] = False,
 ) -> None:
     """Answer questions about inputs far larger than a model's context window."""
-    if debug:
-        os.environ["RLM_DEBUG"] = "1"
+    DEBUG.set(debug)
 
 
 ASK_EPILOG = (
@@ -161,7 +159,7 @@ def ask(
 
     request = RunRequest(
         arguments=arguments, paths_from=paths_from, trace_path=trace,
-        json_output=json_output, quiet=quiet, verbose=verbose, events=events,
+        json_output=json_output, quiet=quiet, verbose=verbose, events=events, debug=DEBUG.get(),
     )
     raise typer.Exit(run_and_report(request, flags))
 

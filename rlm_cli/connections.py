@@ -11,11 +11,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlm_cli.errors import ConfigError
 from rlm_cli.keys import Keychain
 from rlm_cli.providers import Provider, provider_for, provider_name
+
+if TYPE_CHECKING:
+    from rlm_cli.settings import Settings
 
 KEYLESS = "not-needed"  # what an OpenAI-compatible local server that wants no key is sent
 
@@ -57,7 +60,7 @@ class Connections:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Connections:
+    def from_settings(cls, settings: Settings) -> Connections:
         """Root and sub-model with their own bases; the sub-model shares the root's base only
         when it is the same provider."""
         root, sub = settings.model, settings.effective_sub_model

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rlm_cli import prompts
 from rlm_cli.budget import Budget, OverBudget, Reservation
+from rlm_cli.chat import ChatModel, Message, Stop, Stoppable
 from rlm_cli.errors import RlmError
 from rlm_cli.events import (
     AnswerUpdated,
@@ -27,11 +28,13 @@ from rlm_cli.events import (
 )
 from rlm_cli.exits import error_message
 from rlm_cli.failures import Failures
-from rlm_cli.llm import LLMClient
 from rlm_cli.metering import Meter
 from rlm_cli.replies import ProseFinal, parse
 from rlm_cli.sandbox.contract import PROSE_FINAL, literal_text
 from rlm_cli.units import CHARS_PER_TOKEN
+
+if TYPE_CHECKING:
+    from rlm_cli.sandbox.result import CellResult
 
 COMPACT_AT = 0.75  # of the root model's window
 FINAL_CALL_GRACE = 30.0  # seconds the last call may take once --timeout has passed
@@ -43,7 +46,7 @@ class Repl(Protocol):
     @property
     def answer(self) -> dict[str, Any]: ...
 
-    def execute(self, code: str, timeout: float | None = None) -> Any: ...
+    def execute(self, code: str, timeout: float | None = None) -> CellResult: ...
 
     def set_variable(self, name: str, value: Any) -> None: ...
 
@@ -77,8 +80,8 @@ class RunOutcome:
 
 @dataclass
 class _State:
-    messages: list[dict[str, Any]]
-    transcript: list[dict[str, Any]]
+    messages: list[Message]
+    transcript: list[Message]
     turn: int = 0
     seen_output: bool = False
     answer: dict[str, Any] = field(default_factory=lambda: {"content": "", "ready": False})
@@ -88,10 +91,11 @@ class Engine:
     """Runs one RLM (the root, or a child started by rlm_query) to its end."""
 
     def __init__(
-        self, *, llm: LLMClient, config: EngineConfig, budget: Budget, emit: Emit, run_id: str,
+        self, *, llm: ChatModel, config: EngineConfig, budget: Budget, emit: Emit, run_id: str,
         failures: Failures, parent_run_id: str | None = None, parent_call_id: str | None = None,
+        stop: Stop | None = None,
     ) -> None:
-        self.llm = llm
+        """`stop` is set when the run ends (before RunFinished), and ends its calls when set first."""
         self.config = config
         self.budget = budget
         self.emit = emit
@@ -99,7 +103,8 @@ class Engine:
         self.parent_run_id = parent_run_id
         self.parent_call_id = parent_call_id
         self.failures = failures  # shared with the run's broker
-        self.meter = Meter(llm=llm, budget=budget, emit=emit, run_id=run_id, failures=self.failures)
+        self.stop = stop or Stop()  # shared with the run's broker
+        self.meter = Meter(llm=Stoppable(llm, self.stop), budget=budget, emit=emit, run_id=run_id, failures=self.failures)
         self.started = time.monotonic()
         self.question = ""
         self.interrupted: RunOutcome | None = None  # how the run stood when Ctrl-C ended it
@@ -160,7 +165,7 @@ class Engine:
             self.interrupted = self._finish(state, "interrupt", error="interrupted")
             raise
 
-    def opening(self, question: str, description: str, mapped: bool = False) -> list[dict[str, Any]]:
+    def opening(self, question: str, description: str, mapped: bool = False) -> list[Message]:
         """The first request's messages: the system prompt, then the input's description and the question."""
         first = prompts.first_user_message(description, question)
         return [{"role": "system", "content": prompts.system_prompt(self._facts(mapped))}, {"role": "user", "content": first}]
@@ -203,7 +208,7 @@ class Engine:
         self._append(state, "user", "\n\n".join(feedback + notes))
         return False
 
-    def _run_cell(self, state: _State, repl: Repl, index: int, code: str, count: int) -> tuple[str, Any]:
+    def _run_cell(self, state: _State, repl: Repl, index: int, code: str, count: int) -> tuple[str, CellResult]:
         self.emit(CellStarted(self.run_id, turn=state.turn, cell=index, code=code))
         result = repl.execute(code, timeout=self.budget.limits.timeout_left)
         shown = result.for_model(self.config.output_limit)
@@ -214,7 +219,7 @@ class Engine:
         ))
         return (f"Output of block {index} of {count}:\n{shown}" if count > 1 else shown), result
 
-    def _prose_final_after_code(self, repl: Repl, final: ProseFinal, results: list[Any]) -> list[str]:
+    def _prose_final_after_code(self, repl: Repl, final: ProseFinal, results: list[CellResult]) -> list[str]:
         """A prose FINAL next to code that ran cleanly: applied when it cannot be made up.
 
         Models invent REPL output and finalise on it in the same reply. A FINAL that takes its
@@ -259,7 +264,7 @@ class Engine:
         return ready
 
     # model calls -------------------------------------------------------------------------------
-    def _root_call(self, state: _State, messages: list[dict[str, Any]], *, deadline: float | None = None, held: Reservation | None = None) -> str:
+    def _root_call(self, state: _State, messages: list[Message], *, deadline: float | None = None, held: Reservation | None = None) -> str:
         completion = self.meter.call("root", self.config.model, messages, deadline=deadline, held=held)
         self.emit(ModelReplied(
             self.run_id, turn=state.turn, prompt_chars=sum(len(m["content"] or "") for m in messages),
@@ -315,6 +320,7 @@ class Engine:
         usage = self.budget.snapshot()
         ready = stopped_by == "answer"
         error = error_message(failure) if failure else error
+        self.stop.set()  # sub-calls still in flight are abandoned, none is sent after RunFinished
         outcome = RunOutcome(answer=state.answer["content"], ready=ready, stopped_by=stopped_by, iterations=state.turn, error=error, failure=failure)
         self.emit(RunFinished(
             self.run_id, stopped_by=stopped_by, ready=ready, answer=outcome.answer, iterations=state.turn,

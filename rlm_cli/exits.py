@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
-import os
 import sys
 from collections.abc import Callable
 from enum import IntEnum
@@ -101,9 +101,13 @@ def error_line(error: BaseException) -> str:
     return f"rlm: {error_message(error)}"
 
 
-def should_reraise(error: BaseException) -> bool:
+# `rlm --debug`, handed from the command-line callback to the command it runs (never process-wide).
+DEBUG: contextvars.ContextVar[bool] = contextvars.ContextVar("rlm_debug", default=False)
+
+
+def should_reraise(error: BaseException, debug: bool) -> bool:
     """With --debug, an unknown exception is re-raised to show its traceback."""
-    return bool(os.environ.get("RLM_DEBUG")) and not isinstance(error, RlmError | KeyboardInterrupt)
+    return debug and not isinstance(error, RlmError | KeyboardInterrupt)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -121,7 +125,7 @@ def handles_errors(command: F) -> F:
         except BaseException as error:
             if _is_typer_exit(error):
                 raise
-            if should_reraise(error):
+            if should_reraise(error, DEBUG.get()):
                 raise
             print(visible(error_line(error)), file=sys.stderr)
             hint = getattr(error, "hint", None)

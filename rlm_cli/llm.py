@@ -5,6 +5,7 @@ The only module that imports litellm, and only lazily (it costs seconds to impor
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import logging
@@ -13,79 +14,104 @@ import random
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import CancelledError, Future, InvalidStateError
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import tenacity
 
 from rlm_cli.budget import Quote
+from rlm_cli.chat import Completion, Message, OnRetry, Retry, Stop, ToolSchema
 from rlm_cli.connections import Connections
 from rlm_cli.errors import ConfigError, ProviderError, RlmError
 from rlm_cli.providers import unknown_model_error
 from rlm_cli.units import estimate_tokens
 
+if TYPE_CHECKING:
+    from rlm_cli.settings import Settings
+
+__all__ = ["Completion", "LLMClient", "Retry", "RetryPolicy", "litellm_module", "quiet_litellm"]
+
 # Every call states its output cap, so its worst-case cost is known before it is sent.
 DEFAULT_MAX_OUTPUT_TOKENS = 8192  # as Settings.max_output_tokens
 ERROR_CHARS = 200  # provider error text shown to the user, at most
 _RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
-_setup_lock = threading.Lock()
+_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm")
+_COST_MAP_VARIABLE = "LITELLM_LOCAL_MODEL_COST_MAP"
+_setup_lock = threading.Lock()  # held while LiteLLM is imported
+_scope_lock = threading.Lock()  # guards the three below
 _litellm: Any = None
+_users = 0  # quiet_litellm() scopes open now, in any thread
+_restore: Callable[[], None] | None = None  # undoes our settings, while any scope is open
 _skips_mcp = False  # whether completion() accepts _skip_mcp_handler
 
 
 def litellm_module() -> Any:
-    """Import and configure litellm once: no network price fetch, nothing on stdout."""
-    global _litellm, _skips_mcp
+    """Import litellm once, from its local price map (no network fetch); its settings are left alone."""
+    global _litellm, _skips_mcp, _restore
     with _setup_lock:
         if _litellm is None:
-            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-            import inspect
+            added = _COST_MAP_VARIABLE not in os.environ
+            os.environ.setdefault(_COST_MAP_VARIABLE, "True")  # read once, by the import
+            try:
+                import inspect
 
-            import litellm
-
+                import litellm
+            finally:
+                if added:
+                    os.environ.pop(_COST_MAP_VARIABLE, None)
             # Some releases route every call that has tools through an MCP handler that needs the
             # optional `mcp` package; our tools are plain functions, so skip it where possible.
             _skips_mcp = "_skip_mcp_handler" in inspect.unwrap(litellm.completion).__code__.co_consts
-
-            litellm.suppress_debug_info = True
-            litellm.telemetry = False
-            litellm.drop_params = True
-            for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm"):
-                logger = logging.getLogger(name)
-                logger.handlers = [logging.StreamHandler(sys.stderr)]
-                logger.setLevel(logging.ERROR)
-                logger.propagate = False
-            _litellm = litellm
+            with _scope_lock:
+                _litellm = litellm
+                if _users:
+                    _restore = _quiet(litellm)
     return _litellm
 
 
-@dataclass(frozen=True)
-class Completion:
-    """One model reply with its accounting."""
+@contextlib.contextmanager
+def quiet_litellm() -> Iterator[None]:
+    """While inside, LiteLLM prints nothing on stdout and logs only errors, to stderr.
 
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float | None
-    latency_s: float
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    finish_reason: str | None = None  # "stop", "length" (the output cap was reached), ...
-
-
-@dataclass(frozen=True)
-class Retry:
-    """A failed attempt that will be made again after a pause."""
-
-    model: str
-    reason: str  # the HTTP status ("429"), or "timeout", "connection error"
-    retry: int  # which retry comes next, from 1
-    max_retries: int
-    delay_s: float
-    error: str  # the provider's message, one line
+    Its switches are process-wide: they are set when the first scope (of any thread) opens, or
+    when LiteLLM is imported inside one, and put back as they were when the last one closes, so a
+    program that embeds rlm keeps its own LiteLLM and logging settings.
+    """
+    global _users, _restore
+    with _scope_lock:
+        _users += 1
+        if _users == 1 and _litellm is not None:
+            _restore = _quiet(_litellm)
+    try:
+        yield
+    finally:
+        with _scope_lock:
+            _users -= 1
+            if _users == 0 and _restore is not None:
+                _restore()
+                _restore = None
 
 
-OnRetry = Callable[[Retry], None]
+def _quiet(litellm: Any) -> Callable[[], None]:
+    """Set LiteLLM's switches our way; returns what sets them back."""
+    flag = litellm.suppress_debug_info
+    loggers = [logging.getLogger(name) for name in _LOGGERS]
+    saved = [(logger.handlers, logger.level, logger.propagate) for logger in loggers]
+    litellm.suppress_debug_info = True  # else its errors print a banner on stdout
+    for logger in loggers:
+        logger.handlers = [logging.StreamHandler(sys.stderr)]  # its own handler writes to stdout
+        logger.setLevel(logging.ERROR)
+        logger.propagate = False
+
+    def restore() -> None:
+        litellm.suppress_debug_info = flag
+        for logger, (handlers, level, propagate) in zip(loggers, saved, strict=True):
+            logger.handlers, logger.propagate = handlers, propagate
+            logger.setLevel(level)
+
+    return restore
 
 
 @dataclass
@@ -126,9 +152,10 @@ class LLMClient:
         self.max_output_tokens = max_output_tokens
         self.options = dict(options or {})
         self._info: dict[str, dict[str, Any] | None] = {}
+        self._info_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Any) -> LLMClient:
+    def from_settings(cls, settings: Settings) -> LLMClient:
         """The client a run's settings describe. An int `max_tokens` model option is the output cap."""
         options = dict(settings.options)
         cap = options.pop("max_tokens") if isinstance(options.get("max_tokens"), int) else settings.max_output_tokens
@@ -148,12 +175,10 @@ class LLMClient:
     # what a model is, from LiteLLM's model map ------------------------------------------------
     def model_info(self, model: str) -> dict[str, Any] | None:
         """LiteLLM's facts about a model (window, output cap, prices), or None when it has none."""
-        if model not in self._info:
-            try:
-                self._info[model] = dict(litellm_module().get_model_info(model))
-            except Exception:  # LiteLLM raises for any model missing from its map
-                self._info[model] = None
-        return self._info[model]
+        with self._info_lock:
+            if model not in self._info:
+                self._info[model] = _model_info(model)
+            return self._info[model]
 
     def context_window(self, model: str, fallback: int) -> int:
         """Input tokens the model accepts, from LiteLLM's model map, else `fallback`."""
@@ -179,9 +204,10 @@ class LLMClient:
         """Tokens of `text` by LiteLLM's tokenizer for a model it knows; None for any other model."""
         if self.model_info(model) is None:
             return None
-        return int(litellm_module().token_counter(model=model, text=text))
+        with quiet_litellm():
+            return int(litellm_module().token_counter(model=model, text=text))
 
-    def quote(self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> Quote:
+    def quote(self, model: str, messages: list[Message], tools: list[ToolSchema] | None = None) -> Quote:
         """The worst case of one call: its prompt (estimated) and output cap, at the model's price."""
         chars = sum(len(str(m.get("content") or "")) + len(str(m.get("tool_calls") or "")) for m in messages)
         chars += len(json.dumps(tools)) if tools else 0
@@ -195,26 +221,37 @@ class LLMClient:
     def complete(
         self,
         model: str,
-        messages: list[dict[str, Any]],
+        messages: list[Message],
         *,
-        tools: list[dict[str, Any]] | None = None,
+        tools: list[ToolSchema] | None = None,
         deadline: float | None = None,
         max_output: int | None = None,
         on_retry: OnRetry | None = None,
+        stop: Stop | None = None,
     ) -> Completion:
         """One chat completion, retried on transient failures; ProviderError when they persist.
 
         The call, retries included, ends within `request_timeout` and before `deadline` (a
         time.monotonic() value); each attempt's own timeout is the time left. Only transport and
-        HTTP-status errors are retried: anything else is a bug and is raised as it is.
+        HTTP-status errors are retried: anything else is a bug and is raised as it is. Once `stop`
+        is set, no attempt is made, a pause between attempts ends and a request in flight is
+        abandoned: ProviderError(reason="cancelled").
         """
+        with quiet_litellm():
+            return self._complete(model, messages, tools, deadline, max_output, on_retry, stop)
+
+    def _complete(
+        self, model: str, messages: list[Message], tools: list[ToolSchema] | None, deadline: float | None,
+        max_output: int | None, on_retry: OnRetry | None, stop: Stop | None,
+    ) -> Completion:
         litellm = litellm_module()
         kwargs: dict[str, Any] = {
             "model": model,
             "messages": messages,
             "max_retries": 0,  # retries are ours: backoff, jitter, Retry-After and events
             "max_tokens": max_output or self.max_output(model),
-            **self.options,
+            "drop_params": True,  # a parameter the model does not take is left out, not an error
+            **self.options,  # -o KEY VALUE: the provider's own vocabulary
         }
         kwargs.update(self.connections.get(model).call_options())
         if tools:
@@ -230,7 +267,9 @@ class LLMClient:
             if left <= 0:
                 why = "no time left before --timeout" if timed_by_run else "no time left for the call"
                 raise ProviderError(f"{model}: {why}", reason="no_time")
-            return litellm.completion(**kwargs, timeout=left)
+            if stop is None:
+                return litellm.completion(**kwargs, timeout=left)
+            return _unless_stopped(lambda: litellm.completion(**kwargs, timeout=left), stop, model)
 
         def announce(state: tenacity.RetryCallState) -> None:
             error = _outcome(state)
@@ -244,7 +283,7 @@ class LLMClient:
             # No pause that would end past the call's time: the next attempt would have none left.
             stop=tenacity.stop_after_attempt(self.retry.max_retries + 1) | tenacity.stop_before_delay(ends - started),
             before_sleep=announce,
-            sleep=self.retry.sleep,
+            sleep=self.retry.sleep if stop is None else _waiter(stop),
             reraise=True,
         )
         try:
@@ -268,9 +307,58 @@ class LLMClient:
         return _to_completion(litellm, response, time.monotonic() - started)
 
 
+def _waiter(stop: Stop) -> Callable[[float], None]:
+    """A pause between attempts that ends early when `stop` is set."""
+
+    def pause(seconds: float) -> None:
+        stop.wait(seconds)
+
+    return pause
+
+
+def _unless_stopped(send: Callable[[], Any], stop: Stop, model: str) -> Any:
+    """`send()`'s result, or ProviderError(reason="cancelled") as soon as `stop` is set.
+
+    The request runs in a daemon thread: one abandoned in flight ends with the process, unread.
+    """
+    if stop.is_set():
+        raise ProviderError(f"{model}: the run has ended; the call was not sent", reason="cancelled")
+    result: Future[Any] = Future()
+
+    def run() -> None:
+        try:
+            result.set_result(send())
+        except InvalidStateError:  # abandoned: nobody reads it
+            pass
+        except BaseException as error:
+            with contextlib.suppress(InvalidStateError):
+                result.set_exception(error)
+
+    threading.Thread(target=run, name="rlm-request", daemon=True).start()
+    forget = stop.on_set(result.cancel)
+    try:
+        return result.result()
+    except CancelledError:
+        raise ProviderError(f"{model}: the run has ended; the call was abandoned", reason="cancelled") from None
+    finally:
+        forget()
+
+
+def _model_info(model: str) -> dict[str, Any] | None:
+    with quiet_litellm():
+        try:
+            return dict(litellm_module().get_model_info(model))
+        except Exception:  # LiteLLM raises for any model missing from its map
+            return None
+
+
 def _check_with_litellm(model: str, api_base: str | None) -> None:
     """The key check for a provider rlm does not know by itself: LiteLLM's own."""
-    litellm = litellm_module()
+    with quiet_litellm():
+        _check_provider(litellm_module(), model, api_base)
+
+
+def _check_provider(litellm: Any, model: str, api_base: str | None) -> None:
     try:
         litellm.get_llm_provider(model)
     except Exception:

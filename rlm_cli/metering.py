@@ -9,15 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from rlm_cli.budget import UNPRICED_NOTE, Budget, Reservation
+from rlm_cli.chat import ChatModel, Completion, Retry
 from rlm_cli.events import CallRetried, Emit, Notice
 from rlm_cli.failures import Failures
-from rlm_cli.llm import Completion, LLMClient, Retry
 
 
 class Meter:
     """Makes the model calls of one run (the root run or a child) against its budget."""
 
-    def __init__(self, *, llm: LLMClient, budget: Budget, emit: Emit, run_id: str, failures: Failures) -> None:
+    def __init__(self, *, llm: ChatModel, budget: Budget, emit: Emit, run_id: str, failures: Failures) -> None:
         self.llm = llm
         self.budget = budget
         self.emit = emit

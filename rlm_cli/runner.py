@@ -6,6 +6,7 @@ prints one object. Never imports typer.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import tempfile
@@ -16,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from rlm_cli.budget import Budget, Limits
 from rlm_cli.errors import InputError, RlmError
@@ -25,6 +26,12 @@ from rlm_cli.exits import error_message, exit_code_for_stop, should_reraise, sto
 from rlm_cli.result import RunResult
 from rlm_cli.settings import Settings
 from rlm_cli.signals import stop_signals_interrupt
+
+if TYPE_CHECKING:
+    from rlm_cli.chat import Stop
+    from rlm_cli.engine import EngineConfig, RunOutcome
+    from rlm_cli.ingest import IngestResult
+    from rlm_cli.sandbox import SandboxConfig
 
 
 @dataclass
@@ -39,6 +46,7 @@ class RunRequest:
     verbose: bool = False
     stdin: BinaryIO | None = None
     events: bool = False  # --events: every event as a JSON line on stdout, then the --json object
+    debug: bool = False  # an internal error is raised (its traceback shown), not reported
 
 
 def split_sources(arguments: list[str], paths_from: str | None, stdin_is_tty: bool) -> tuple[list[str], str]:
@@ -83,7 +91,7 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
     except BaseException as error:  # every failure becomes a result: --json must still print one object
         if isinstance(error, SystemExit):
             raise
-        result = failed_result(result, error)
+        result = failed_result(result, error, debug=request.debug)
     _redact(result)
     if renderer is not None:
         renderer.close(result)
@@ -103,11 +111,12 @@ def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
     load_dotenv(settings.dotenv)  # before the trace opens: its redaction reads the environment
     _warm_up_litellm()
     from rlm_cli.ingest import IngestOptions, ingest
+    from rlm_cli.llm import quiet_litellm
 
     run_id = new_run_id()
     result = RunResult(model=settings.model, sub_model=settings.effective_sub_model, depth=settings.depth, run_id=run_id)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="rlm-") as spool, _trace(request, settings, run_id, emit) as (emit, trace_path):
+    with quiet_litellm(), tempfile.TemporaryDirectory(prefix="rlm-") as spool, _trace(request, settings, run_id, emit) as (emit, trace_path):
         result.trace = trace_path
         session = RunSession(settings, emit)
         try:
@@ -123,7 +132,7 @@ def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
         except RlmError as error:  # before the loop ran: keys, input, sandbox start-up
             failed_result(result, error)
         else:
-            if outcome.failure is not None and should_reraise(outcome.failure):
+            if outcome.failure is not None and should_reraise(outcome.failure, request.debug):
                 raise outcome.failure  # --debug: show where the bug is
             result.answer, result.ready, result.iterations = outcome.answer, outcome.ready, outcome.iterations
             _stopped(result, outcome.stopped_by, outcome.failure, outcome.error)
@@ -149,10 +158,11 @@ class RunSession:
         self.failures = Failures()  # one failure policy for the whole run tree
         self.gate = threading.BoundedSemaphore(settings.concurrency)
         self.libraries = tuple(available_libraries())
-        self.interrupted: Any = None  # the root run's outcome at Ctrl-C, once it had started
+        self.interrupted: RunOutcome | None = None  # the root run's outcome at Ctrl-C, once it had started
         self.root_budget: Budget | None = None
+        self.ids = itertools.count(1)  # sub-call and batch numbers, unique in the run tree
 
-    def run_root(self, run_id: str, question: str, ingested: Any, sources: list[str], notes: list[tuple[str, str]]) -> Any:
+    def run_root(self, run_id: str, question: str, ingested: IngestResult, sources: list[str], notes: list[tuple[str, str]]) -> RunOutcome:
         """The top-level run; `notes` (message, level) are shown once it has started."""
         settings = self.settings
         self.llm.check_keys([settings.model, settings.effective_sub_model])
@@ -162,23 +172,26 @@ class RunSession:
 
     def _run(
         self, run_id: str, parent_run_id: str | None, parent_call_id: str | None, question: str,
-        ingested: Any, sources: list[str], budget: Budget, notes: Sequence[tuple[str, str]] = (),
-    ) -> Any:
+        ingested: IngestResult, sources: list[str], budget: Budget, notes: Sequence[tuple[str, str]] = (),
+        parent_stop: Stop | None = None,
+    ) -> RunOutcome:
         from rlm_cli.broker import Broker, SubcallSettings
+        from rlm_cli.chat import Stop
         from rlm_cli.engine import Engine
         from rlm_cli.sandbox import Sandbox
 
         settings = self.settings
         config = self.engine_config(budget.depth)
+        stop = parent_stop.child() if parent_stop else Stop()  # a child run ends with its parent
         broker = Broker(
             run_id=run_id, llm=self.llm, budget=budget, gate=self.gate, concurrency=settings.concurrency,
-            emit=self.emit, corpus=ingested.corpus, failures=self.failures,
+            emit=self.emit, corpus=ingested.corpus, failures=self.failures, stop=stop, ids=self.ids,
             settings=SubcallSettings(config.sub_model, config.sub_window_tokens, budget.depth < settings.depth),
-            child_runner=lambda prompt, context, child_budget, call_id: self._child(run_id, call_id, prompt, context, ingested, child_budget),
+            child_runner=lambda prompt, context, child_budget, call_id: self._child(run_id, call_id, prompt, context, ingested, child_budget, stop),
         )
         engine = Engine(
             llm=self.llm, config=config, budget=budget, emit=self.emit, run_id=run_id, parent_run_id=parent_run_id,
-            parent_call_id=parent_call_id, failures=self.failures,
+            parent_call_id=parent_call_id, failures=self.failures, stop=stop,
         )
         with Sandbox(self._sandbox_config(ingested), broker) as sandbox:
             try:
@@ -192,22 +205,25 @@ class RunSession:
             finally:
                 broker.stop()
 
-    def _child(self, parent_run_id: str, call_id: str, prompt: str, context: str | None, ingested: Any, budget: Budget) -> tuple[str, str]:
+    def _child(
+        self, parent_run_id: str, call_id: str, prompt: str, context: str | None, ingested: IngestResult,
+        budget: Budget, stop: Stop,
+    ) -> tuple[str, str]:
         """An rlm_query child run over `context` (or the parent's input); returns (answer, run id)."""
         from rlm_cli.ingest import IngestOptions, ingest
 
         run_id = new_run_id()
         if context is None:
-            outcome = self._run(run_id, parent_run_id, call_id, prompt, ingested, ["(parent input)"], budget)
+            outcome = self._run(run_id, parent_run_id, call_id, prompt, ingested, ["(parent input)"], budget, parent_stop=stop)
             return _child_answer(outcome), run_id
         with tempfile.TemporaryDirectory(prefix="rlm-child-") as spool:
             source = Path(spool) / "context.txt"
             source.write_text(context, encoding="utf-8")
             child_input = ingest([str(source)], IngestOptions(), spool_dir=Path(spool))
-            outcome = self._run(run_id, parent_run_id, call_id, prompt, child_input, ["(rlm_query context)"], budget)
+            outcome = self._run(run_id, parent_run_id, call_id, prompt, child_input, ["(rlm_query context)"], budget, parent_stop=stop)
         return _child_answer(outcome), run_id
 
-    def engine_config(self, depth: int) -> Any:
+    def engine_config(self, depth: int) -> EngineConfig:
         """The models and sizes of a run at `depth` (1: the root run)."""
         from rlm_cli.engine import EngineConfig
 
@@ -223,7 +239,7 @@ class RunSession:
             instruction=settings.system if depth == 1 else None,
         )
 
-    def _sandbox_config(self, ingested: Any) -> Any:
+    def _sandbox_config(self, ingested: IngestResult) -> SandboxConfig:
         from rlm_cli.sandbox import SandboxConfig
 
         settings = self.settings
@@ -265,7 +281,7 @@ def _sandbox_notes(mode: str, requested: str) -> list[tuple[str, str]]:
     return [(message, "warning" if fallback else "info")]
 
 
-def _child_answer(outcome: Any) -> str:
+def _child_answer(outcome: RunOutcome) -> str:
     """The child's answer for its parent's rlm_query; a child that failed for good raises."""
     if outcome.failure is not None:
         raise outcome.failure
@@ -308,7 +324,7 @@ def _trace(request: RunRequest, settings: Settings, run_id: str, emit: Emit) -> 
         yield fanout, str(paths[0]) if paths else None
 
 
-def _skipped_notes(ingested: Any, sources: list[str], verbose: bool) -> list[tuple[str, str]]:
+def _skipped_notes(ingested: IngestResult, sources: list[str], verbose: bool) -> list[tuple[str, str]]:
     """Skipped files are listed with -v; a source the user named and we could not read, always."""
     named = set(sources)
     return [
@@ -333,9 +349,10 @@ def _fill_usage(result: RunResult, session: RunSession) -> None:
         result.sub_calls = budget.sub_calls
 
 
-def failed_result(result: RunResult, error: BaseException) -> RunResult:
-    """A result for a run that could not go on: error set, the documented exit code."""
-    if should_reraise(error):
+def failed_result(result: RunResult, error: BaseException, *, debug: bool = False) -> RunResult:
+    """A result for a run that could not go on: error set, the documented exit code (with
+    `debug`, an internal error is raised instead)."""
+    if should_reraise(error, debug):
         raise error
     return _stopped(result, stop_for(error), error, error_message(error))
 

@@ -15,8 +15,9 @@ import regex
 from rlm_cli.corpus.chunks import line_spans
 
 if TYPE_CHECKING:
-    from rlm_cli.corpus import Document
     from rlm_cli.corpus.grep import Found
+    from rlm_cli.corpus.joined import AnyDocument
+    from rlm_cli.corpus.lazy import LazyCorpus
 
 TOOL_NAMES = ("read", "grep")
 RESULT_LIMIT = 20_000
@@ -67,7 +68,7 @@ def tool_schemas(names: list[str]) -> list[dict[str, Any]]:
     return [_SCHEMAS[name] for name in names]
 
 
-def run_tool(corpus: Any, name: str, raw_arguments: str) -> str:
+def run_tool(corpus: LazyCorpus, name: str, raw_arguments: str) -> str:
     """Run one tool call against the corpus; errors come back as text for the sub-LLM."""
     try:
         arguments = json.loads(raw_arguments or "{}")
@@ -80,14 +81,14 @@ def run_tool(corpus: Any, name: str, raw_arguments: str) -> str:
         return f"Error: {type(error).__name__}: {error}"
 
 
-def _read(corpus: Any, path: str, start_line: int | None = None, end_line: int | None = None) -> str:
+def _read(corpus: LazyCorpus, path: str, start_line: int | None = None, end_line: int | None = None) -> str:
     document = corpus.document(path)
     if start_line is None and end_line is None:
         return _read_start(document)
     return _read_lines(document, max(1, start_line or 1), end_line)
 
 
-def _read_start(document: Document) -> str:
+def _read_start(document: AnyDocument) -> str:
     """The document when it fits the limit, else its start and how long it is (no full read)."""
     head = document.head(RESULT_LIMIT + 1)
     if len(head) <= RESULT_LIMIT:
@@ -100,7 +101,7 @@ def _read_start(document: Document) -> str:
     )
 
 
-def _read_lines(document: Document, first: int, last: int | None) -> str:
+def _read_lines(document: AnyDocument, first: int, last: int | None) -> str:
     """Lines first..last as `n: line`, numbered as grep numbers them, read window by window."""
     if last is not None and last < first:
         return f"(no lines: end_line {last} is before start_line {first})"
@@ -122,7 +123,7 @@ def _read_lines(document: Document, first: int, last: int | None) -> str:
     return f"(no lines: {document.path} has fewer than {first:,} lines)"
 
 
-def _numbered_lines(document: Document, first: int, last: int | None) -> Iterator[tuple[int, str]]:
+def _numbered_lines(document: AnyDocument, first: int, last: int | None) -> Iterator[tuple[int, str]]:
     """(number, line) for lines first..last; a line is cut at RESULT_LIMIT + 1 characters.
 
     Walks the document in newline-cut windows (a mapped one is never loaded whole) and splits
@@ -147,7 +148,7 @@ def _numbered_lines(document: Document, first: int, last: int | None) -> Iterato
         yield line_no, partial.removesuffix("\r")
 
 
-def _grep(corpus: Any, pattern: str, ignore_case: bool = False, max_matches: int = 200) -> str:
+def _grep(corpus: LazyCorpus, pattern: str, ignore_case: bool = False, max_matches: int = 200) -> str:
     try:
         matches = corpus.grep(TimedPattern(pattern, ignore_case, GREP_SECONDS), max_matches=max_matches)
     except TimeoutError:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import queue
-import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -116,39 +116,25 @@ def _run_unit(unit: tuple[str, int, int, list[str]], config: MethodConfig, ident
 
 
 def _parallel(units: list[Any], jobs: int, work: Callable[[Any], Iterator[Row]]) -> Iterator[Row]:
-    """Rows from `work(unit)` over `jobs` daemon threads, yielded in the calling thread.
+    """Rows from `work(unit)` over a pool of `jobs` threads, yielded in the calling thread as they land.
 
-    Daemon threads, so Ctrl-C ends the bench at once; finished rows are already on disk.
+    The first unit that fails raises here; when the caller stops (Ctrl-C, an error), units not
+    started are dropped and those running finish their item (each is bounded by its own limits).
     """
-    todo: queue.Queue[Any] = queue.Queue()
-    done: queue.Queue[tuple[str, Any]] = queue.Queue()
-    for unit in units:
-        todo.put(unit)
+    landed: queue.SimpleQueue[Row | Future[None]] = queue.SimpleQueue()
 
-    def worker() -> None:
-        while True:
-            try:
-                unit = todo.get_nowait()
-            except queue.Empty:
-                done.put(("end", None))
-                return
-            try:
-                for row in work(unit):
-                    done.put(("row", row))
-            except BaseException as error:  # handed to the caller, which re-raises it
-                done.put(("error", error))
-                done.put(("end", None))
-                return
+    def run(unit: Any) -> None:
+        for row in work(unit):
+            landed.put(row)
 
-    workers = max(1, min(jobs, len(units)))
-    for _ in range(workers):
-        threading.Thread(target=worker, daemon=True, name="rlm-bench").start()
-    ended = 0
-    while ended < workers:
-        kind, value = done.get()
-        if kind == "row":
-            yield value
-        elif kind == "error":
-            raise value
-        else:
-            ended += 1
+    pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(units))), thread_name_prefix="rlm-bench")
+    try:
+        futures = [pool.submit(run, unit) for unit in units]
+        for future in futures:
+            future.add_done_callback(landed.put)  # after the unit's last row
+        for _ in futures:
+            while not isinstance(item := landed.get(), Future):
+                yield item
+            item.result()  # a unit that failed raises here
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -8,12 +8,13 @@ from __future__ import annotations
 import gc
 import json
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from rlm_cli.corpus import MANIFEST_VERSION, LazyCorpus, Skipped, lazy_corpus
 from rlm_cli.errors import InputError
@@ -23,6 +24,9 @@ from rlm_cli.ingest.mounts import readable_roots
 from rlm_cli.ingest.pdfs import PdfParser
 from rlm_cli.ingest.spool import Spool
 from rlm_cli.ingest.walk import Candidate, Walker, read_path_list
+
+if TYPE_CHECKING:
+    from rlm_cli.settings import Settings
 
 STDIN_PATH = "<stdin>"
 
@@ -43,7 +47,7 @@ class IngestOptions:
     timeout: float | None = None  # the run's --timeout: ingestion stops when it passes
 
     @classmethod
-    def from_settings(cls, settings: Any) -> IngestOptions:
+    def from_settings(cls, settings: Settings) -> IngestOptions:
         """The options a run's Settings give."""
         names = ("include", "exclude", "gitignore", "follow_links", "max_file_size", "max_stdin", "pdf_timeout", "pdf_memory", "timeout")
         return cls(**{name: getattr(settings, name) for name in names})
@@ -76,19 +80,37 @@ def ingest(
         return _ingest(sources, options, spool_dir, paths_from, stdin)
 
 
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
+class _FewerCollections:
     """Let the cyclic garbage collector run less often while ingest builds its many objects.
 
     Ingest makes few reference cycles, but a collection walks every object made so far: on a
-    50,000-file tree the default thresholds cost a tenth of the run. The thresholds are restored after.
+    50,000-file tree the default thresholds cost a tenth of the run. The threshold is
+    process-wide, so ingests running at once (child runs) share one change: the first raises it,
+    the last puts back what it found.
     """
-    thresholds = gc.get_threshold()
-    gc.set_threshold(max(thresholds[0], 20_000), *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._found: tuple[int, ...] = ()
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._users == 0:
+                self._found = gc.get_threshold()
+                gc.set_threshold(max(self._found[0], 20_000), *self._found[1:])
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    gc.set_threshold(*self._found)
+
+
+_fewer_collections = _FewerCollections()
 
 
 def _ingest(

@@ -117,6 +117,7 @@ class FakeProvider:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self.arrived = threading.Condition(self._lock)  # notified as each request arrives
         self._in_flight = 0
         self.max_in_flight = 0
         self._server: ThreadingHTTPServer | None = None
@@ -218,6 +219,7 @@ class FakeProvider:
                 headers={name.lower(): value for name, value in headers.items()},
             )
             self.requests.append(request)
+            self.arrived.notify_all()
         return request
 
     def _leave(self, request: Request, status: int) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -151,3 +153,39 @@ def test_direct_prompt_fits_the_window_by_the_models_tokenizer_where_it_has_one(
     assert five_per_token(body) <= fits
     assert 0.95 * fits * 5 <= kept * 10_000 <= fits * 5  # more than the estimate would keep
     assert cut.count("A") == cut.count("B") or abs(cut.count("A") - cut.count("B")) == 1
+
+
+def test_parallel_units_land_as_they_finish_and_a_stop_drops_the_rest() -> None:
+    import threading
+
+    from rlm_cli.bench.runner import _parallel
+
+    release = threading.Event()
+    started: list[int] = []
+
+    def work(unit: int) -> Iterator[dict[str, Any]]:
+        started.append(unit)
+        if unit != 1:
+            release.wait(10)  # every unit but the second is slow: its row lands first
+        yield {"unit": unit}
+
+    rows = _parallel(list(range(6)), 2, work)
+    assert next(rows) == {"unit": 1}
+    rows.close()  # the caller stops (Ctrl-C, an error) while both threads are busy
+    release.set()
+    for thread in threading.enumerate():
+        if thread.name.startswith("rlm-bench"):
+            thread.join(10)
+    assert max(started) <= 2  # the units not started by then never run
+
+
+def test_parallel_raises_the_first_failure() -> None:
+    from rlm_cli.bench.runner import _parallel
+
+    def work(unit: int) -> Iterator[dict[str, Any]]:
+        if unit == 1:
+            raise RuntimeError("unit 1 broke")
+        yield {"unit": unit}
+
+    with pytest.raises(RuntimeError, match="unit 1 broke"):
+        list(_parallel([0, 1, 2], 1, work))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
+from rlm_cli.chat import Stop
 from rlm_cli.errors import ConfigError, ProviderError
 from rlm_cli.llm import LLMClient, Retry, RetryPolicy, _retry_after, error_text, litellm_module
 from tests.fakes.provider import FakeProvider
@@ -121,3 +125,41 @@ def test_provider_error_text_is_one_short_line_without_a_traceback() -> None:
     text = error_text(APIConnectionError(raw))
     assert text == "Ollama_chatException - Client error '404 Not Found'"
     assert len(error_text(ValueError("y" * 1000))) == 200
+
+
+def _when_requests(provider: FakeProvider, count: int, then: Callable[[], None]) -> threading.Thread:
+    """Call `then` once `count` requests have reached the provider (checked as each arrives)."""
+
+    def watch() -> None:
+        with provider.arrived:
+            provider.arrived.wait_for(lambda: len(provider.requests) >= count, timeout=20)
+        then()
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("fault", [{"kind": "hang", "hang_s": 30}, {"status": 503, "retry_after": 30, "times": None}])
+def test_a_stopped_run_abandons_its_call_in_flight_or_between_retries(provider: FakeProvider, monkeypatch: pytest.MonkeyPatch, fault: dict[str, Any]) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    provider.fail(**fault)
+    client = LLMClient(api_base=provider.url, retry=RetryPolicy(base_delay=0.01, max_retries=3))
+    litellm_module()
+    stop = Stop()
+    watcher = _when_requests(provider, 1, stop.set)
+    started = time.monotonic()
+    with pytest.raises(ProviderError) as raised:
+        client.complete("openai/sub", [{"role": "user", "content": "q"}], stop=stop)
+    watcher.join()
+    assert raised.value.reason == "cancelled" and time.monotonic() - started < 15  # not the 30 s
+    assert len(provider.requests) == 1  # no retry once stopped
+
+
+def test_a_child_stop_follows_its_parent() -> None:
+    parent = Stop()
+    child, other = parent.child(), parent.child()
+    child.set()  # a child ends alone...
+    assert not parent.is_set() and not other.is_set()
+    parent.set()  # ...and with its parent
+    assert other.is_set() and parent.child().is_set()
