@@ -14,7 +14,7 @@ from typing import Any
 from rlm_cli.budget import Quote
 from rlm_cli.chat import Completion, Message, OnRetry, Stop, ToolSchema
 from rlm_cli.errors import ProviderError
-from rlm_cli.prompts import estimate_tokens
+from rlm_cli.units import estimate_tokens
 from tests.fakes.provider import Reply, Request, RootScript, SubRule, code, default_sub_rule, script
 
 
