@@ -126,6 +126,8 @@ def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
             result.exit_code = int(exit_code_for_stop(outcome.stopped_by, outcome.failure))
         finally:
             _fill_usage(result, session)
+            if session.citations is not None:
+                result.citations = [item.to_json_dict() for item in session.citations.citations]
     if result.trace and not Path(result.trace).exists():
         result.trace = None  # the run ended before its first event: no trace was kept
     result.elapsed_s = time.monotonic() - started
@@ -148,6 +150,7 @@ class RunSession:
         self.libraries = tuple(available_libraries())
         self.interrupted: Any = None  # the root run's outcome at Ctrl-C, once it had started
         self.root_budget: Budget | None = None
+        self.citations: Any = None  # the root run's CitationReview, when citations are checked
 
     def run_root(self, run_id: str, question: str, ingested: Any, sources: list[str], notes: list[tuple[str, str]]) -> Any:
         """The top-level run; `notes` (message, level) are shown once it has started."""
@@ -173,9 +176,10 @@ class RunSession:
             settings=SubcallSettings(config.sub_model, config.sub_window_tokens, budget.depth < settings.depth),
             child_runner=lambda prompt, context, child_budget, call_id: self._child(run_id, call_id, prompt, context, ingested, child_budget),
         )
+        review = self._citation_review(run_id, ingested) if parent_run_id is None else None
         engine = Engine(
             llm=self.llm, config=config, budget=budget, emit=self.emit, run_id=run_id, parent_run_id=parent_run_id,
-            parent_call_id=parent_call_id, failures=self.failures,
+            parent_call_id=parent_call_id, failures=self.failures, review=review,
         )
         with Sandbox(self._sandbox_config(ingested), broker) as sandbox:
             try:
@@ -188,6 +192,15 @@ class RunSession:
                 raise
             finally:
                 broker.stop()
+
+    def _citation_review(self, run_id: str, ingested: Any) -> Any:
+        """The root run's citation check (None with --no-cite); its findings end up in the result."""
+        if not self.settings.cite:
+            return None
+        from rlm_cli.citations import CitationReview
+
+        self.citations = CitationReview(ingested.corpus, self.emit, run_id)
+        return self.citations
 
     def _child(self, parent_run_id: str, call_id: str, prompt: str, context: str | None, ingested: Any, budget: Budget) -> tuple[str, str]:
         """An rlm_query child run over `context` (or the parent's input); returns (answer, run id)."""
@@ -216,7 +229,7 @@ class RunSession:
             model=model, sub_model=sub_model, max_depth=settings.depth, output_limit=settings.output_limit,
             root_window_tokens=self.llm.context_window(model, settings.root_context_window),
             sub_window_tokens=self.llm.context_window(sub_model, settings.sub_context_window),
-            concurrency=settings.concurrency, libraries=self.libraries,
+            concurrency=settings.concurrency, libraries=self.libraries, cite=settings.cite and depth == 1,
         )
 
     def _sandbox_config(self, ingested: Any) -> Any:
@@ -320,6 +333,7 @@ def _redact(result: RunResult) -> None:
 
     redact = Redactor()
     result.answer, result.error, result.hint = redact(result.answer), result.error and redact(result.error), result.hint and redact(result.hint)
+    result.citations = [{key: redact(value) if isinstance(value, str) else value for key, value in item.items()} for item in result.citations]
 
 
 def _fill_usage(result: RunResult, session: RunSession) -> None:

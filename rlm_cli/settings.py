@@ -55,6 +55,7 @@ class Settings:
     root_context_window: int = 128_000
     sub_context_window: int = 128_000
     progress: str = "auto"
+    cite: bool = True  # ask for citations and check them against the input before printing
     trace: bool = True
     state_dir: str | None = None
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from rlm_cli.corpus import MANIFEST_VERSION, LazyCorpus, Skipped, lazy_corpus
+from rlm_cli.corpus.cite import STDIN_PATH
 from rlm_cli.errors import InputError
 from rlm_cli.ingest.clock import Clock
 from rlm_cli.ingest.documents import Limits, examine_all
@@ -23,8 +24,6 @@ from rlm_cli.ingest.mounts import readable_roots
 from rlm_cli.ingest.pdfs import PdfParser
 from rlm_cli.ingest.spool import Spool
 from rlm_cli.ingest.walk import Candidate, Walker, read_path_list
-
-STDIN_PATH = "<stdin>"
 
 
 @dataclass(frozen=True)
