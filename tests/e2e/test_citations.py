@@ -1,0 +1,81 @@
+"""End to end: an answer's citations are checked against the input before it is printed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.helpers import model_flags, rlm
+from tests.fakes.provider import FakeProvider, script
+
+AUTH = "".join(f"# filler {n}\n" for n in range(1, 40)) + "def check_token(token):\n    if not verify(token):\n        raise Denied()\n"
+GOOD = 'Tokens are checked in `check_token` (repo/src/auth.py:40 "def check_token(token):").'
+MOVED = 'A bad token raises `Denied` (repo/src/auth.py:12 "raise Denied()").'
+INVENTED = 'Sessions are kept in Redis (src/session.py:7 "redis.set(key, token)").'
+LOOK = "Let me find the token check first.\n\n```python\nhits = context.grep(r'check_token|Denied')\nprint(hits)\n```"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A small repository with one file that matters."""
+    (tmp_path / "repo" / "src").mkdir(parents=True)
+    (tmp_path / "repo" / "src" / "auth.py").write_text(AUTH, encoding="utf-8")
+    (tmp_path / "repo" / "README.md").write_text("# Service\n", encoding="utf-8")
+    return tmp_path / "repo"
+
+
+def _final(*claims: str) -> str:
+    return "The grep output above bears this out.\n\nFINAL(" + "\n".join(claims) + ")"
+
+
+def test_citations_are_verified_moved_and_the_invented_one_repaired(provider: FakeProvider, repo: Path) -> None:
+    provider.root_script = script(
+        LOOK, _final(GOOD, MOVED, INVENTED),
+        "There is no session store in the input, so I drop that claim.\n\n" + _final(GOOD, MOVED),
+    )
+    done = rlm(["ask", "repo", "how are tokens checked?", "--json", *model_flags(provider)], cwd=repo.parent)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    roots = provider.root_requests()
+    assert len(roots) == 3  # the repair turn was asked for, with the list of what failed
+    assert "src/session.py:7: no file src/session.py in the input" in roots[2].last_user
+    assert "## Citations" in roots[0].system
+    assert [(c["status"], c["path"], c["line_start"], c["line_end"]) for c in data["citations"]] == [
+        ("verified", "repo/src/auth.py", 40, 40), ("moved", "repo/src/auth.py", 42, 42),
+    ]
+    moved = data["citations"][1]
+    assert (moved["quote"], moved["cited"], moved["page"]) == ("raise Denied()", "repo/src/auth.py:12", None)
+    assert moved["claim"] == MOVED
+    assert 'raises `Denied` (repo/src/auth.py:42 "raise Denied()")' in data["answer"]  # corrected, and it says so
+    assert set(data["citations"][0]) >= {"claim", "path", "line_start", "line_end", "page", "quote", "status"}
+
+
+def test_a_citation_still_unsupported_after_the_repair_turn_is_flagged(provider: FakeProvider, repo: Path) -> None:
+    provider.root_script = script(LOOK, _final(GOOD, INVENTED), "I am sure of it.\n\n" + _final(GOOD, INVENTED))
+    trace = repo.parent / "run.jsonl"
+    done = rlm(["ask", "repo", "how are tokens checked?", "--trace", str(trace), *model_flags(provider)], cwd=repo.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == GOOD + "\n" + INVENTED + "\n"  # piped: the plain text, nothing dropped
+    assert "rlm: unsupported citation src/session.py:7: no file src/session.py in the input\n" in done.stderr
+    assert "\x1b]8;" not in done.stdout
+    assert len(provider.root_requests()) == 3
+
+    # `rlm show` reads them back from the recorded run, and flags them again.
+    shown = rlm(["show", str(trace)], cwd=repo.parent)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == done.stdout
+    assert "rlm: unsupported citation src/session.py:7" in shown.stderr
+    shown = rlm(["show", str(trace), "--json"], cwd=repo.parent)
+    assert [c["status"] for c in json.loads(shown.stdout)["citations"]] == ["verified", "unsupported"]
+
+
+def test_no_cite_neither_asks_nor_checks(provider: FakeProvider, repo: Path) -> None:
+    provider.root_script = script(LOOK, _final(GOOD, INVENTED))
+    done = rlm(["ask", "repo", "how are tokens checked?", "--json", "--no-cite", *model_flags(provider)], cwd=repo.parent)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["citations"] == []
+    assert len(provider.root_requests()) == 2
+    assert "## Citations" not in provider.root_requests()[0].system
