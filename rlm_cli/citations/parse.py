@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from rlm_cli.corpus.cite import STDIN_PATH
 
-_PATH = r"(?P<path>[\w.~+@-][\w.~+@/-]*)"
+_PATH = r"(?P<path>[\w.~+@/-][\w.~+@/-]*)"
 _DASH = r"\s*(?:-|\u2013|\u2014|to)\s*"
 _CITED = re.compile(
     r"(?<![\w/.:#@-])" + _PATH + r"(?:"

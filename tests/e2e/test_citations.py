@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from tests.e2e.helpers import model_flags, rlm
 from tests.fakes.provider import FakeProvider, script
+from tests.security.terminal import rlm_on_terminal
 
 AUTH = "".join(f"# filler {n}\n" for n in range(1, 40)) + "def check_token(token):\n    if not verify(token):\n        raise Denied()\n"
 GOOD = 'Tokens are checked in `check_token` (repo/src/auth.py:40 "def check_token(token):").'
@@ -79,3 +81,13 @@ def test_no_cite_neither_asks_nor_checks(provider: FakeProvider, repo: Path) -> 
     assert data["citations"] == []
     assert len(provider.root_requests()) == 2
     assert "## Citations" not in provider.root_requests()[0].system
+
+
+def test_on_a_terminal_citations_are_links_with_a_sources_list(provider: FakeProvider, repo: Path) -> None:
+    cited = str(repo / "src" / "auth.py")  # paths as the user typed them: absolute here
+    good = f'Tokens are checked in `check_token` ({cited}:40 "def check_token(token):").'
+    provider.root_script = script(LOOK, _final(good))
+    code, shown = rlm_on_terminal(["ask", str(repo), "how are tokens checked?", "--progress", "none", *model_flags(provider)])
+    assert code == 0, shown
+    assert "\x1b]8;id=" in shown and f";file://{quote(cited)}#40\x1b\\" in shown  # an OSC 8 link to the line
+    assert "Sources" in shown and "check_token(token):" in shown.split("Sources", 1)[1]  # the cited line

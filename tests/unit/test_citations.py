@@ -126,3 +126,19 @@ def test_grep_matches_chunks_and_documents_carry_their_citation(repo: LazyCorpus
         first = chunk.text.split("===\n")[-1].split("\n")[0].strip() if chunk.cite else ""
         if first and "," not in chunk.cite:
             assert _statuses(f'{chunk.cite} "{first}"', repo) == [(chunk.cite, "verified")]
+
+
+def test_a_mapped_log_is_cited_by_line_read_block_by_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("rlm_cli.corpus.readers.BLOCK", 100)  # many blocks, lines cut across none
+    log = "".join(f"INFO request {n} served\n" for n in range(1, 500)) + "ERROR disk quota exceeded\n"
+    entry = _entry(tmp_path, "big.log", log, mmap=True, chars=None)
+    corpus = lazy_corpus([entry, _entry(tmp_path, "notes.txt", "nothing here\n")])
+    [match] = corpus.grep("quota")
+    assert match.cite == "big.log:500"
+    answer = f'The disk filled up ({match.cite} "{match.line}"); it was first slow at big.log:200 "request 251 served".'
+    checked = check_answer(answer, corpus)
+    assert [(item.status, item.cite, item.text) for item in checked.citations] == [
+        ("verified", "big.log:500", "ERROR disk quota exceeded"),
+        ("moved", "big.log:251", "INFO request 251 served"),
+    ]
+    assert "big.log:251" in checked.answer
