@@ -8,8 +8,8 @@ import pytest
 
 from rlm_cli.broker import Broker, SubcallSettings
 from rlm_cli.budget import Budget, Limits
-from rlm_cli.engine import Engine, EngineConfig
-from rlm_cli.events import Event
+from rlm_cli.engine import AnswerReview, Engine, EngineConfig
+from rlm_cli.events import AnswerUpdated, Event
 from rlm_cli.failures import Failures
 from rlm_cli.llm import LLMClient, RetryPolicy
 from rlm_cli.sandbox import Sandbox, SandboxConfig
@@ -21,7 +21,7 @@ def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
 
 
-def run(provider: FakeProvider, limits: Limits) -> tuple[object, list[Event]]:
+def run(provider: FakeProvider, limits: Limits, review: AnswerReview | None = None) -> tuple[object, list[Event]]:
     events: list[Event] = []
     llm = LLMClient(api_base=provider.url, retry=RetryPolicy(base_delay=0.01, max_retries=1))
     budget = Budget(limits)
@@ -30,7 +30,7 @@ def run(provider: FakeProvider, limits: Limits) -> tuple[object, list[Event]]:
                           root_window_tokens=100_000, sub_window_tokens=100_000, concurrency=4)
     broker = Broker(run_id="r", llm=llm, settings=SubcallSettings("openai/sub", 100_000, False), budget=budget,
                     gate=threading.BoundedSemaphore(4), concurrency=4, emit=events.append, failures=failures)
-    engine = Engine(llm=llm, config=config, budget=budget, emit=events.append, run_id="r", failures=failures)
+    engine = Engine(llm=llm, config=config, budget=budget, emit=events.append, run_id="r", failures=failures, review=review)
     with Sandbox(SandboxConfig(mode="none"), broker) as sandbox:
         outcome = engine.run("what?", sandbox, description="(a description)", input_summary={}, sources=[])
     return outcome, events
@@ -125,3 +125,33 @@ def test_sub_calls_that_all_fail_end_the_run_after_the_cell(provider: FakeProvid
     assert outcome.failure is not None and "refused the API key" in str(outcome.error)
     assert len(provider.root_requests()) == 1
     assert type(events[-1]).__name__ == "RunFinished"
+
+
+class Review:
+    """Asks for one repair while the answer cites `a.py:9`; settles by marking the answer."""
+
+    def repair_request(self, answer: str) -> str | None:
+        return "fix a.py:9" if "a.py:9" in answer else None
+
+    def settle(self, answer: str) -> str:
+        return answer + " [checked]"
+
+
+@pytest.mark.parametrize(("repair", "answer"), [
+    (code("FINAL('see a.py:10')"), "see a.py:10"),  # repaired in its one turn
+    (code("print('looking again')"), "see a.py:9"),  # not ready again: the first answer stands
+])
+def test_one_repair_turn_when_the_review_finds_the_answer_wanting(provider: FakeProvider, repair: str, answer: str) -> None:
+    provider.root_script = script(code("print(1)"), code("FINAL('see a.py:9')"), repair)
+    outcome, events = run(provider, Limits(), Review())
+    assert (outcome.answer, outcome.ready, outcome.stopped_by) == (answer + " [checked]", True, "answer")
+    assert len(provider.root_requests()) == 3
+    assert provider.root_requests()[2].last_user == "fix a.py:9"
+    last = [e for e in events if isinstance(e, AnswerUpdated)][-1]
+    assert (last.content, last.ready) == (answer, True)
+
+
+def test_no_repair_turn_past_the_turn_limit(provider: FakeProvider) -> None:
+    provider.root_script = script(code("print(1)"), code("FINAL('see a.py:9')"))
+    outcome, _ = run(provider, Limits(max_iterations=2), Review())
+    assert (outcome.answer, outcome.stopped_by, len(provider.root_requests())) == ("see a.py:9 [checked]", "answer", 2)
