@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 
 from rlm_cli import prompts
 from rlm_cli.citations.parse import Citation, find_citations
-from rlm_cli.citations.verify import Checked, verify
+from rlm_cli.citations.verify import Checked, check_citation
 from rlm_cli.corpus.joined import CorpusMethods
 from rlm_cli.events import CitationsChecked, Emit, Notice
 
-__all__ = ["Checked", "CheckedAnswer", "Citation", "CitationReview", "check_answer", "find_citations", "verify"]
+__all__ = ["Checked", "CheckedAnswer", "Citation", "CitationReview", "check_answer", "check_citation", "find_citations"]
 
 MAX_CITATIONS = 200  # checked per answer; more are left as written
 
@@ -34,7 +34,7 @@ class CheckedAnswer:
 
 def check_answer(answer: str, corpus: CorpusMethods) -> CheckedAnswer:
     """Find and check the answer's citations; moved ones are rewritten to where their quote is."""
-    checked = [verify(citation, corpus) for citation in find_citations(answer, corpus.files)[:MAX_CITATIONS]]
+    checked = [check_citation(citation, corpus) for citation in find_citations(answer, corpus.files)[:MAX_CITATIONS]]
     parts, at = [], 0
     for item in checked:
         if item.status == "moved":

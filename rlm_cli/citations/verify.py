@@ -20,6 +20,7 @@ from rlm_cli.corpus.joined import AnyDocument, CorpusMethods
 NEAR = 3  # lines a quote may sit from the cited place and still verify
 _SHOWN_TEXT = 200  # characters of a cited line kept
 _SEARCH_HITS = 200  # matches of a moved quote weighed to find the nearest
+MAX_SPAN = 2_000  # lines of a cited range read to find its quote; past that the quote is searched for
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class Checked:
         }
 
 
-def verify(citation: Citation, corpus: CorpusMethods) -> Checked:
+def check_citation(citation: Citation, corpus: CorpusMethods) -> Checked:
     """Check one citation against the corpus."""
     pattern = quote_pattern(citation.quote)
     try:
@@ -68,19 +69,19 @@ def verify(citation: Citation, corpus: CorpusMethods) -> Checked:
     if citation.page is not None:
         return _verify_page(citation, document, pattern, corpus)
     assert citation.line_start is not None and citation.line_end is not None
-    first, last = citation.line_start, citation.line_end
-    window, total = read_lines(document, max(1, first - NEAR), last + NEAR)
-    base = max(1, first - NEAR)
+    first, base = citation.line_start, max(1, citation.line_start - NEAR)
+    window, count = read_lines(document, base, min(citation.line_end, first + MAX_SPAN) + NEAR)
+    last = citation.line_end if count is None else min(citation.line_end, count)  # a range past the end stops there
     if first < 1 or first >= base + len(window):
-        past = f"line {first} is past the end of {document.path} ({total:,} lines)" if first >= 1 else "lines count from 1"
-        return _elsewhere(citation, document, pattern, corpus, first) or _unsupported(citation, document.path, past, document)
+        past = f"line {first} is past the end of {document.path} ({count or 0:,} lines)" if first >= 1 else "lines count from 1"
+        return _elsewhere(citation, document, pattern, corpus) or _unsupported(citation, document.path, past, document)
     if pattern is None:
-        return _checked(citation, document, first, min(last, base + len(window) - 1), window[first - base])
+        return _checked(citation, document, first, last, window[first - base])
     text = "\n".join(window)
     hit = re.search(pattern, text)
     if hit is not None:
         return _checked(citation, document, first, last, window[text.count("\n", 0, hit.start())])
-    return _elsewhere(citation, document, pattern, corpus, first) or _unsupported(
+    return _elsewhere(citation, document, pattern, corpus) or _unsupported(
         citation, document.path, f"the quote is not in {document.path}", document,
     )
 
@@ -91,7 +92,7 @@ def _verify_page(citation: Citation, document: AnyDocument, pattern: str | None,
         return _unsupported(citation, document.path, f"{document.path} has no pages (only PDFs do)", document)
     if not 1 <= page <= document.page_count:
         reason = f"page {page} is past the end of {document.path} ({document.page_count} pages)"
-        return _elsewhere(citation, document, pattern, corpus, None) or _unsupported(citation, document.path, reason, document)
+        return _elsewhere(citation, document, pattern, corpus) or _unsupported(citation, document.path, reason, document)
     lines = document.page(page).split("\n")
     line = citation.line_start
     if line is not None and not 1 <= line <= len(lines):
@@ -100,7 +101,7 @@ def _verify_page(citation: Citation, document: AnyDocument, pattern: str | None,
         hit = re.search(pattern, "\n".join(lines))
         if hit is None:
             reason = f"the quote is not on page {page} of {document.path}"
-            return _elsewhere(citation, document, pattern, corpus, None) or _unsupported(citation, document.path, reason, document)
+            return _elsewhere(citation, document, pattern, corpus) or _unsupported(citation, document.path, reason, document)
         line_index = "\n".join(lines)[: hit.start()].count("\n")
     else:
         line_index = (line - 1) if line is not None else next((i for i, text in enumerate(lines) if text.strip()), 0)
@@ -110,14 +111,20 @@ def _verify_page(citation: Citation, document: AnyDocument, pattern: str | None,
     )
 
 
-def _elsewhere(citation: Citation, document: AnyDocument, pattern: str | None, corpus: CorpusMethods, near: int | None) -> Checked | None:
-    """The citation moved to where its quote is: in the cited document (its nearest hit), else anywhere."""
+def _elsewhere(citation: Citation, document: AnyDocument, pattern: str | None, corpus: CorpusMethods) -> Checked | None:
+    """Where the quote is: inside a cited range too long to read whole (verified), else the
+    nearest place in the cited document or anywhere in the input (moved); None when nowhere."""
     if pattern is None:
         return None
     hits = document.grep(pattern, max_matches=_SEARCH_HITS)
     if not hits:
         return _search_corpus(corpus, pattern, citation)
-    hit = min(hits, key=lambda match: abs(match.line_no - near) if near is not None else 0)
+    first, last = citation.line_start, citation.line_end
+    if first is None or last is None or citation.page is not None:
+        return _moved(citation, document, hits[0])
+    hit = min(hits, key=lambda match: max(first - match.line_no, match.line_no - last, 0))
+    if first - NEAR <= hit.line_no <= last + NEAR:
+        return _checked(citation, document, first, last, hit.line)
     return _moved(citation, document, hit)
 
 
@@ -160,9 +167,9 @@ def quote_pattern(quote: str | None) -> str | None:
     return r"\s+".join(re.escape(word) for word in words)
 
 
-def read_lines(document: AnyDocument, first: int, last: int) -> tuple[list[str], int]:
+def read_lines(document: AnyDocument, first: int, last: int) -> tuple[list[str], int | None]:
     """Lines first..last (from 1) of a document, read only as far as `last` (a mapped log is
-    streamed block by block); and its line count when it ends before `last` (else `last`)."""
+    streamed block by block); and its line count when it ends before `last` (else None)."""
     lines: list[str] = []
     number, carry = 1, ""
     for _, piece in document._line_pieces():  # the same walk grep makes
@@ -178,7 +185,7 @@ def read_lines(document: AnyDocument, first: int, last: int) -> tuple[list[str],
                 lines.append(line.removesuffix("\r"))
             number += 1
             if number > last:
-                return lines, last
+                return lines, None
     if carry:
         if first <= number <= last:
             lines.append(carry.removesuffix("\r"))

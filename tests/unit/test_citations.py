@@ -142,3 +142,9 @@ def test_a_mapped_log_is_cited_by_line_read_block_by_block(tmp_path: Path, monke
         ("moved", "big.log:251", "INFO request 251 served"),
     ]
     assert "big.log:251" in checked.answer
+
+
+def test_a_range_stops_at_the_end_and_a_long_one_is_searched_not_read(repo: LazyCorpus, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _statuses("The check ends the file (src/auth.py:38-99).", repo) == [("src/auth.py:38-42", "verified")]
+    monkeypatch.setattr("rlm_cli.citations.verify.MAX_SPAN", 2)
+    assert _statuses('The whole file checks tokens (src/auth.py:1-42 "raise Denied()").', repo) == [("src/auth.py:1-42", "verified")]
