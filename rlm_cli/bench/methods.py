@@ -107,6 +107,7 @@ def _ask(item: Item, settings: Settings) -> Outcome:
         root_tokens=_tokens(usage.get("root", {})), sub_tokens=_tokens(usage.get("sub", {})),
         cost_usd=usage.get("total", {}).get("cost_usd"), wall_s=result.elapsed_s,
         turns=result.iterations, sub_calls=result.sub_calls, error=result.error,
+        extra={"citations": [item["status"] for item in result.citations]},
     )
 
 
