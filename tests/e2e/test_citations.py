@@ -91,3 +91,26 @@ def test_on_a_terminal_citations_are_links_with_a_sources_list(provider: FakePro
     assert code == 0, shown
     assert "\x1b]8;id=" in shown and f";file://{quote(cited)}#40\x1b\\" in shown  # an OSC 8 link to the line
     assert "Sources" in shown and "check_token(token):" in shown.split("Sources", 1)[1]  # the cited line
+
+
+def test_pdf_pages_are_cited_from_grep_matches_and_checked(provider: FakeProvider, tmp_path: Path) -> None:
+    from tests.unit.ingest_helpers import make_pdf
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.pdf").write_bytes(make_pdf(["Evaluation: accuracy on held-out set", "Appendix"]))
+    (docs / "b.pdf").write_bytes(make_pdf(["Evaluation: human preference study"]))
+    provider.root_script = script(
+        "```python\nm = context.grep('human preference')[0]\nprint(m.cite, m.line)\n```",
+        "```python\nFINAL(f'B asks people ({m.cite} \"{m.line}\"). A scores held-out accuracy '\n"
+        "      '(docs/a.pdf#page=2 \"accuracy on held-out set\").')\n```",
+    )
+    done = rlm(["ask", "docs", "compare the evaluation setups", "--json", *model_flags(provider)], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "docs/b.pdf#page=1 Evaluation: human preference study" in provider.root_requests()[1].last_user
+    data = json.loads(done.stdout)
+    assert [(c["path"], c["page"], c["status"]) for c in data["citations"]] == [
+        ("docs/b.pdf", 1, "verified"), ("docs/a.pdf", 1, "moved"),
+    ]
+    assert data["citations"][0]["file"] == str(docs / "b.pdf")  # the link opens the PDF itself
+    assert '(docs/a.pdf#page=1 "accuracy on held-out set")' in data["answer"]
