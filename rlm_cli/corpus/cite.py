@@ -42,14 +42,15 @@ class SpanCiter:
         self._bodies = [start + len(header) for start, header in zip(starts, headers, strict=True)]
         self._ends = [*(start - 1 for start in starts[1:]), length]
         self._first_lines: dict[int, int] = {}  # document -> line of the joined text its body starts on
-        self._at, self._line, self._text = 0, 1, ""
+        self._at, self._line, self._text = 0, 1, ""  # the current span: where, its first line, its text
+        self._mark = (0, 1)  # the last (offset, line) counted, so each newline is counted once
 
     def cite(self, start: int, text: str) -> str:
         """The citation of text[start:start+len(text)]: one part per document it touches."""
-        if start - self._at > len(self._text):
+        if not self._at <= start <= self._at + len(self._text):
             raise ValueError("spans must be taken in order, each touching the last")
-        self._line += self._text.count("\n", 0, start - self._at)
-        self._at, self._text = start, text
+        self._line = self._line_at(start)
+        self._at, self._text, self._mark = start, text, (start, self._line)
         end = start + len(text)
         first = max(0, bisect.bisect_right(self._bodies, start) - 1)
         parts = []
@@ -66,7 +67,10 @@ class SpanCiter:
         return ", ".join(parts)
 
     def _line_at(self, offset: int) -> int:
-        return self._line + self._text.count("\n", 0, offset - self._at)
+        at, line = self._mark if self._mark[0] <= offset else (self._at, self._line)
+        line += self._text.count("\n", at - self._at, offset - self._at)
+        self._mark = (offset, line)
+        return line
 
     def _part(self, number: int, low: int, high: int, first_line: int, last_line: int) -> str:
         path, pages = self._documents[number]
