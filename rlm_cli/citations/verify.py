@@ -90,8 +90,9 @@ def _verify_page(citation: Citation, document: AnyDocument, pattern: str | None,
     page = citation.page or 0
     if not document.page_count:
         return _unsupported(citation, document.path, f"{document.path} has no pages (only PDFs do)", document)
-    if not 1 <= page <= document.page_count:
-        reason = f"page {page} is past the end of {document.path} ({document.page_count} pages)"
+    if not 1 <= page <= max(page, citation.page_end or page) <= document.page_count:
+        past = max(page, citation.page_end or page)
+        reason = f"page {past} is past the end of {document.path} ({document.page_count} pages)"
         return _elsewhere(citation, document, pattern, corpus) or _unsupported(citation, document.path, reason, document)
     lines = document.page(page).split("\n")
     line = citation.line_start

@@ -10,7 +10,6 @@ import sys
 from typing import Any, TextIO
 
 from rlm_cli.render import fmt
-from rlm_cli.render.citations import notes as citation_notes
 from rlm_cli.result import RunResult
 from rlm_cli.termsafe import visible
 
@@ -35,7 +34,9 @@ def print_result(
         _print_answer(result.answer, out, result.citations)
     out.flush()
     if not as_json and result.citations:  # flagged on stderr, never dropped (quiet or not)
-        err.write(citation_notes(result.citations))
+        from rlm_cli.render.citations import notes
+
+        err.write(notes(result.citations))
     if result.error:
         kind = "" if result.stopped_by == "interrupt" else "error: "  # Ctrl-C, SIGTERM, SIGHUP
         err.write(f"rlm: {kind}{visible(result.error)}\n")

@@ -98,13 +98,14 @@ def test_pdf_page_citations(tmp_path: Path) -> None:
     corpus = lazy_corpus([_entry(tmp_path, "paper.pdf", "".join(pages), kind="pdf", pages=[0, len(pages[0])])])
     answer = (
         'Accuracy rose (paper.pdf#page=2 "Accuracy rose to 91%"). The study is about retries '
-        '(paper.pdf#page=2 "We study retries"). Its first line: paper.pdf#page=2:1. Nothing on paper.pdf#page=7.'
+        '(paper.pdf#page=2 "We study retries"). Its first line: paper.pdf#page=2:1. Nothing on paper.pdf#page=7 or paper.pdf#page=2-3.'
     )
     checked = check_answer(answer, corpus).citations
-    assert [(item.status, item.page) for item in checked] == [("verified", 2), ("moved", 1), ("verified", 2), ("unsupported", 7)]
+    assert [(item.status, item.page) for item in checked] == [("verified", 2), ("moved", 1), ("verified", 2), ("unsupported", 7), ("unsupported", 2)]
     assert checked[0].text == "Accuracy rose to 91%."
     assert checked[2].text == "Results"
     assert checked[3].note == "page 7 is past the end of paper.pdf (2 pages)"
+    assert checked[4].note == "page 3 is past the end of paper.pdf (2 pages)"
 
 
 def test_a_single_piped_document_is_cited_by_line_number(tmp_path: Path) -> None:
