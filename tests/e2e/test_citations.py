@@ -114,3 +114,20 @@ def test_pdf_pages_are_cited_from_grep_matches_and_checked(provider: FakeProvide
     ]
     assert data["citations"][0]["file"] == str(docs / "b.pdf")  # the link opens the PDF itself
     assert '(docs/a.pdf#page=1 "accuracy on held-out set")' in data["answer"]
+
+
+def test_piped_input_is_cited_by_line_number(provider: FakeProvider, tmp_path: Path) -> None:
+    log = "".join(f"INFO request {n} served\n" for n in range(1, 41)) + "ERROR disk quota exceeded on db-7\n"
+    provider.root_script = script(
+        "```python\nm = context.grep('ERROR')[0]\nprint(m.cite, m.line)\n```",
+        'The grep shows it.\n\nFINAL(The deploy failed on a full disk (line 41 "ERROR disk quota exceeded"), '
+        "not on load (line 12).)",
+    )
+    done = rlm(["ask", "-", "why did the deploy fail?", "--json", *model_flags(provider)], input=log, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "line 41 ERROR disk quota exceeded on db-7" in provider.root_requests()[1].last_user
+    data = json.loads(done.stdout)
+    assert [(c["path"], c["line_start"], c["status"], c["file"]) for c in data["citations"]] == [
+        ("<stdin>", 41, "verified", None), ("<stdin>", 12, "verified", None),
+    ]
+    assert data["citations"][1]["text"] == "INFO request 12 served"
