@@ -70,6 +70,7 @@ EventsOpt = Annotated[bool, typer.Option("--events", help="Print each event of t
 TraceOpt = Annotated[Path | None, typer.Option("--trace", help="Also write the run's events as JSONL to this path.", rich_help_panel=OUTPUT)]
 NoTraceOpt = Annotated[bool, typer.Option("--no-trace", help="Do not record the run in the state directory.", rich_help_panel=OUTPUT)]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="More detail: full cell output, skipped files.", rich_help_panel=OUTPUT)]
+NoCiteOpt = Annotated[bool, typer.Option("--no-cite", help="Do not ask for citations nor check them (setting: cite = false).", rich_help_panel=OUTPUT)]
 ProgressOpt = Annotated[ProgressMode | None, typer.Option("--progress", help="How progress is drawn on stderr; auto is the tree on a colour terminal, plain lines otherwise. \\[default: auto]", rich_help_panel=OUTPUT)]
 
 
@@ -91,7 +92,7 @@ def main_callback(
 ASK_EPILOG = (
     "The Model, Budgets, Input and Sandbox options and --progress can also be set as RLM_<OPTION> "
     "(e.g. RLM_MAX_COST) or in the config file; flags win, then the environment, then the file. "
-    "--no-trace is RLM_TRACE=false there, --no-dotenv RLM_DOTENV=false; --paths-from, --json, --events, --trace, --quiet and --verbose are flags only. "
+    "--no-trace is RLM_TRACE=false there, --no-dotenv RLM_DOTENV=false, --no-cite RLM_CITE=false; --paths-from, --json, --events, --trace, --quiet and --verbose are flags only. "
     "`rlm config show` lists the settings.\n\n" + EXIT_CODES_HELP
 )
 
@@ -132,6 +133,7 @@ def ask(
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     progress: ProgressOpt = None,
+    no_cite: NoCiteOpt = False,
 ) -> None:
     """Ask a QUESTION about one or more SOURCEs.
 
@@ -148,7 +150,7 @@ def ask(
         "gitignore": gitignore, "follow_links": follow_links, "max_file_size": max_file_size, "sandbox": sandbox,
         "cell_timeout": cell_timeout, "allow_net": allow_net,
         "allow_write": tuple(allow_write) if allow_write else None,
-        "progress": progress, "trace": False if no_trace else None,
+        "progress": progress, "trace": False if no_trace else None, "cite": False if no_cite else None,
         "system": system, "options": as_model_options(option),
     }
     if estimate:

@@ -51,6 +51,14 @@ class Repl(Protocol):
     def set_variable(self, name: str, value: Any) -> None: ...
 
 
+class AnswerReview(Protocol):
+    """A check of the finished answer (the citations): one repair request, then the final form."""
+
+    def repair_request(self, answer: str) -> str | None: ...
+
+    def settle(self, answer: str) -> str: ...
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     """The models and sizes a run works with."""
@@ -64,6 +72,7 @@ class EngineConfig:
     concurrency: int
     libraries: tuple[str, ...] = ()
     instruction: str | None = None  # appended to the system prompt (the `system` setting)
+    cite: bool = False  # the model is asked for citations
 
 
 @dataclass
@@ -94,6 +103,7 @@ class Engine:
         self, *, llm: ChatModel, config: EngineConfig, budget: Budget, emit: Emit, run_id: str,
         failures: Failures, parent_run_id: str | None = None, parent_call_id: str | None = None,
         stop: Stop | None = None,
+        review: AnswerReview | None = None,
     ) -> None:
         """`stop` is set when the run ends (before RunFinished), and ends its calls when set first."""
         self.config = config
@@ -105,6 +115,7 @@ class Engine:
         self.failures = failures  # shared with the run's broker
         self.stop = stop or Stop()  # shared with the run's broker
         self.meter = Meter(llm=Stoppable(llm, self.stop), budget=budget, emit=emit, run_id=run_id, failures=self.failures)
+        self.review = review
         self.started = time.monotonic()
         self.question = ""
         self.interrupted: RunOutcome | None = None  # how the run stood when Ctrl-C ended it
@@ -147,6 +158,7 @@ class Engine:
                 except OverBudget as over:
                     return self._finish_on_limit(state, over.limit)
                 if self._turn(state, repl, held):
+                    self._repair(state, repl)
                     return self._finish(state, "answer")
             if self.failures.failure is not None:
                 return self._finish(state, "error", failure=self.failures.failure)
@@ -263,6 +275,24 @@ class Engine:
             self.emit(AnswerUpdated(self.run_id, content=content, ready=ready))
         return ready
 
+    def _repair(self, state: _State, repl: Repl) -> None:
+        """One more turn when the review finds the ready answer wanting (unsupported citations),
+        within the budgets; unless that turn ends ready again, the answer stands as it was."""
+        request = self.review.repair_request(state.answer["content"]) if self.review else None
+        if request is None or state.turn >= self.budget.limits.max_iterations or self.budget.reached():
+            return
+        kept = dict(state.answer)
+        repl.execute('answer["ready"] = False')
+        self._sync_answer(state, repl)
+        self._append(state, "user", request)
+        try:
+            ready = self._turn(state, repl, self.meter.reserve(self.config.model, state.messages))
+        except (OverBudget, RlmError):
+            ready = False
+        if not ready or not state.answer["content"].strip():
+            state.answer = kept
+            self.emit(AnswerUpdated(self.run_id, content=kept["content"], ready=True))
+
     # model calls -------------------------------------------------------------------------------
     def _root_call(self, state: _State, messages: list[Message], *, deadline: float | None = None, held: Reservation | None = None) -> str:
         completion = self.meter.call("root", self.config.model, messages, deadline=deadline, held=held)
@@ -317,6 +347,8 @@ class Engine:
         return self._finish(state, reason)
 
     def _finish(self, state: _State, stopped_by: str, *, error: str | None = None, failure: BaseException | None = None) -> RunOutcome:
+        if self.review is not None:
+            state.answer["content"] = self.review.settle(state.answer["content"])
         usage = self.budget.snapshot()
         ready = stopped_by == "answer"
         error = error_message(failure) if failure else error
@@ -336,7 +368,7 @@ class Engine:
             max_iterations=limits.max_iterations, can_recurse=self.budget.depth < self.config.max_depth,
             max_sub_calls=limits.max_sub_calls, max_cost=limits.max_cost, max_tokens=limits.max_tokens,
             timeout=limits.timeout_left, libraries=self.config.libraries, mapped=mapped,
-            instruction=self.config.instruction,
+            instruction=self.config.instruction, cite=self.config.cite,
         )
 
 

@@ -166,6 +166,13 @@ class Notice(Event):
 
 
 @dataclass(frozen=True)
+class CitationsChecked(Event):
+    """The answer's citations, each checked against the input (the `--json` citations items)."""
+
+    citations: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class RunFinished(Event):
     stopped_by: str
     ready: bool
@@ -184,7 +191,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (
         RunStarted, TurnStarted, ModelReplied, CellStarted, CellExecuted, BatchStarted,
         BatchFinished, SubcallStarted, SubcallFinished, CallRetried, ToolCalled, AnswerUpdated,
-        HistoryCompacted, Notice, RunFinished,
+        HistoryCompacted, Notice, CitationsChecked, RunFinished,
     )
 }
 

@@ -109,6 +109,8 @@ def result_from_events(events: list[ev.Event], trace: str | None = None) -> RunR
         result.error = "the trace ends before the run finished (interrupted or crashed)"
         result.exit_code = int(ExitCode.INTERNAL)
         return result
+    checked = next((e for e in reversed(mine) if isinstance(e, ev.CitationsChecked)), None)
+    result.citations = list(checked.citations) if checked else []
     result.answer, result.ready, result.stopped_by = finished.answer, finished.ready, finished.stopped_by
     result.iterations, result.sub_calls = finished.iterations, finished.sub_calls
     result.usage, result.elapsed_s, result.error = finished.usage, finished.elapsed_s, finished.error

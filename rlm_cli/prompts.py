@@ -39,13 +39,12 @@ have seen output from the context.
 runs out.
 5. Verify the draft against the context (grep for the facts you cite, count again).
 6. Finish in a code block: `FINAL(...)`, `FINAL_VAR("name")` or `answer["ready"] = True`. \
-Answer the question directly and completely, in its language; cite paths and line numbers where \
-they help.
+Answer the question directly and completely, in its language; {cite_step}
 
 Never invent REPL output: you know only what the REPL printed back. If a cell times out or is \
 slow, write cheaper code (search before you loop, avoid quadratic work).
 
-## Examples (`re` and `json` are already imported)
+{citations}## Examples (`re` and `json` are already imported)
 {examples}
 ## Budgets
 {budget_lines}
@@ -212,6 +211,41 @@ class PromptFacts:
     libraries: Sequence[str] = ()
     mapped: bool = False  # `context` is the lazy memory-mapped form, not a str
     instruction: str | None = None  # the user's own addition (the `system` setting)
+    cite: bool = False  # ask for citations (they are checked before the answer is shown)
+
+
+_CITE_STEP = {
+    True: "back each claim with a citation (below).",
+    False: "cite paths and line numbers where they help.",
+}
+
+CITATIONS_SECTION = """\
+## Citations
+Back each claim in the answer with a citation to the input, then quote the words that support \
+it in double quotes: `path:line` or `path:first-last` for text, `path#page=N` for a PDF page, \
+`line N` for piped input. Grep matches and chunks carry theirs ready (`m.cite`, `chunk.cite`; \
+`doc.cite(line)` for a line of a document): copy them, never count lines by hand. When you send \
+chunks to sub-LLMs, put `chunk.cite` above each chunk's text and ask for citations with quotes. \
+The citations are checked against the input before the answer is shown.
+```repl
+m = context.grep(r"MAX_RETRIES\\s*=")[0]
+answer["content"] = f'Retries stop after 5 attempts ({m.cite} "{m.line.strip()}").'
+print(answer["content"])  # Retries stop after 5 attempts (src/net/retry.py:42 "MAX_RETRIES = 5").
+```
+
+"""
+
+CITATION_REPAIR_REQUEST = """\
+These citations in your answer could not be checked against the input:
+{items}
+Fix each one (find the right place with code: `context.grep(...)` and its `m.cite`) or drop the \
+claim it supports. This is your last turn: in this reply, set answer["content"] to the whole \
+corrected answer and mark it ready (FINAL(...) or answer["ready"] = True)."""
+
+
+def citation_repair_request(unsupported: Sequence[tuple[str, str]]) -> str:
+    """The one repair turn's request: each unsupported citation (as written) and why."""
+    return CITATION_REPAIR_REQUEST.format(items="\n".join(f"- {written}: {why}" for written, why in unsupported))
 
 
 def system_prompt(facts: PromptFacts) -> str:
@@ -242,6 +276,8 @@ def system_prompt(facts: PromptFacts) -> str:
             chunk_hint=max(10_000, min(200_000, sub_window_chars // 4)),
         ) if subs else _NO_SUB_SECTION,
         meaning_step=_MEANING_STEP[subs],
+        cite_step=_CITE_STEP[facts.cite],
+        citations=CITATIONS_SECTION if facts.cite else "",
         budget_lines="\n".join(budget_lines(facts)),
     ) + instruction
 

@@ -33,6 +33,7 @@ class RunResult:
     hint: str | None = None
     exit_code: int = 0
     run_id: str | None = None
+    citations: list[dict[str, Any]] = field(default_factory=list)  # each checked against the input
 
     def to_json_dict(self) -> dict[str, Any]:
         """The `--json` object. Keys are only ever added, never renamed or removed."""
@@ -54,4 +55,5 @@ class RunResult:
             "hint": self.hint,
             "exit_code": self.exit_code,
             "run_id": self.run_id,
+            "citations": self.citations,
         }

@@ -29,6 +29,7 @@ from rlm_cli.signals import stop_signals_interrupt
 
 if TYPE_CHECKING:
     from rlm_cli.chat import Stop
+    from rlm_cli.citations import CitationReview
     from rlm_cli.engine import EngineConfig, RunOutcome
     from rlm_cli.ingest import IngestResult
     from rlm_cli.sandbox import SandboxConfig
@@ -138,6 +139,8 @@ def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
             _stopped(result, outcome.stopped_by, outcome.failure, outcome.error)
         finally:
             _fill_usage(result, session)
+            if session.citations is not None:
+                result.citations = [item.to_json_dict() for item in session.citations.citations]
     if result.trace and not Path(result.trace).exists():
         result.trace = None  # the run ended before its first event: no trace was kept
     result.elapsed_s = time.monotonic() - started
@@ -161,6 +164,7 @@ class RunSession:
         self.interrupted: RunOutcome | None = None  # the root run's outcome at Ctrl-C, once it had started
         self.root_budget: Budget | None = None
         self.ids = itertools.count(1)  # sub-call and batch numbers, unique in the run tree
+        self.citations: CitationReview | None = None  # the root run's check, when citations are checked
 
     def run_root(self, run_id: str, question: str, ingested: IngestResult, sources: list[str], notes: list[tuple[str, str]]) -> RunOutcome:
         """The top-level run; `notes` (message, level) are shown once it has started."""
@@ -189,9 +193,10 @@ class RunSession:
             settings=SubcallSettings(config.sub_model, config.sub_window_tokens, budget.depth < settings.depth),
             child_runner=lambda prompt, context, child_budget, call_id: self._child(run_id, call_id, prompt, context, ingested, child_budget, stop),
         )
+        review = self._citation_review(run_id, ingested) if parent_run_id is None else None
         engine = Engine(
             llm=self.llm, config=config, budget=budget, emit=self.emit, run_id=run_id, parent_run_id=parent_run_id,
-            parent_call_id=parent_call_id, failures=self.failures, stop=stop,
+            parent_call_id=parent_call_id, failures=self.failures, stop=stop, review=review,
         )
         with Sandbox(self._sandbox_config(ingested), broker) as sandbox:
             try:
@@ -204,6 +209,15 @@ class RunSession:
                 raise
             finally:
                 broker.stop()
+
+    def _citation_review(self, run_id: str, ingested: IngestResult) -> CitationReview | None:
+        """The root run's citation check (None with --no-cite); its findings end up in the result."""
+        if not self.settings.cite:
+            return None
+        from rlm_cli.citations import CitationReview
+
+        self.citations = CitationReview(ingested.corpus, self.emit, run_id)
+        return self.citations
 
     def _child(
         self, parent_run_id: str, call_id: str, prompt: str, context: str | None, ingested: IngestResult,
@@ -236,7 +250,7 @@ class RunSession:
             root_window_tokens=self.llm.context_window(model, settings.root_context_window),
             sub_window_tokens=self.llm.context_window(sub_model, settings.sub_context_window),
             concurrency=settings.concurrency, libraries=self.libraries,
-            instruction=settings.system if depth == 1 else None,
+            instruction=settings.system if depth == 1 else None, cite=settings.cite and depth == 1,
         )
 
     def _sandbox_config(self, ingested: IngestResult) -> SandboxConfig:
@@ -340,6 +354,7 @@ def _redact(result: RunResult) -> None:
 
     redact = Redactor()
     result.answer, result.error, result.hint = redact(result.answer), result.error and redact(result.error), result.hint and redact(result.hint)
+    result.citations = [{key: redact(value) if isinstance(value, str) else value for key, value in item.items()} for item in result.citations]
 
 
 def _fill_usage(result: RunResult, session: RunSession) -> None:

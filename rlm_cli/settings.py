@@ -70,6 +70,7 @@ class Settings:
     root_context_window: int = field(default=128_000, metadata=_doc("The root model's window in tokens when LiteLLM does not know it.", minimum=1))
     sub_context_window: int = field(default=128_000, metadata=_doc("The sub-model's window in tokens when LiteLLM does not know it.", minimum=1))
     progress: ProgressMode = field(default="auto", metadata=_doc("How progress is drawn on stderr; auto is the tree on a colour terminal, plain lines otherwise."))
+    cite: bool = field(default=True, metadata=_doc("Ask the model for citations and check them against the input before printing."))
     trace: bool = field(default=True, metadata=_doc("Record each run in the state directory."))
     state_dir: str | None = field(default=None, metadata=_doc("Where runs are recorded (default: the platform's state directory, $XDG_STATE_HOME/rlm on Linux).", example="/var/tmp/rlm"))
 

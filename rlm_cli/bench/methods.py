@@ -122,6 +122,7 @@ def _ask(item: Item, settings: Settings) -> Outcome:
         root_tokens=Usage.of(usage.get("root")).tokens, sub_tokens=Usage.of(usage.get("sub")).tokens,
         cost_usd=Usage.of(usage.get("total")).cost_usd, wall_s=result.elapsed_s,
         turns=result.iterations, sub_calls=result.sub_calls, error=result.error,
+        extra={"citations": [item["status"] for item in result.citations]},
     )
 
 

@@ -53,7 +53,15 @@ def _group(task: str, size: int, method: str, rows: list[Row]) -> dict[str, Any]
         "truncated": sum(1 for r in rows if r.get("truncated")),
         "errors": sum(1 for r in rows if r.get("error")),
         "stopped_by": dict(Counter(r["stopped_by"] for r in rows)),
+        **citation_share(rows),
     }
+
+
+def citation_share(rows: list[Row]) -> dict[str, Any]:
+    """How many answers cite the input, and the share of those whose citations all verify."""
+    cited = [r["citations"] for r in rows if r.get("citations")]
+    verified = sum(all(status == "verified" for status in statuses) for statuses in cited)
+    return {"cited": len(cited), "citations_verified": round(verified / len(cited), 4) if cited else None}
 
 
 def _mean(values: list[float]) -> float:
@@ -112,6 +120,8 @@ def _notes(group: dict[str, Any]) -> str:
         notes.append(f"truncated {group['truncated']}/{group['n']}")
     if group["errors"]:
         notes.append(f"{group['errors']} error{'s' * (group['errors'] > 1)}")
+    if group.get("cited"):
+        notes.append(f"citations all verified in {group['citations_verified']:.0%} of {group['cited']} cited")
     limits = {k: v for k, v in group["stopped_by"].items() if k != "answer" and k != "error"}
     notes += [f"{count} {reason}" for reason, count in sorted(limits.items())]
     return ", ".join(notes)

@@ -111,6 +111,7 @@ def _run_unit(unit: tuple[str, int, int, list[str]], config: MethodConfig, ident
             **identity, "score": round(result.value, 4), "detail": result.detail,
             "input_chars": len(item.as_text()), **fields, "wall_s": round(outcome.wall_s, 3),
             "truncated": extra.get("truncated", False), "kept_fraction": extra.get("kept_fraction", 1.0),
+            "citations": extra.get("citations", []),  # each citation's status, in answer order
             "expected": item.answer,
         }
 

@@ -16,7 +16,7 @@ class Chunk(str):
 
     Each chunk is exactly context[chunk.start:chunk.end]; `.path` is the first document it
     touches, `.paths` all of them, `.number` its position in the list (str methods such as
-    .index() work as on any str).
+    .index() work as on any str); `.cite` is its citation (`path:first-last`, `path#page=N`).
     """
 
     number: int
@@ -24,11 +24,12 @@ class Chunk(str):
     end: int
     path: str
     paths: tuple[str, ...]
+    cite: str
 
-    def __new__(cls, text: str, *, number: int, start: int, end: int, paths: tuple[str, ...]) -> Chunk:
+    def __new__(cls, text: str, *, number: int, start: int, end: int, paths: tuple[str, ...], cite: str = "") -> Chunk:
         chunk = super().__new__(cls, text)
         chunk.number, chunk.start, chunk.end = number, start, end
-        chunk.paths = paths
+        chunk.paths, chunk.cite = paths, cite
         chunk.path = paths[0] if paths else ""
         return chunk
 

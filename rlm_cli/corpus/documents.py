@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rlm_cli.corpus.chunks import Chunk, line_spans
+from rlm_cli.corpus.cite import SpanCiter, cite_lines
 from rlm_cli.corpus.grep import MAX_MATCHES, GrepResult, Match, Searcher, compile_pattern, search
 from rlm_cli.corpus.readers import MappedReader
 from rlm_cli.corpus.text import TextLike
@@ -148,10 +149,15 @@ class _DocumentMethods:
 
     def chunks(self, max_chars: int, overlap: int = 0) -> list[Chunk]:
         """This document in pieces of at most max_chars, cut after a newline where possible."""
+        citer = SpanCiter([(self.path, self._info.pages)], [0], [""], len(self))
         return [
-            Chunk(text, number=index, start=start, end=end, paths=(self.path,))
+            Chunk(text, number=index, start=start, end=end, paths=(self.path,), cite=citer.cite(start, text))
             for index, (start, end, text) in enumerate(line_spans(self._slice, 0, len(self), max_chars, overlap))
         ]
+
+    def cite(self, line: int, last: int | None = None) -> str:
+        """A citation of line `line` (to `last`) of this document, for an answer: `path:line`."""
+        return cite_lines(self.path, line, last)
 
     def __repr__(self) -> str:
         return summary_repr(self._info)

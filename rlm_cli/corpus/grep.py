@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from rlm_cli.corpus.cite import cite_lines, cite_pages
+
 MAX_MATCHES = 1000
 _SHOWN_LINE = 240  # characters of a matched line a repr shows
 
@@ -36,6 +38,11 @@ class Match:
         return "\n".join(rows)
 
     __repr__ = __str__
+
+    @property
+    def cite(self) -> str:
+        """This hit as a citation for an answer: `path:line`, or `path#page=N` in a PDF."""
+        return cite_pages(self.path, self.page) if self.page else cite_lines(self.path, self.line_no)
 
 
 class Found(Protocol):

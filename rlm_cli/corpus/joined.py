@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple, overload
 
 from rlm_cli.corpus.chunks import Chunk, file_spans, line_spans
+from rlm_cli.corpus.cite import SpanCiter
 from rlm_cli.corpus.describe import overview, plural
 from rlm_cli.corpus.documents import Document, Info, MappedDocument, summary_repr
 from rlm_cli.corpus.grep import MAX_MATCHES, GrepResult, Match, Searcher, compile_pattern
@@ -148,7 +149,8 @@ class CorpusMethods:
         by="lines": the joined text cut after a newline (a chunk may span several files).
         by="files": whole documents packed together; a document larger than max_chars is cut
         by lines. overlap repeats that many characters (whole lines where possible) between
-        neighbouring pieces. Each chunk is a str with .path, .paths, .start, .end, .number.
+        neighbouring pieces. Each chunk is a str with .path, .paths, .start, .end, .number and
+        .cite (its source as a citation, e.g. "src/app.py:1-80").
         For a huge input, iter_chunks() gives the same pieces one at a time.
         """
         return list(self.iter_chunks(max_chars, overlap, by))
@@ -161,8 +163,10 @@ class CorpusMethods:
             spans = file_spans(self._slice, self._starts(), len(self), max_chars, overlap)
         else:
             raise ValueError(f'by must be "lines" or "files", not {by!r}')
+        citer = SpanCiter([(info.path, info.pages) for info in self._infos], self._starts(), self._headers, len(self))
         for index, (start, end, text) in enumerate(spans):
-            yield Chunk(text, number=index, start=start, end=end, paths=self._paths_between(start, end))
+            cite = citer.cite(start, text)
+            yield Chunk(text, number=index, start=start, end=end, paths=self._paths_between(start, end), cite=cite)
 
     def _paths_between(self, start: int, end: int) -> tuple[str, ...]:
         starts = self._starts()

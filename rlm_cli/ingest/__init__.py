@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from rlm_cli.corpus import MANIFEST_VERSION, LazyCorpus, Skipped, lazy_corpus
+from rlm_cli.corpus.cite import STDIN_PATH
 from rlm_cli.errors import InputError
 from rlm_cli.ingest.clock import Clock
 from rlm_cli.ingest.documents import Limits, examine_all
@@ -27,8 +28,6 @@ from rlm_cli.ingest.walk import Candidate, Walker, read_path_list
 
 if TYPE_CHECKING:
     from rlm_cli.settings import Settings
-
-STDIN_PATH = "<stdin>"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from rlm_cli.render import fmt
 from rlm_cli.result import RunResult
@@ -31,8 +31,12 @@ def print_result(
     if as_json:
         out.write(json.dumps(result.to_json_dict(), ensure_ascii=False) + "\n")
     elif result.answer:
-        _print_answer(result.answer, out)
+        _print_answer(result.answer, out, result.citations)
     out.flush()
+    if not as_json and result.citations:  # flagged on stderr, never dropped (quiet or not)
+        from rlm_cli.render.citations import notes
+
+        err.write(notes(result.citations))
     if result.error:
         kind = "" if result.stopped_by == "interrupt" else "error: "  # Ctrl-C, SIGTERM, SIGHUP
         err.write(f"rlm: {kind}{visible(result.error)}\n")
@@ -61,14 +65,18 @@ def summary_line(result: RunResult) -> str:
     )
 
 
-def _print_answer(answer: str, out: TextIO) -> None:
+def _print_answer(answer: str, out: TextIO, citations: list[dict[str, Any]]) -> None:
     if not out.isatty():
         out.write(answer if answer.endswith("\n") else answer + "\n")
         return
     from rich.console import Console
-    from rich.markdown import Markdown
 
+    from rlm_cli.render.citations import linked_markdown, sources
     from rlm_cli.render.consoles import no_color
 
     # On a terminal the answer is shown, not passed through: its control characters are made visible.
-    Console(file=out, no_color=no_color(), highlight=False).print(Markdown(visible(answer)))
+    console = Console(file=out, no_color=no_color(), highlight=False)
+    console.print(linked_markdown(visible(answer), citations))
+    if citations:
+        console.print()
+        console.print(sources(citations))

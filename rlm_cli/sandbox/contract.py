@@ -227,7 +227,11 @@ def _free_names(node: ast.AST) -> set[str]:
 
 
 def prompt_text(value: Any, where: str) -> str:
-    """A prompt as str: str itself, or the text of a corpus object (a chunk, a document)."""
+    """A prompt as str: str itself, or the text of a corpus object (a chunk, a document); a chunk
+    opens with its source, so the sub-model can cite it."""
+    source = getattr(value, "cite", None) if type(value).__module__.startswith("rlm_cli.") else None
+    if isinstance(source, str) and source:
+        return f"[source: {source}]\n{str.__str__(value)}"
     if isinstance(value, str):
         return value
     if type(value).__module__.startswith("rlm_cli."):

@@ -15,7 +15,7 @@ from rlm_cli.bench.command import BenchRequest, make_plan
 from rlm_cli.bench.items import Item
 from rlm_cli.bench.methods import MethodConfig, Outcome, direct_prompt
 from rlm_cli.bench.plot import plot_summary
-from rlm_cli.bench.report import summarize, summary_table
+from rlm_cli.bench.report import citation_share, summarize, summary_table
 from rlm_cli.bench.runner import ITEMS_FILE, Plan, run_plan
 from rlm_cli.errors import InputError
 from rlm_cli.settings import Settings
@@ -189,3 +189,17 @@ def test_parallel_raises_the_first_failure() -> None:
 
     with pytest.raises(RuntimeError, match="unit 1 broke"):
         list(_parallel([0, 1, 2], 1, work))
+
+
+def test_the_share_of_cited_answers_whose_citations_all_verify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [{"citations": ["verified", "verified"]}, {"citations": ["verified", "unsupported"]}, {"citations": []}, {}]
+    assert citation_share(rows) == {"cited": 2, "citations_verified": 0.5}
+    assert citation_share([{"citations": []}]) == {"cited": 0, "citations_verified": None}
+    cites = {"right": lambda item, config: Outcome(str(item.answer), "answer", extra={"citations": ["verified", "moved"]})}
+    monkeypatch.setattr("rlm_cli.bench.runner.METHODS", cites)
+    plan = Plan(("niah",), (1_000,), 2, 0, ("right",))
+    summary = summarize(run_plan(plan, CONFIG, tmp_path, 1, lambda row, resumed: None), plan, {"model": "m", "sub_model": "s"})
+    assert (summary["groups"][0]["cited"], summary["groups"][0]["citations_verified"]) == (2, 0.0)
+    console = Console(file=None, width=80, color_system=None, record=True)
+    console.print(summary_table(summary))
+    assert "niah 1k right: citations all verified in 0% of 2 cited" in console.export_text()

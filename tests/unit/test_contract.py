@@ -145,3 +145,10 @@ def test_rlm_query_batched_marks_a_failed_child(host: Host) -> None:
 
 def test_re_and_json_come_imported(repl: Repl) -> None:
     assert ok(repl, "re.findall('t', context), json.dumps(1)").value_repr == "(['t', 't', 't'], '1')"
+
+
+def test_a_chunk_sent_as_a_prompt_opens_with_its_source(repl: Repl, host: Host) -> None:
+    ok(repl, "from rlm_cli.corpus import Chunk\nc = Chunk('x = 1\\n', number=0, start=0, end=6, paths=('a.py',), cite='a.py:1')")
+    ok(repl, "llm_batch([c, 'plain'])\nllm_query(c)")
+    assert host.calls[0][1]["prompts"] == ["[source: a.py:1]\nx = 1\n", "plain"]
+    assert host.calls[1][1]["prompt"] == "[source: a.py:1]\nx = 1\n"

@@ -11,9 +11,9 @@ from rlm_cli import prompts
 from rlm_cli.broker import Broker, SubcallSettings
 from rlm_cli.budget import Budget, Limits
 from rlm_cli.chat import ChatModel, Stop
-from rlm_cli.engine import Engine, EngineConfig, RunOutcome
+from rlm_cli.engine import AnswerReview, Engine, EngineConfig, RunOutcome
 from rlm_cli.errors import ConfigError, ProviderError
-from rlm_cli.events import Event, RunFinished
+from rlm_cli.events import AnswerUpdated, Event, RunFinished
 from rlm_cli.failures import Failures
 from rlm_cli.llm import LLMClient, RetryPolicy
 from rlm_cli.sandbox import Sandbox, SandboxConfig
@@ -21,7 +21,10 @@ from tests.fakes.chat import ScriptedModel
 from tests.fakes.provider import FakeProvider, Reply, Request, code, script
 
 
-def run(model: ChatModel, limits: Limits, *, stop: Stop | None = None, emit: list[Event] | None = None) -> tuple[RunOutcome, list[Event]]:
+def run(
+    model: ChatModel, limits: Limits, *, stop: Stop | None = None, emit: list[Event] | None = None,
+    review: AnswerReview | None = None,
+) -> tuple[RunOutcome, list[Event]]:
     events: list[Event] = [] if emit is None else emit
     budget = Budget(limits)
     failures = Failures()  # one policy for the run's broker and engine
@@ -30,7 +33,7 @@ def run(model: ChatModel, limits: Limits, *, stop: Stop | None = None, emit: lis
                           root_window_tokens=100_000, sub_window_tokens=100_000, concurrency=4)
     broker = Broker(run_id="r", llm=model, settings=SubcallSettings("openai/sub", 100_000, False), budget=budget,
                     gate=threading.BoundedSemaphore(4), concurrency=4, emit=events.append, failures=failures, stop=stop)
-    engine = Engine(llm=model, config=config, budget=budget, emit=events.append, run_id="r", failures=failures, stop=stop)
+    engine = Engine(llm=model, config=config, budget=budget, emit=events.append, run_id="r", failures=failures, stop=stop, review=review)
     try:
         with Sandbox(SandboxConfig(mode="none"), broker) as sandbox:
             outcome = engine.run("what?", sandbox, description="(a description)", input_summary={}, sources=[])
@@ -248,3 +251,33 @@ def test_nothing_is_sent_after_the_run_finished(model: ScriptedModel) -> None:
     assert model.wait_for(lambda m: m.in_flight == 0)
     assert len(model.sub_requests()) == 4
     assert isinstance(events[-1], RunFinished)  # the abandoned calls report nothing after it
+
+
+class Review:
+    """Asks for one repair while the answer cites `a.py:9`; settles by marking the answer."""
+
+    def repair_request(self, answer: str) -> str | None:
+        return "fix a.py:9" if "a.py:9" in answer else None
+
+    def settle(self, answer: str) -> str:
+        return answer + " [checked]"
+
+
+@pytest.mark.parametrize(("repair", "answer"), [
+    (code("FINAL('see a.py:10')"), "see a.py:10"),  # repaired in its one turn
+    (code("print('looking again')"), "see a.py:9"),  # not ready again: the first answer stands
+])
+def test_one_repair_turn_when_the_review_finds_the_answer_wanting(model: ScriptedModel, repair: str, answer: str) -> None:
+    model.root_script = script(code("print(1)"), code("FINAL('see a.py:9')"), repair)
+    outcome, events = run(model, Limits(), review=Review())
+    assert (outcome.answer, outcome.ready, outcome.stopped_by) == (answer + " [checked]", True, "answer")
+    assert len(model.root_requests()) == 3
+    assert model.root_requests()[2].last_user == "fix a.py:9"
+    last = [e for e in events if isinstance(e, AnswerUpdated)][-1]
+    assert (last.content, last.ready) == (answer, True)
+
+
+def test_no_repair_turn_past_the_turn_limit(model: ScriptedModel) -> None:
+    model.root_script = script(code("print(1)"), code("FINAL('see a.py:9')"))
+    outcome, _ = run(model, Limits(max_iterations=2), review=Review())
+    assert (outcome.answer, outcome.stopped_by, len(model.root_requests())) == ("see a.py:9 [checked]", "answer", 2)
