@@ -5,7 +5,8 @@ Standard library only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rlm_cli.corpus.chunks import Chunk, line_spans
@@ -57,6 +58,26 @@ def grep_pieces(
 ) -> tuple[list[Match], bool]:
     """Matches (one per line) in a document's (offset, text) pieces; True if `limit` stopped it."""
     return search(regex, pieces, path=info.path, page_starts=info.pages, context_lines=context_lines, limit=limit)
+
+
+def whole_lines(pieces: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    """(offset, text) pieces re-cut to end after a newline, so no line is split between two
+    (a block may end inside a line longer than a block's newline reach)."""
+    carry, carry_at = "", 0
+    for base, piece in pieces:
+        text = carry + piece if carry else piece
+        start = base - len(carry)
+        cut = text.rfind("\n") + 1
+        if cut == len(text):
+            carry = ""
+            yield start, text
+        elif cut:
+            carry, carry_at = text[cut:], start + cut
+            yield start, text[:cut]
+        else:
+            carry, carry_at = text, start
+    if carry:
+        yield carry_at, carry
 
 
 class _DocumentMethods:
@@ -229,12 +250,40 @@ class MappedDocument(_DocumentMethods, TextLike):
         return self._store.slice(start, end)
 
     def _line_pieces(self) -> Iterable[tuple[int, str]]:
-        return self._store.line_pieces()
+        return whole_lines(self._store.line_pieces())
 
     @property
     def known_length(self) -> int | None:
         """The length in characters once a scan has counted it, else None."""
         return self._store.known_length
+
+    def _grep(self, regex: Searcher, context_lines: int, limit: int) -> tuple[list[Match], bool]:
+        """Through a byte scan with a literal prefilter where the pattern allows, else decoded block by block."""
+        scanner = self._store.scanner()
+        if scanner is not None and isinstance(regex, re.Pattern):
+            found = scanner.grep(regex, self.path, context_lines, limit)
+            if found is not None:
+                return found
+        return super()._grep(regex, context_lines, limit)
+
+    def count(self, sub: str, start: int | None = None, end: int | None = None) -> int:
+        """Non-overlapping occurrences of `sub` (as str.count); over the whole document, counted on bytes."""
+        scanner = self._store.scanner() if start is None and end is None and isinstance(sub, str) else None
+        counted = scanner.count(sub) if scanner is not None else None
+        return super().count(sub, start, end) if counted is None else counted
+
+    def __contains__(self, sub: object) -> bool:
+        scanner = self._store.scanner() if isinstance(sub, str) else None
+        position = scanner.find(sub) if scanner is not None and isinstance(sub, str) else None
+        return super().__contains__(sub) if position is None else position != -1
+
+    def find(self, sub: str, start: int | None = None, end: int | None = None) -> int:
+        """Lowest offset where `sub` starts within [start:end], or -1 (as str.find); found on bytes when whole."""
+        scanner = self._store.scanner() if start is None and end is None and isinstance(sub, str) else None
+        position = scanner.find(sub) if scanner is not None else None
+        if position is None:
+            return super().find(sub, start, end)
+        return -1 if position == -1 else self._store.char_offset(position)
 
     def head(self, max_chars: int) -> str:
         """The first max_chars characters, without scanning the document."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, AnyStr
 
 from rlm_cli.corpus.describe import human
 
@@ -124,7 +124,7 @@ class TextLike:
             buffer = carry + piece
             total += buffer.count(sub)
             if keep:
-                carry = buffer[_resume_after_count(buffer, sub) :]
+                carry = buffer[resume_after_count(buffer, sub) :]
         return total
 
     def splitlines(self, keepends: bool = False) -> list[str]:
@@ -189,7 +189,7 @@ def _lazy_types() -> Iterator[type]:
         yield cls
 
 
-def _resume_after_count(buffer: str, sub: str) -> int:
+def resume_after_count(buffer: AnyStr, sub: AnyStr) -> int:
     """Where counting must resume in `buffer`: after its last counted match, or len(sub)-1 from the end."""
     resume = len(buffer) - len(sub) + 1
     last = buffer.rfind(sub)

@@ -1,0 +1,119 @@
+"""Byte scans of memory-mapped documents give what the standard library finds in the text.
+
+Files are tiny and the scan windows and blocks are shrunk, so every line, literal and block
+boundary case happens: CRLF, long lines, lines crossing windows and blocks, no final newline,
+multi-byte UTF-8.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import rlm_cli.corpus.readers as readers
+import rlm_cli.corpus.scan as scan
+from rlm_cli.corpus import Corpus, LazyCorpus, Match, load_manifest
+from rlm_cli.corpus.literals import prefilter
+from tests.unit.ingest_helpers import run, write_tree
+
+LINES = [
+    "2025-03-14 INFO start naïve café ☃ 日本語",
+    "2025-03-14 ERROR 500 lock timeout on table users\r",  # CRLF
+    "x" * 700 + " ERROR 404 after a long run of x" + "y" * 300,  # past a block and a window
+    "",
+    "plain line done\r",
+    "WARN status=200 Status=201 STATUS=202 done",
+    "\ufb01le with a ligature and a Kelvin sign \u212a and \u017f ERROR 7",
+    "error lower case, café again",
+    "last line, no newline at the end: ERROR 999",
+]
+TEXT = "\n".join(LINES)  # no final newline
+PATTERNS: list[tuple[str, bool]] = [
+    ("ERROR", False), (r"ERROR \d+", False), ("error", True), ("café", False), ("ERROR|WARN", False),
+    ("status=20[01]", True), ("done$", False), (r"^\S+ INFO", False), (r"\d{3} ", False),
+    ("ligature", True), ("K AND S", True), ("[ab]c", False), ("日本", False), ("missing", False),
+    (r"(?:lock|table) (?:timeout|users)", False), ("y{5}$", False), ("é a", True),
+]
+
+
+@pytest.fixture()
+def tiny_scans(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows and blocks of a few bytes, so lines and literals cross them."""
+    monkeypatch.setattr(scan, "WINDOW", 64)
+    monkeypatch.setattr(readers, "WINDOW", 64)
+    monkeypatch.setattr(readers, "BLOCK", 256)
+    monkeypatch.setattr(readers, "_NEWLINE_REACH", 64)
+
+
+def contexts(tmp_path: Path, text: str) -> tuple[LazyCorpus, Corpus]:
+    """The mapped form and the str form of one file holding `text`."""
+    write_tree(tmp_path, {"log.txt": text})
+    mapped = load_manifest(run([str(tmp_path / "log.txt")], tmp_path, mmap_threshold=100).manifest_path)
+    loaded = load_manifest(run([str(tmp_path / "log.txt")], tmp_path).manifest_path)
+    assert isinstance(mapped, LazyCorpus) and mapped.mapped and isinstance(loaded, Corpus)
+    return mapped, loaded
+
+
+def standard(text: str, pattern: str, ignore_case: bool, context_lines: int) -> list[tuple[object, ...]]:
+    """What a line-by-line re.search over str.split finds."""
+    regex = re.compile(pattern, re.MULTILINE | (re.IGNORECASE if ignore_case else 0))
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()
+    shown = [line.removesuffix("\r") for line in lines]
+    found = []
+    for number, line in enumerate(lines):
+        if (hit := regex.search(line)) is not None:
+            before = shown[max(0, number - context_lines) : number]
+            found.append((number + 1, shown[number], hit.start(), before, shown[number + 1 : number + 1 + context_lines]))
+    return found
+
+
+def plain(matches: list[Match]) -> list[tuple[object, ...]]:
+    return [(m.line_no, m.line, m.column, m.before, m.after) for m in matches]
+
+
+@pytest.mark.parametrize("final_newline", [False, True])
+@pytest.mark.parametrize(("pattern", "ignore_case"), PATTERNS)
+def test_grep_on_a_mapped_file_finds_what_the_standard_library_finds(
+    tmp_path: Path, tiny_scans: None, pattern: str, ignore_case: bool, final_newline: bool,
+) -> None:
+    text = TEXT + ("\n" if final_newline else "")
+    mapped, loaded = contexts(tmp_path, text)
+    for context_lines in (0, 2):
+        expected = standard(text, pattern, ignore_case, context_lines)
+        for form in (mapped, loaded):
+            result = form.grep(pattern, ignore_case=ignore_case, context_lines=context_lines)
+            assert plain(result) == expected, (type(form).__name__, pattern, context_lines)
+
+
+def test_the_byte_scan_is_the_path_taken_for_literal_patterns() -> None:
+    """The prefilter exists where it pays, and is refused where it would be wrong."""
+    flags = re.MULTILINE
+    assert prefilter(re.compile("ERROR", flags)) == (("ERROR",), False)
+    assert prefilter(re.compile(r"ERROR \d+|WARN", flags)) == (("ERROR ", "WARN"), False)
+    assert prefilter(re.compile("lock timeout", flags | re.IGNORECASE)) == (("meout",), True)
+    for no_prefilter in (r"\d+", "a\nb", r"a\sb", "[^x]yz", r"\Aabc", "(?s)a.b", "x*", "(?i:abc)"):
+        assert prefilter(re.compile(no_prefilter, flags)) is None, no_prefilter
+
+
+def test_a_line_longer_than_the_newline_reach_is_matched_whole(tmp_path: Path, tiny_scans: None) -> None:
+    """A block cut inside a line (no newline near its end) still gives the whole line, also on
+    the decoded path a pattern without a prefilter takes."""
+    text = "short\n" + "ab" * 400 + " needle 42 " + "cd" * 400 + "\nafter\n"
+    mapped, _ = contexts(tmp_path, text)
+    for pattern in ("needle", r"\d{2}\b"):
+        [match] = mapped.grep(pattern)
+        assert match.line_no == 2 and match.line == text.split("\n")[1], pattern
+
+
+def test_count_find_and_in_on_a_mapped_file_answer_as_str(tmp_path: Path, tiny_scans: None) -> None:
+    mapped, _ = contexts(tmp_path, TEXT)
+    document = mapped.documents[0]
+    for needle in ("ERROR", "café", "日本語", "xx", "x" * 65, "status", "\r\n", "missing", "done\r\nWARN"):
+        for form in (mapped, document):
+            assert form.count(needle) == TEXT.count(needle), needle
+            assert form.find(needle) == TEXT.find(needle), needle
+            assert (needle in form) == (needle in TEXT), needle
