@@ -6,7 +6,7 @@ Standard library only.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rlm_cli.corpus.chunks import Chunk, line_spans
@@ -217,6 +217,10 @@ class Document(_DocumentMethods, str):
         """The first max_chars characters."""
         return self._slice(0, max_chars)
 
+    def lines(self) -> list[str]:
+        """The lines without their ends (str.splitlines)."""
+        return self.splitlines()
+
 
 class MappedDocument(_DocumentMethods, TextLike):
     """One memory-mapped input document, never loaded whole: the lazy form of Document.
@@ -256,6 +260,10 @@ class MappedDocument(_DocumentMethods, TextLike):
     def known_length(self) -> int | None:
         """The length in characters once a scan has counted it, else None."""
         return self._store.known_length
+
+    def _line_parts(self) -> list[Sequence[str]] | None:
+        lines = self._store.split_bytes()
+        return None if lines is None else [lines]
 
     def _grep(self, regex: Searcher, context_lines: int, limit: int) -> tuple[list[Match], bool]:
         """Through a byte scan with a literal prefilter where the pattern allows, else decoded block by block."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from rlm_cli.corpus.documents import Document, Info, MappedDocument
 from rlm_cli.corpus.grep import Match, Searcher
@@ -109,6 +109,21 @@ class LazyCorpus(CorpusMethods, TextLike):
             if start <= body_end < end and number + 1 < len(starts):
                 yield "\n"
             number += 1
+
+    def _line_parts(self) -> list[Sequence[str]] | None:
+        parts: list[Sequence[str]] = []
+        for number, header in enumerate(self._headers):
+            if header:
+                parts.append([header.removesuffix("\n")])
+            document = self._document(number)
+            if isinstance(document, MappedDocument):
+                found = document._line_parts()
+                if found is None:
+                    return None
+                parts += found
+            else:
+                parts.append(document.split("\n"))
+        return parts
 
     def _per_document(self, sub: object, start: int | None, end: int | None) -> bool:
         """True when a whole-text search for `sub` can go document by document: mapped, and no

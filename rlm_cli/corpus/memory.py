@@ -74,6 +74,10 @@ class Corpus(CorpusMethods, str):
     def _slice(self, start: int, end: int) -> str:
         return str.__getitem__(self, slice(start, end))
 
+    def lines(self) -> list[str]:
+        """The lines without their ends (str.splitlines)."""
+        return self.splitlines()
+
     def _starts(self) -> list[int]:
         return self._layout
 

@@ -15,6 +15,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
+from rlm_cli.corpus.lines import SplitBytes
 from rlm_cli.corpus.scan import WINDOW, Scanner, byte_exact
 
 BLOCK = 16 * 1024 * 1024  # bytes per scan block of a mapped document
@@ -236,6 +237,7 @@ class MappedReader:
         self._source_lock = threading.Lock()
         self._index_built: tuple[list[Block], list[int]] | None = None  # blocks, their first characters
         self._last: tuple[int, str] = (-1, "")
+        self._newline_counts: dict[int, int] = {}  # newlines per scan window, counted on first need
 
     def _bytes(self) -> MappedBytes | BufferedBytes:
         if self._source is None:
@@ -292,7 +294,13 @@ class MappedReader:
         """Byte scans of this document, when its encoding lets bytes answer exactly; else None."""
         if not byte_exact(self._encoding):
             return None
-        return Scanner(self._bytes(), self._offset, self._end, self._encoding)
+        return Scanner(self._bytes(), self._offset, self._end, self._encoding, self._newline_counts)
+
+    def split_bytes(self) -> SplitBytes | None:
+        """The document's split("\\n") read lazily from its bytes, when its encoding allows; else None."""
+        if not byte_exact(self._encoding):
+            return None
+        return SplitBytes(self._bytes(), self._offset, self._end, self._encoding)
 
     def char_offset(self, position: int) -> int:
         """The character offset of byte `position` (which starts a character)."""

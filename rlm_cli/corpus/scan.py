@@ -12,11 +12,10 @@ import codecs
 import heapq
 import re
 from collections.abc import Iterator
-from typing import Protocol
+from typing import AnyStr, Protocol
 
 from rlm_cli.corpus.grep import Match
 from rlm_cli.corpus.literals import prefilter
-from rlm_cli.corpus.text import resume_after_count
 
 WINDOW = 8 * 1024 * 1024  # bytes read at a time when counting or folding case
 _EXACT_CODECS = frozenset({"utf-8", "ascii", "latin-1", "iso8859-1"})
@@ -53,8 +52,12 @@ def _single_byte_ascii(info: codecs.CodecInfo) -> bool:
 class Scanner:
     """Byte scans of one document: the bytes of [start:end) of a source, in `encoding`."""
 
-    def __init__(self, source: ByteSource, start: int, end: int, encoding: str) -> None:
+    def __init__(
+        self, source: ByteSource, start: int, end: int, encoding: str, newline_counts: dict[int, int] | None = None,
+    ) -> None:
+        """`newline_counts`: newlines per whole WINDOW from `start`, kept by the caller across scans."""
         self._source, self._start, self._end, self._encoding = source, start, end, encoding
+        self._counts = {} if newline_counts is None else newline_counts
 
     def _encode(self, text: str) -> bytes | None:
         if "\ufffd" in text:  # also what undecodable bytes read as: not findable as bytes
@@ -87,9 +90,19 @@ class Scanner:
         """Newlines in the byte range [start:end)."""
         total = 0
         while start < end:
-            stop = min(end, start + WINDOW)
-            total += self._source.read(start, stop).count(b"\n")
-            start = stop
+            number = (start - self._start) // WINDOW
+            window_start = self._start + number * WINDOW
+            window_end = min(self._end, window_start + WINDOW)
+            if start == window_start and window_end <= end:  # a whole window: counted once per document
+                count = self._counts.get(number)
+                if count is None:
+                    count = self._counts[number] = self._source.read(start, window_end).count(b"\n")
+                total += count
+                start = window_end
+            else:
+                stop = min(end, window_end)
+                total += self._source.read(start, stop).count(b"\n")
+                start = stop
         return total
 
     def grep(self, regex: re.Pattern[str], path: str, context_lines: int, limit: int) -> tuple[list[Match], bool] | None:
@@ -175,3 +188,18 @@ def _merged(streams: list[Iterator[tuple[int, int]]]) -> Iterator[tuple[int, int
         if span[0] > last:
             last = span[0]
             yield span
+
+
+def resume_after_count(buffer: AnyStr, sub: AnyStr) -> int:
+    """Where counting must resume in `buffer`: after its last counted match, or len(sub)-1 from the end."""
+    resume = len(buffer) - len(sub) + 1
+    last = buffer.rfind(sub)
+    if last == -1 or last + len(sub) <= resume:
+        return resume
+    if not any(sub[:size] == sub[-size:] for size in range(1, len(sub))):
+        return last + len(sub)  # occurrences cannot overlap, so the last one was counted
+    position = end = 0
+    while (position := buffer.find(sub, position)) != -1:
+        position = end = position + len(sub)
+    return max(resume, end)
+

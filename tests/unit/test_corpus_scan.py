@@ -8,13 +8,15 @@ multi-byte UTF-8.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
+import rlm_cli.corpus.lines as lines
 import rlm_cli.corpus.readers as readers
 import rlm_cli.corpus.scan as scan
-from rlm_cli.corpus import Corpus, LazyCorpus, Match, load_manifest
+from rlm_cli.corpus import Corpus, LazyCorpus, Match, WholeTextRefused, load_manifest
 from rlm_cli.corpus.literals import prefilter
 from tests.unit.ingest_helpers import run, write_tree
 
@@ -45,6 +47,8 @@ def tiny_scans(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(readers, "WINDOW", 64)
     monkeypatch.setattr(readers, "BLOCK", 256)
     monkeypatch.setattr(readers, "_NEWLINE_REACH", 64)
+    monkeypatch.setattr(lines, "WINDOW", 64)
+    monkeypatch.setattr(lines, "_STRIDE", 16)
 
 
 def contexts(tmp_path: Path, text: str) -> tuple[LazyCorpus, Corpus]:
@@ -117,3 +121,44 @@ def test_count_find_and_in_on_a_mapped_file_answer_as_str(tmp_path: Path, tiny_s
             assert form.count(needle) == TEXT.count(needle), needle
             assert form.find(needle) == TEXT.find(needle), needle
             assert (needle in form) == (needle in TEXT), needle
+
+
+def same_as_list(lazy: Sequence[str], expected: list[str]) -> None:
+    """len, every index (both signs), slices and iteration as the list gives them."""
+    assert len(lazy) == len(expected) and list(lazy) == expected
+    for number in range(-len(expected), len(expected)):
+        assert lazy[number] == expected[number], number
+    for key in (slice(0, 3), slice(2, -2), slice(-3, None), slice(None, None, 3), slice(5, 1, -2), slice(4, 4), slice(1, 10**6)):
+        assert lazy[key] == expected[key], key
+    for wrong in (len(expected), -len(expected) - 1):
+        with pytest.raises(IndexError):
+            lazy[wrong]
+
+
+@pytest.mark.parametrize("final_newline", [False, True])
+def test_lines_of_a_mapped_file_are_a_lazy_sequence_that_behaves_as_the_list(
+    tmp_path: Path, tiny_scans: None, final_newline: bool,
+) -> None:
+    text = TEXT + ("\n" if final_newline else "")
+    mapped, loaded = contexts(tmp_path, text)
+    document = mapped.documents[0]
+    for form in (mapped, document):
+        assert not isinstance(form.splitlines(), list)  # never the whole list
+        same_as_list(form.splitlines(), text.splitlines())
+        same_as_list(form.lines(), text.splitlines())
+        same_as_list(form.splitlines(keepends=True), text.splitlines(True))
+        same_as_list(form.split("\n"), text.split("\n"))
+    assert loaded.lines() == text.splitlines() and loaded.documents[0].lines() == text.splitlines()
+
+
+def test_lines_of_a_mapped_corpus_of_several_files_cross_headers(tmp_path: Path, tiny_scans: None) -> None:
+    files = {"a/big.log": TEXT, "a/small.txt": "one\r\ntwo\n", "b/tail.log": "x\n" * 40 + "end"}
+    write_tree(tmp_path, files)
+    context = load_manifest(run([str(tmp_path / "a"), str(tmp_path / "b")], tmp_path, mmap_threshold=100).manifest_path)
+    assert isinstance(context, LazyCorpus) and context.mapped
+    text = "\n".join(f"=== {path} ===\n{body}" for path, body in zip(context.files, [files[f"{p}"] for p in ("a/big.log", "a/small.txt", "b/tail.log")], strict=True))
+    assert context[: len(text)] == text and len(context) == len(text)
+    same_as_list(context.splitlines(), text.splitlines())
+    same_as_list(context.split("\n"), text.split("\n"))
+    with pytest.raises(WholeTextRefused, match="split"):
+        context.split()
