@@ -13,6 +13,7 @@ from rlm_cli.corpus.chunks import Chunk, line_spans
 from rlm_cli.corpus.describe import human
 from rlm_cli.corpus.grep import MAX_MATCHES, GrepResult, Match, Searcher, compile_pattern, search
 from rlm_cli.corpus.readers import MappedReader
+from rlm_cli.corpus.scan import text_scanner
 from rlm_cli.corpus.text import TextLike
 
 
@@ -78,6 +79,22 @@ def whole_lines(pieces: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str]]:
             carry, carry_at = text, start
     if carry:
         yield carry_at, carry
+
+
+def grep_text(
+    info: Info, text: str, start: int, end: int, regex: Searcher, context_lines: int, limit: int,
+    newline_counts: dict[int, int],
+) -> tuple[list[Match], bool]:
+    """Matches (one per line) in text[start:end], a document held in memory; True if `limit` stopped it.
+
+    Through a literal prefilter with str.find where the pattern allows, else line by line.
+    `newline_counts`: kept by the caller, so later greps of the same text count no newline twice."""
+    if info.pages is None and isinstance(regex, re.Pattern):
+        found = text_scanner(text, start, end, newline_counts).grep(regex, info.path, context_lines, limit)
+        if found is not None:
+            return found
+    whole = text if start == 0 and end == len(text) else text[start:end]
+    return grep_pieces(info, ((0, whole),), regex, context_lines, limit)
 
 
 class _DocumentMethods:
@@ -185,10 +202,12 @@ class Document(_DocumentMethods, str):
     """
 
     _info: Info
+    _newline_counts: dict[int, int]
 
     def __new__(cls, text: str, info: Info) -> Document:
         document = super().__new__(cls, text)
         document._info = info
+        document._newline_counts = {}
         return document
 
     def __str__(self) -> str:
@@ -202,6 +221,9 @@ class Document(_DocumentMethods, str):
 
     def _line_pieces(self) -> Iterable[tuple[int, str]]:
         return ((0, self),)
+
+    def _grep(self, regex: Searcher, context_lines: int, limit: int) -> tuple[list[Match], bool]:
+        return grep_text(self._info, self, 0, len(self), regex, context_lines, limit, self._newline_counts)
 
     @property
     def text(self) -> str:

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
 from rlm_cli.corpus.lines import SplitBytes
-from rlm_cli.corpus.scan import WINDOW, Scanner, byte_exact
+from rlm_cli.corpus.scan import WINDOW, Scanner, byte_exact, byte_scanner
 
 BLOCK = 16 * 1024 * 1024  # bytes per scan block of a mapped document
 _NEWLINE_REACH = 1024 * 1024  # how far past a block's nominal end to look for a newline
@@ -172,6 +172,10 @@ class MappedBytes:
         self._check()
         return self._map.rfind(sub, start, end)
 
+    def count(self, sub: bytes, start: int, end: int) -> int:
+        """Occurrences of `sub` in [start:end] (a range of a window or so: it is read whole)."""
+        return self.read(start, end).count(sub)
+
     def _drop(self, start: int, end: int) -> None:
         """Drop mapped pages from this process's RSS once searched (the page cache keeps them)."""
         if hasattr(mmap, "MADV_DONTNEED") and end > start:
@@ -202,6 +206,10 @@ class BufferedBytes:
                 return start + found
             start = stop
         return -1
+
+    def count(self, sub: bytes, start: int, end: int) -> int:
+        """Occurrences of `sub` in [start:end] (a range of a window or so: it is read whole)."""
+        return self.read(start, end).count(sub)
 
     def rfind(self, sub: bytes, start: int, end: int) -> int:
         """Where `sub` last starts in [start:end], or -1; read backwards, a growing step at a time."""
@@ -290,11 +298,11 @@ class MappedReader:
             self._index_built = blocks, [block[2] for block in blocks]
         return self._index_built
 
-    def scanner(self) -> Scanner | None:
+    def scanner(self) -> Scanner[bytes] | None:
         """Byte scans of this document, when its encoding lets bytes answer exactly; else None."""
         if not byte_exact(self._encoding):
             return None
-        return Scanner(self._bytes(), self._offset, self._end, self._encoding, self._newline_counts)
+        return byte_scanner(self._bytes(), self._offset, self._end, self._encoding, self._newline_counts)
 
     def split_bytes(self) -> SplitBytes | None:
         """The document's split("\\n") read lazily from its bytes, when its encoding allows; else None."""

@@ -1,9 +1,9 @@
-"""Byte scans of a document's file: grep through a literal prefilter, counts, line numbers from newlines.
+"""Scans of a document: grep through a literal prefilter, counts, line numbers from newlines.
 
-Works on the encoded bytes, so nothing is decoded but the lines that hold a candidate: literals
-are found with bytes.find (memchr speed), line numbers are counted newlines. Only encodings where
-that is exact take this path: UTF-8 (self-synchronising) and single-byte ASCII-compatible ones.
-Standard library only.
+A mapped document is scanned as encoded bytes, so nothing is decoded but the lines that hold a
+candidate: literals are found with bytes.find (memchr speed), line numbers are counted newlines.
+Only encodings where that is exact take this path: UTF-8 (self-synchronising) and single-byte
+ASCII-compatible ones. A str in memory is scanned the same way with str.find. Standard library only.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import codecs
 import heapq
 import re
-from collections.abc import Iterator
-from typing import AnyStr, Protocol
+from collections.abc import Callable, Iterator
+from typing import AnyStr, Generic, Protocol
 
 from rlm_cli.corpus.grep import Match
 from rlm_cli.corpus.literals import prefilter
@@ -21,14 +21,38 @@ WINDOW = 8 * 1024 * 1024  # bytes read at a time when counting or folding case
 _EXACT_CODECS = frozenset({"utf-8", "ascii", "latin-1", "iso8859-1"})
 
 
-class ByteSource(Protocol):
-    """A file's bytes: read a range, find forwards and backwards within one."""
+class Source(Protocol[AnyStr]):
+    """A text's bytes (or characters): read a range, find forwards and backwards within one."""
 
-    def read(self, start: int, end: int) -> bytes: ...
+    def read(self, start: int, end: int) -> AnyStr: ...
 
-    def find(self, sub: bytes, start: int, end: int) -> int: ...
+    def find(self, sub: AnyStr, start: int, end: int) -> int: ...
 
-    def rfind(self, sub: bytes, start: int, end: int) -> int: ...
+    def rfind(self, sub: AnyStr, start: int, end: int) -> int: ...
+
+    def count(self, sub: AnyStr, start: int, end: int) -> int: ...
+
+
+ByteSource = Source[bytes]
+
+
+class TextSource:
+    """A str in memory as a Source: the str form's text is searched in place."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def read(self, start: int, end: int) -> str:
+        return str.__getitem__(self._text, slice(start, end))
+
+    def find(self, sub: str, start: int, end: int) -> int:
+        return str.find(self._text, sub, start, end)
+
+    def rfind(self, sub: str, start: int, end: int) -> int:
+        return str.rfind(self._text, sub, start, end)
+
+    def count(self, sub: str, start: int, end: int) -> int:
+        return str.count(self._text, sub, start, end)
 
 
 def byte_exact(encoding: str) -> bool:
@@ -49,23 +73,21 @@ def _single_byte_ascii(info: codecs.CodecInfo) -> bool:
     return len(decoded) == 256 and decoded[:128] == bytes(range(128)).decode("ascii")
 
 
-class Scanner:
-    """Byte scans of one document: the bytes of [start:end) of a source, in `encoding`."""
+class Scanner(Generic[AnyStr]):
+    """Scans of one document, [start:end) of a source: the encoded bytes of a file, or a str."""
 
     def __init__(
-        self, source: ByteSource, start: int, end: int, encoding: str, newline_counts: dict[int, int] | None = None,
+        self, source: Source[AnyStr], start: int, end: int, *, newline: AnyStr,
+        encode: Callable[[str], AnyStr | None], decode: Callable[[AnyStr], str],
+        newline_counts: dict[int, int] | None = None,
     ) -> None:
         """`newline_counts`: newlines per whole WINDOW from `start`, kept by the caller across scans."""
-        self._source, self._start, self._end, self._encoding = source, start, end, encoding
+        self._source: Source[AnyStr] = source
+        self._start, self._end = start, end
+        self._newline: AnyStr = newline
+        self._encode: Callable[[str], AnyStr | None] = encode
+        self._decode_text: Callable[[AnyStr], str] = decode
         self._counts = {} if newline_counts is None else newline_counts
-
-    def _encode(self, text: str) -> bytes | None:
-        if "\ufffd" in text:  # also what undecodable bytes read as: not findable as bytes
-            return None
-        try:
-            return text.encode(self._encoding)
-        except UnicodeEncodeError:
-            return None
 
     def count(self, sub: str) -> int | None:
         """Non-overlapping occurrences of `sub` in the whole document, or None when bytes cannot say."""
@@ -80,14 +102,14 @@ class Scanner:
         return total
 
     def find(self, sub: str) -> int | None:
-        """The byte position where `sub` first occurs (-1 if nowhere), or None when bytes cannot say."""
+        """The source position where `sub` first occurs (-1 if nowhere), or None when bytes cannot say."""
         needle = self._encode(sub)
         if not needle:
             return None
         return self._source.find(needle, self._start, self._end)
 
     def newlines(self, start: int, end: int) -> int:
-        """Newlines in the byte range [start:end)."""
+        """Newlines in the range [start:end) of the source."""
         total = 0
         while start < end:
             number = (start - self._start) // WINDOW
@@ -96,12 +118,12 @@ class Scanner:
             if start == window_start and window_end <= end:  # a whole window: counted once per document
                 count = self._counts.get(number)
                 if count is None:
-                    count = self._counts[number] = self._source.read(start, window_end).count(b"\n")
+                    count = self._counts[number] = self._source.count(self._newline, start, window_end)
                 total += count
                 start = window_end
             else:
                 stop = min(end, window_end)
-                total += self._source.read(start, stop).count(b"\n")
+                total += self._source.count(self._newline, start, stop)
                 start = stop
         return total
 
@@ -117,7 +139,7 @@ class Scanner:
         matches: list[Match] = []
         line_no, counted = 1, self._start
         for line_start, line_end in spans:
-            text = self._source.read(line_start, line_end).decode(self._encoding, errors="replace")
+            text = self._decode_text(self._source.read(line_start, line_end))
             hit = regex.search(text)
             if hit is None:
                 continue
@@ -132,7 +154,7 @@ class Scanner:
             matches.append(match)
         return matches, False
 
-    def _lines(self, needle: bytes, folded: bool) -> Iterator[tuple[int, int]]:
+    def _lines(self, needle: AnyStr, folded: bool) -> Iterator[tuple[int, int]]:
         """(start, end) of each line holding `needle`, in order; end excludes the newline."""
         at = self._start
         hits = self._folded_hits(needle) if folded else None
@@ -140,18 +162,18 @@ class Scanner:
             hit = next((h for h in hits if h >= at), -1) if hits is not None else self._source.find(needle, at, self._end)
             if hit == -1:
                 return
-            line_start = self._source.rfind(b"\n", self._start, hit) + 1 or self._start
-            line_end = self._source.find(b"\n", hit, self._end)
+            line_start = self._source.rfind(self._newline, self._start, hit) + 1 or self._start
+            line_end = self._source.find(self._newline, hit, self._end)
             line_end = self._end if line_end == -1 else line_end
             yield line_start, line_end
             at = line_end + 1
 
-    def _folded_hits(self, needle: bytes) -> Iterator[int]:
-        """Where `needle` (lowercase ASCII) starts in the ASCII-lowercased bytes, in order."""
+    def _folded_hits(self, needle: AnyStr) -> Iterator[int]:
+        """Where `needle` (lowercase ASCII) starts in the lowercased text, in order."""
         at = self._start
         while at < self._end:
             stop = min(self._end, at + WINDOW)
-            data = self._source.read(at, min(self._end, stop + len(needle) - 1)).lower()
+            data = _lowered(self._source.read(at, min(self._end, stop + len(needle) - 1)))
             position = 0
             while (hit := data.find(needle, position)) != -1:
                 yield at + hit
@@ -162,7 +184,7 @@ class Scanner:
         lines: list[str] = []
         start = line_start
         while len(lines) < wanted and start > self._start:
-            previous = self._source.rfind(b"\n", self._start, start - 1) + 1 or self._start
+            previous = self._source.rfind(self._newline, self._start, start - 1) + 1 or self._start
             lines.append(self._decode(previous, start - 1))
             start = previous
         return lines[::-1]
@@ -171,14 +193,51 @@ class Scanner:
         lines: list[str] = []
         start = line_end + 1
         while len(lines) < wanted and start < self._end:
-            end = self._source.find(b"\n", start, self._end)
+            end = self._source.find(self._newline, start, self._end)
             end = self._end if end == -1 else end
             lines.append(self._decode(start, end))
             start = end + 1
         return lines
 
     def _decode(self, start: int, end: int) -> str:
-        return self._source.read(start, end).decode(self._encoding, errors="replace").removesuffix("\r")
+        return self._decode_text(self._source.read(start, end)).removesuffix("\r")
+
+
+def byte_scanner(source: ByteSource, start: int, end: int, encoding: str, newline_counts: dict[int, int]) -> Scanner[bytes]:
+    """Scans of the bytes [start:end) of a file in `encoding` (which byte_exact must accept)."""
+
+    def encode(text: str) -> bytes | None:
+        if "\ufffd" in text:  # also what undecodable bytes read as: not findable as bytes
+            return None
+        try:
+            return text.encode(encoding)
+        except UnicodeEncodeError:
+            return None
+
+    return Scanner(
+        source, start, end, newline=b"\n", encode=encode,
+        decode=lambda data: data.decode(encoding, errors="replace"), newline_counts=newline_counts,
+    )
+
+
+def text_scanner(text: str, start: int, end: int, newline_counts: dict[int, int]) -> Scanner[str]:
+    """Scans of [start:end) of a str held in memory."""
+    return Scanner(
+        TextSource(text), start, end, newline="\n", encode=lambda sub: sub or None, decode=str,
+        newline_counts=newline_counts,
+    )
+
+
+def _lowered(data: AnyStr) -> AnyStr:
+    """`data` lowercased, each character staying where it was (ASCII letters at least)."""
+    lowered = data.lower()
+    if len(lowered) == len(data):  # only U+0130 lowercases to two characters
+        return lowered
+    assert isinstance(data, str)  # bytes.lower() keeps the length
+    return data.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
 
 
 def _merged(streams: list[Iterator[tuple[int, int]]]) -> Iterator[tuple[int, int]]:

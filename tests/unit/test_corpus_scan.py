@@ -29,6 +29,7 @@ LINES = [
     "WARN status=200 Status=201 STATUS=202 done",
     "\ufb01le with a ligature and a Kelvin sign \u212a and \u017f ERROR 7",
     "error lower case, café again",
+    "\u0130stanbul: a capital letter that lowercases to two characters",
     "last line, no newline at the end: ERROR 999",
 ]
 TEXT = "\n".join(LINES)  # no final newline
@@ -36,7 +37,7 @@ PATTERNS: list[tuple[str, bool]] = [
     ("ERROR", False), (r"ERROR \d+", False), ("error", True), ("café", False), ("ERROR|WARN", False),
     ("status=20[01]", True), ("done$", False), (r"^\S+ INFO", False), (r"\d{3} ", False),
     ("ligature", True), ("K AND S", True), ("[ab]c", False), ("日本", False), ("missing", False),
-    (r"(?:lock|table) (?:timeout|users)", False), ("y{5}$", False), ("é a", True),
+    (r"(?:lock|table) (?:timeout|users)", False), ("y{5}$", False), ("é a", True), ("istanbul", True),
 ]
 
 
