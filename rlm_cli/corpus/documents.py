@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from rlm_cli.corpus.chunks import Chunk, line_spans
 from rlm_cli.corpus.describe import human
 from rlm_cli.corpus.grep import MAX_MATCHES, GrepResult, Match, Searcher, compile_pattern, search
+from rlm_cli.corpus.lines import Lines, text_lines
 from rlm_cli.corpus.readers import MappedReader
 from rlm_cli.corpus.scan import text_scanner
 from rlm_cli.corpus.text import TextLike
@@ -239,9 +240,10 @@ class Document(_DocumentMethods, str):
         """The first max_chars characters."""
         return self._slice(0, max_chars)
 
-    def lines(self) -> list[str]:
-        """The lines without their ends (str.splitlines)."""
-        return self.splitlines()
+    def lines(self) -> Lines:
+        """The lines without their ends, as a lazy sequence (len, index, slice, iterate) split at
+        "\\n" and "\\r\\n": unlike splitlines(), no list of every line is made."""
+        return Lines([text_lines(self, 0, len(self))], splitlines=True)
 
 
 class MappedDocument(_DocumentMethods, TextLike):
@@ -284,7 +286,7 @@ class MappedDocument(_DocumentMethods, TextLike):
         return self._store.known_length
 
     def _line_parts(self) -> list[Sequence[str]] | None:
-        lines = self._store.split_bytes()
+        lines = self._store.split_lines()
         return None if lines is None else [lines]
 
     def _grep(self, regex: Searcher, context_lines: int, limit: int) -> tuple[list[Match], bool]:

@@ -1,8 +1,8 @@
-"""Lazy line sequences over mapped text: `splitlines()`, `split("\\n")` and `lines()` without a list.
+"""Lazy line sequences: `lines()`, and on mapped text `splitlines()` and `split("\\n")`, without a list.
 
-len, indexing, slicing and iteration read only what they need from the file: a small index of
-newline counts (one number per 64 KiB, built on first len or index) finds any line's bytes.
-Standard library only.
+len, indexing, slicing and iteration read only what they need from the file (or the str): a
+small index of newline counts (one number per 64 KiB, built on first len or index) finds any
+line. Standard library only.
 """
 
 from __future__ import annotations
@@ -10,19 +10,22 @@ from __future__ import annotations
 import bisect
 import itertools
 from array import array
-from collections.abc import Iterator, Sequence
-from typing import overload
+from collections.abc import Callable, Iterator, Sequence
+from typing import AnyStr, Generic, overload
 
-from rlm_cli.corpus.scan import WINDOW, ByteSource
+from rlm_cli.corpus.scan import WINDOW, Source, TextSource
 
 _STRIDE = 64 * 1024  # bytes per entry of the newline index
 
 
-class SplitBytes(Sequence[str]):
-    """text.split("\\n") of the bytes [start:end) of a source, decoded line by line."""
+class SplitText(Sequence[str], Generic[AnyStr]):
+    """text.split("\\n") of [start:end) of a source (a file's bytes, or a str), decoded line by line."""
 
-    def __init__(self, source: ByteSource, start: int, end: int, encoding: str) -> None:
-        self._source, self._start, self._end, self._encoding = source, start, end, encoding
+    def __init__(self, source: Source[AnyStr], start: int, end: int, newline: AnyStr, decode: Callable[[AnyStr], str]) -> None:
+        self._source: Source[AnyStr] = source
+        self._start, self._end = start, end
+        self._newline: AnyStr = newline
+        self._decode_text: Callable[[AnyStr], str] = decode
         self._index: array[int] | None = None  # newlines before each stride, then the total
 
     def _counts(self) -> array[int]:
@@ -33,7 +36,7 @@ class SplitBytes(Sequence[str]):
                 data = self._source.read(at, min(self._end, at + WINDOW))
                 for low in range(0, len(data), _STRIDE):
                     counts.append(total)
-                    total += data.count(b"\n", low, low + _STRIDE)
+                    total += data.count(self._newline, low, low + _STRIDE)
                 at += len(data)
             counts.append(total)
             self._index = counts  # one assignment: concurrent readers see none or all of it
@@ -52,15 +55,15 @@ class SplitBytes(Sequence[str]):
         data = self._source.read(at, min(self._end, at + _STRIDE))
         position = -1
         for _ in range(number - seen):
-            position = data.find(b"\n", position + 1)
+            position = data.find(self._newline, position + 1)
         return at + position + 1
 
     def _line_end(self, start: int) -> int:
-        end = self._source.find(b"\n", start, self._end)
+        end = self._source.find(self._newline, start, self._end)
         return self._end if end == -1 else end
 
     def _decode(self, start: int, end: int) -> str:
-        return self._source.read(start, end).decode(self._encoding, errors="replace")
+        return self._decode_text(self._source.read(start, end))
 
     @overload
     def __getitem__(self, index: int) -> str: ...
@@ -85,15 +88,25 @@ class SplitBytes(Sequence[str]):
 
     def iter_from(self, number: int) -> Iterator[str]:
         """The lines from line `number` on, read a window at a time."""
-        at, carry = self._line_start(number), b""
+        at, carry = self._line_start(number), self._newline[:0]
         while at < self._end:
             data = carry + self._source.read(at, min(self._end, at + WINDOW))
             at += len(data) - len(carry)
-            cut = data.rfind(b"\n") + 1
+            cut = data.rfind(self._newline) + 1
             if cut:
-                yield from data[:cut - 1].decode(self._encoding, errors="replace").split("\n")
+                yield from self._decode_text(data[: cut - 1]).split("\n")
             carry = data[cut:]
-        yield carry.decode(self._encoding, errors="replace")
+        yield self._decode_text(carry)
+
+
+def text_lines(text: str, start: int, end: int) -> SplitText[str]:
+    """text[start:end].split("\\n") of a str in memory, as a lazy sequence."""
+    return SplitText(TextSource(text), start, end, "\n", str)
+
+
+def byte_lines(source: Source[bytes], start: int, end: int, encoding: str) -> SplitText[bytes]:
+    """The bytes [start:end) of a file in `encoding`, split at b"\\n" and decoded line by line."""
+    return SplitText(source, start, end, b"\n", lambda data: data.decode(encoding, errors="replace"))
 
 
 class Lines(Sequence[str]):
@@ -108,12 +121,15 @@ class Lines(Sequence[str]):
         self._parts = [part for part in parts if len(part)]
         self._splitlines, self._keepends = splitlines, keepends
         self._starts = list(itertools.accumulate((len(part) for part in self._parts), initial=0))
+        self._length: int | None = None
 
     def __len__(self) -> int:
-        total = self._starts[-1]
-        if self._splitlines and total and self._raw(total - 1) == "":
-            total -= 1
-        return total
+        if self._length is None:
+            total = self._starts[-1]
+            if self._splitlines and total and self._raw(total - 1) == "":
+                total -= 1
+            self._length = total
+        return self._length
 
     def _raw(self, number: int) -> str:
         part = bisect.bisect_right(self._starts, number) - 1
@@ -150,7 +166,7 @@ class Lines(Sequence[str]):
             lines = self._parts[index]
             skip = number - self._starts[index] if index == part else 0
             first = self._starts[index] + skip
-            selected = lines.iter_from(skip) if isinstance(lines, SplitBytes) else itertools.islice(lines, skip, None)
+            selected = lines.iter_from(skip) if isinstance(lines, SplitText) else itertools.islice(lines, skip, None)
             for offset, raw in enumerate(selected):
                 at = first + offset
                 if self._splitlines and at == total - 1 and raw == "":

@@ -13,6 +13,7 @@ from typing import Any, SupportsIndex
 from rlm_cli.corpus.documents import Document, Info, grep_text
 from rlm_cli.corpus.grep import Match, Searcher
 from rlm_cli.corpus.joined import CorpusMethods, Skipped, headers, numbers
+from rlm_cli.corpus.lines import Lines, text_lines
 from rlm_cli.corpus.readers import read_text
 
 
@@ -76,9 +77,10 @@ class Corpus(CorpusMethods, str):
     def _slice(self, start: int, end: int) -> str:
         return str.__getitem__(self, slice(start, end))
 
-    def lines(self) -> list[str]:
-        """The lines without their ends (str.splitlines)."""
-        return self.splitlines()
+    def lines(self) -> Lines:
+        """The lines without their ends, as a lazy sequence (len, index, slice, iterate) split at
+        "\\n" and "\\r\\n": unlike splitlines(), no list of every line is made."""
+        return Lines([text_lines(self, 0, len(self))], splitlines=True)
 
     def _starts(self) -> list[int]:
         return self._layout

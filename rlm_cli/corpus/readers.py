@@ -15,7 +15,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
-from rlm_cli.corpus.lines import SplitBytes
+from rlm_cli.corpus.lines import SplitText, byte_lines
 from rlm_cli.corpus.scan import WINDOW, Scanner, byte_exact, byte_scanner
 
 BLOCK = 16 * 1024 * 1024  # bytes per scan block of a mapped document
@@ -304,11 +304,11 @@ class MappedReader:
             return None
         return byte_scanner(self._bytes(), self._offset, self._end, self._encoding, self._newline_counts)
 
-    def split_bytes(self) -> SplitBytes | None:
+    def split_lines(self) -> SplitText[bytes] | None:
         """The document's split("\\n") read lazily from its bytes, when its encoding allows; else None."""
         if not byte_exact(self._encoding):
             return None
-        return SplitBytes(self._bytes(), self._offset, self._end, self._encoding)
+        return byte_lines(self._bytes(), self._offset, self._end, self._encoding)
 
     def char_offset(self, position: int) -> int:
         """The character offset of byte `position` (which starts a character)."""

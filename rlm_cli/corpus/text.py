@@ -162,7 +162,7 @@ class TextLike:
         return Lines(parts or [], splitlines=False)
 
     def lines(self) -> Sequence[str]:
-        """The lines without their ends: lazy when memory-mapped (len, index, slice, iterate)."""
+        """The lines without their ends: a lazy sequence when memory-mapped (len, index, slice, iterate)."""
         return self.splitlines()
 
     def _refuse_if_mapped(self, operation: str) -> None:
