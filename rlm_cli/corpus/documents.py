@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rlm_cli.corpus.chunks import Chunk, line_spans
 from rlm_cli.corpus.describe import human
-from rlm_cli.corpus.grep import MAX_MATCHES, GrepResult, Match, Searcher, compile_pattern, search
+from rlm_cli.corpus.grep import (
+    MAX_MATCHES,
+    GrepResult,
+    Match,
+    Patterns,
+    Searcher,
+    compile_pattern,
+    search,
+)
 from rlm_cli.corpus.lines import Lines, text_lines
 from rlm_cli.corpus.readers import MappedReader
 from rlm_cli.corpus.scan import text_scanner
@@ -173,7 +181,7 @@ class _DocumentMethods:
         return [self.page(number) for number in range(1, self.page_count + 1)]
 
     def grep(
-        self, pattern: str | Searcher, *, ignore_case: bool = False, context_lines: int = 0,
+        self, pattern: Patterns | Searcher, *, ignore_case: bool = False, context_lines: int = 0,
         max_matches: int = MAX_MATCHES,
     ) -> GrepResult:
         """Lines of this document matching a regular expression; see context.grep."""

@@ -15,6 +15,7 @@ from rlm_cli.corpus.grep import Match, Searcher
 from rlm_cli.corpus.joined import CorpusMethods, Skipped, headers, numbers
 from rlm_cli.corpus.lines import Lines, text_lines
 from rlm_cli.corpus.readers import read_text
+from rlm_cli.corpus.scan import text_scanner
 
 
 class Corpus(CorpusMethods, str):
@@ -76,6 +77,14 @@ class Corpus(CorpusMethods, str):
 
     def _slice(self, start: int, end: int) -> str:
         return str.__getitem__(self, slice(start, end))
+
+    def count(self, sub: str, start: SupportsIndex | None = None, end: SupportsIndex | None = None) -> int:
+        """As str.count; over the whole text, a rare `sub` is counted where memchr finds its rarest character."""
+        if start is None and end is None and isinstance(sub, str):
+            counted = text_scanner(self, 0, len(self), {}).count(sub)
+            if counted is not None:
+                return counted
+        return str.count(self, sub, start, end)
 
     def lines(self) -> Lines:
         """The lines without their ends, as a lazy sequence (len, index, slice, iterate) split at

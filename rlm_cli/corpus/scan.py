@@ -97,6 +97,13 @@ class Scanner(Generic[AnyStr]):
         if not needle:
             return None
         total, at = 0, self._start
+        anchor = self._anchor(needle, folded=False)
+        if anchor is not None:  # a rare needle: count where it is found
+            while (hit := self._find(needle, at, anchor, folded=False)) != -1:
+                total, at = total + 1, hit + len(needle)
+            return total
+        if isinstance(self._source, TextSource):  # in memory: one count, no windows to stitch
+            return self._source.count(needle, self._start, self._end)
         while at < self._end:
             data = self._source.read(at, min(self._end, at + WINDOW + len(needle) - 1))
             total += data.count(needle)
@@ -108,7 +115,7 @@ class Scanner(Generic[AnyStr]):
         needle = self._encode(sub)
         if not needle:
             return None
-        return self._source.find(needle, self._start, self._end)
+        return self._find(needle, self._start, self._anchor(needle, folded=False), folded=False)
 
     def newlines(self, start: int, end: int) -> int:
         """Newlines in the range [start:end) of the source."""
@@ -159,13 +166,13 @@ class Scanner(Generic[AnyStr]):
     def _lines(self, needle: AnyStr, folded: bool) -> Iterator[tuple[int, int]]:
         """(start, end) of each line holding `needle`, in order; end excludes the newline."""
         at = self._start
-        hits = self._folded_hits(needle) if folded else None
-        anchor = None if folded else self._anchor(needle)
+        anchor = self._anchor(needle, folded)
+        hits = self._folded_hits(needle) if folded and anchor is None else None
         while True:
             if hits is not None:
                 hit = next((h for h in hits if h >= at), -1)
             else:
-                hit = self._find(needle, at, anchor)
+                hit = self._find(needle, at, anchor, folded)
             if hit == -1:
                 return
             line_start = self._source.rfind(self._newline, self._start, hit) + 1 or self._start
@@ -174,8 +181,9 @@ class Scanner(Generic[AnyStr]):
             yield line_start, line_end
             at = line_end + 1
 
-    def _anchor(self, needle: AnyStr) -> int | None:
-        """The offset in `needle` of a character rare in the document's start, or None.
+    def _anchor(self, needle: AnyStr, folded: bool) -> tuple[int, list[AnyStr]] | None:
+        """A character of `needle` rare in the document's start: its offset and its forms (both
+        cases when `folded`), or None when every character is common.
 
         A single character is found with memchr, several times faster than a longer needle;
         each place it occurs is then checked for the whole needle.
@@ -183,20 +191,34 @@ class Scanner(Generic[AnyStr]):
         sample = self._source.read(self._start, min(self._end, self._start + _SAMPLE))
         if len(needle) < 2 or not sample:
             return None
-        seen = [(sample.count(needle[offset : offset + 1]), offset) for offset in range(len(needle))]
-        count, offset = min(seen)
-        return offset if count * _RARE_EVERY <= len(sample) else None
+        best: tuple[int, int, list[AnyStr]] | None = None
+        for offset in range(len(needle)):
+            mark = needle[offset : offset + 1]
+            forms = list(dict.fromkeys([mark, mark.upper()])) if folded else [mark]
+            count = sum(sample.count(form) for form in forms)
+            if best is None or count < best[0]:
+                best = count, offset, forms
+        assert best is not None
+        count, offset, forms = best
+        return (offset, forms) if count * _RARE_EVERY <= len(sample) else None
 
-    def _find(self, needle: AnyStr, at: int, anchor: int | None) -> int:
-        """Where `needle` next starts at or after `at`, or -1 (through its rare character when it has one)."""
+    def _find(self, needle: AnyStr, at: int, anchor: tuple[int, list[AnyStr]] | None, folded: bool) -> int:
+        """Where `needle` next starts at or after `at` (compared lowercased when `folded`), or -1;
+        through its rare character when it has one."""
         if anchor is None:
             return self._source.find(needle, at, self._end)
-        mark = needle[anchor : anchor + 1]
-        while (found := self._source.find(mark, at + anchor, self._end)) != -1:
-            start = found - anchor
-            if self._source.read(start, start + len(needle)) == needle:
+        offset, forms = anchor
+        ahead = {form: self._source.find(form, at + offset, self._end) for form in forms}
+        while ahead:
+            form, found = min(ahead.items(), key=lambda item: item[1])
+            if found == -1:
+                del ahead[form]
+                continue
+            start = found - offset
+            candidate = self._source.read(start, min(self._end, start + len(needle)))
+            if (candidate.lower() if folded else candidate) == needle:
                 return start
-            at = start + 1
+            ahead[form] = self._source.find(form, found + 1, self._end)
         return -1
 
     def _folded_hits(self, needle: AnyStr) -> Iterator[int]:

@@ -41,9 +41,11 @@ PATTERNS: list[tuple[str, bool]] = [
 ]
 
 
-@pytest.fixture()
-def tiny_scans(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Windows and blocks of a few bytes, so lines and literals cross them."""
+@pytest.fixture(params=["anchored", "whole needle"])
+def tiny_scans(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows and blocks of a few bytes, so lines and literals cross them; literals found
+    through their rarest character, or as whole needles."""
+    monkeypatch.setattr(scan, "_RARE_EVERY", 1 if request.param == "anchored" else 10**9)
     monkeypatch.setattr(scan, "WINDOW", 64)
     monkeypatch.setattr(readers, "WINDOW", 64)
     monkeypatch.setattr(readers, "BLOCK", 256)
@@ -115,9 +117,10 @@ def test_a_line_longer_than_the_newline_reach_is_matched_whole(tmp_path: Path, t
 
 
 def test_count_find_and_in_on_a_mapped_file_answer_as_str(tmp_path: Path, tiny_scans: None) -> None:
-    mapped, _ = contexts(tmp_path, TEXT)
+    mapped, loaded = contexts(tmp_path, TEXT)
     document = mapped.documents[0]
-    for needle in ("ERROR", "café", "日本語", "xx", "x" * 65, "status", "\r\n", "missing", "done\r\nWARN"):
+    for needle in ("ERROR", "café", "日本語", "xx", "x" * 65, "status", "\r\n", "missing", "done\r\nWARN", "", "E"):
+        assert loaded.count(needle) == TEXT.count(needle) and loaded.count(needle, 5, -5) == TEXT.count(needle, 5, -5)
         for form in (mapped, document):
             assert form.count(needle) == TEXT.count(needle), needle
             assert form.find(needle) == TEXT.find(needle), needle
@@ -164,3 +167,13 @@ def test_lines_of_a_mapped_corpus_of_several_files_cross_headers(tmp_path: Path,
     same_as_list(context.split("\n"), text.split("\n"))
     with pytest.raises(WholeTextRefused, match="split"):
         context.split()
+
+
+def test_a_list_of_patterns_finds_lines_matching_any(tmp_path: Path, tiny_scans: None) -> None:
+    mapped, loaded = contexts(tmp_path, TEXT)
+    expected = standard(TEXT, "(?:lock timeout)|(?:café)|(?:ERROR \\d{3}$)", True, 0)
+    assert expected
+    for form in (mapped, loaded):
+        assert plain(form.grep(["lock timeout", "café", r"ERROR \d{3}$"], ignore_case=True)) == expected
+        with pytest.raises(ValueError, match="at least one str pattern"):
+            form.grep([])
