@@ -22,7 +22,7 @@ from rlm_cli.corpus.grep import (
 )
 from rlm_cli.corpus.lines import Lines, text_lines
 from rlm_cli.corpus.readers import MappedReader
-from rlm_cli.corpus.scan import text_scanner
+from rlm_cli.corpus.scan import Scanner, text_scanner
 from rlm_cli.corpus.text import TextLike
 
 
@@ -306,20 +306,24 @@ class MappedDocument(_DocumentMethods, TextLike):
                 return found
         return super()._grep(regex, context_lines, limit)
 
+    def _whole_scan(self, sub: object, start: int | None, end: int | None) -> Scanner[bytes] | None:
+        """Byte scans for a search of the whole document for a str, when its encoding allows them."""
+        return self._store.scanner() if isinstance(sub, str) and start is None and end is None else None
+
     def count(self, sub: str, start: int | None = None, end: int | None = None) -> int:
         """Non-overlapping occurrences of `sub` (as str.count); over the whole document, counted on bytes."""
-        scanner = self._store.scanner() if start is None and end is None and isinstance(sub, str) else None
+        scanner = self._whole_scan(sub, start, end)
         counted = scanner.count(sub) if scanner is not None else None
         return super().count(sub, start, end) if counted is None else counted
 
     def __contains__(self, sub: object) -> bool:
-        scanner = self._store.scanner() if isinstance(sub, str) else None
+        scanner = self._whole_scan(sub, None, None)
         position = scanner.find(sub) if scanner is not None and isinstance(sub, str) else None
         return super().__contains__(sub) if position is None else position != -1
 
     def find(self, sub: str, start: int | None = None, end: int | None = None) -> int:
         """Lowest offset where `sub` starts within [start:end], or -1 (as str.find); found on bytes when whole."""
-        scanner = self._store.scanner() if start is None and end is None and isinstance(sub, str) else None
+        scanner = self._whole_scan(sub, start, end)
         position = scanner.find(sub) if scanner is not None else None
         if position is None:
             return super().find(sub, start, end)

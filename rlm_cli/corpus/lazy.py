@@ -22,8 +22,9 @@ class LazyCorpus(CorpusMethods, TextLike):
 
     When memory-mapped (the input passed the mapping threshold) it is not a str: len(context),
     context[a:b], `x in context`, .count(), .find(), .grep(), .chunks() / .iter_chunks() work
-    without loading it; str(), re.*/json.loads on it, .split(), .splitlines() and the other str
-    methods are refused with a hint (use .grep, .iter_chunks, or str(context[a:b])).
+    without loading it, and .lines() / .splitlines() / .split("\\n") are lazy sequences of lines;
+    str(), re.*/json.loads on it, .split() and the other str methods are refused with a hint
+    (use .grep, .iter_chunks, or str(context[a:b])).
     Also: .files, .documents, .read(path) / context[path], .describe().
     """
 
