@@ -177,3 +177,18 @@ def test_a_list_of_patterns_finds_lines_matching_any(tmp_path: Path, tiny_scans:
         assert plain(form.grep(["lock timeout", "café", r"ERROR \d{3}$"], ignore_case=True)) == expected
         with pytest.raises(ValueError, match="at least one str pattern"):
             form.grep([])
+
+
+def test_the_hosts_description_reads_only_the_start_of_a_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The host never holds an input's text: describing it reads the first lines, not the file."""
+    write_tree(tmp_path, {"big.log": "first line\n" + "line\n" * 50_000})
+    host_view = run([str(tmp_path / "big.log")], tmp_path).corpus
+    assert not host_view.mapped
+
+    def whole_read(*_: object, **__: object) -> str:
+        raise AssertionError("the whole document was read")
+
+    monkeypatch.setattr(readers, "read_text", whole_read)
+    description = host_view.describe()
+    assert "Start of " in description and "  first line\n  line" in description
+    assert f"{len('first line') + 1 + 5 * 50_000:,} characters" in description
