@@ -35,8 +35,9 @@ def form(corpus: CorpusMethods) -> str:
         return (
             f"`context` is a lazy memory-mapped text ({nbytes(corpus.size)}), not a str: len(), slices, `in`, "
             ".count(), .find(), .grep(), .chunks()/.iter_chunks() read it in blocks (first scan ~1 s/GB); "
-            "str-only operations that need the whole text (re.* or json.loads on context, str(context), "
-            ".split(), .splitlines()) are refused: use context.grep(pattern), context.iter_chunks(max_chars), "
+            ".lines() (also .splitlines(), .split('\\n')) is a lazy list of its lines (len, index, slice, "
+            "iterate); str-only operations that need the whole text (re.* or json.loads on context, "
+            "str(context), .split()) are refused: use context.grep(pattern), context.iter_chunks(max_chars), "
             "or str(context[a:b]) on a slice."
         )
     length = f" ({len(corpus):,} characters)" if _all_known(corpus) else ""

@@ -5,13 +5,24 @@ Standard library only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rlm_cli.corpus.chunks import Chunk, line_spans
 from rlm_cli.corpus.cite import SpanCiter, cite_lines
-from rlm_cli.corpus.grep import MAX_MATCHES, GrepResult, Match, Searcher, compile_pattern, search
+from rlm_cli.corpus.grep import (
+    MAX_MATCHES,
+    GrepResult,
+    Match,
+    Patterns,
+    Searcher,
+    compile_pattern,
+    search,
+)
+from rlm_cli.corpus.lines import Lines, text_lines
 from rlm_cli.corpus.readers import MappedReader
+from rlm_cli.corpus.scan import Scanner, text_scanner
 from rlm_cli.corpus.text import TextLike
 from rlm_cli.units import nbytes
 
@@ -58,6 +69,42 @@ def grep_pieces(
 ) -> tuple[list[Match], bool]:
     """Matches (one per line) in a document's (offset, text) pieces; True if `limit` stopped it."""
     return search(regex, pieces, path=info.path, page_starts=info.pages, context_lines=context_lines, limit=limit)
+
+
+def whole_lines(pieces: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    """(offset, text) pieces re-cut to end after a newline, so no line is split between two
+    (a block may end inside a line longer than a block's newline reach)."""
+    carry, carry_at = "", 0
+    for base, piece in pieces:
+        text = carry + piece if carry else piece
+        start = base - len(carry)
+        cut = text.rfind("\n") + 1
+        if cut == len(text):
+            carry = ""
+            yield start, text
+        elif cut:
+            carry, carry_at = text[cut:], start + cut
+            yield start, text[:cut]
+        else:
+            carry, carry_at = text, start
+    if carry:
+        yield carry_at, carry
+
+
+def grep_text(
+    info: Info, text: str, start: int, end: int, regex: Searcher, context_lines: int, limit: int,
+    newline_counts: dict[int, int],
+) -> tuple[list[Match], bool]:
+    """Matches (one per line) in text[start:end], a document held in memory; True if `limit` stopped it.
+
+    Through a literal prefilter with str.find where the pattern allows, else line by line.
+    `newline_counts`: kept by the caller, so later greps of the same text count no newline twice."""
+    if info.pages is None and isinstance(regex, re.Pattern):
+        found = text_scanner(text, start, end, newline_counts).grep(regex, info.path, context_lines, limit)
+        if found is not None:
+            return found
+    whole = text if start == 0 and end == len(text) else text[start:end]
+    return grep_pieces(info, ((0, whole),), regex, context_lines, limit)
 
 
 class _DocumentMethods:
@@ -135,7 +182,7 @@ class _DocumentMethods:
         return [self.page(number) for number in range(1, self.page_count + 1)]
 
     def grep(
-        self, pattern: str | Searcher, *, ignore_case: bool = False, context_lines: int = 0,
+        self, pattern: Patterns | Searcher, *, ignore_case: bool = False, context_lines: int = 0,
         max_matches: int = MAX_MATCHES,
     ) -> GrepResult:
         """Lines of this document matching a regular expression; see context.grep."""
@@ -170,10 +217,12 @@ class Document(_DocumentMethods, str):
     """
 
     _info: Info
+    _newline_counts: dict[int, int]
 
     def __new__(cls, text: str, info: Info) -> Document:
         document = super().__new__(cls, text)
         document._info = info
+        document._newline_counts = {}
         return document
 
     def __str__(self) -> str:
@@ -188,6 +237,9 @@ class Document(_DocumentMethods, str):
     def _line_pieces(self) -> Iterable[tuple[int, str]]:
         return ((0, self),)
 
+    def _grep(self, regex: Searcher, context_lines: int, limit: int) -> tuple[list[Match], bool]:
+        return grep_text(self._info, self, 0, len(self), regex, context_lines, limit, self._newline_counts)
+
     @property
     def text(self) -> str:
         """The document's text (the document itself: it is a str)."""
@@ -201,6 +253,11 @@ class Document(_DocumentMethods, str):
     def head(self, max_chars: int) -> str:
         """The first max_chars characters."""
         return self._slice(0, max_chars)
+
+    def lines(self) -> Lines:
+        """The lines without their ends, as a lazy sequence (len, index, slice, iterate) split at
+        "\\n" and "\\r\\n": unlike splitlines(), no list of every line is made."""
+        return Lines([text_lines(self, 0, len(self))], splitlines=True)
 
 
 class MappedDocument(_DocumentMethods, TextLike):
@@ -235,12 +292,48 @@ class MappedDocument(_DocumentMethods, TextLike):
         return self._store.slice(start, end)
 
     def _line_pieces(self) -> Iterable[tuple[int, str]]:
-        return self._store.line_pieces()
+        return whole_lines(self._store.line_pieces())
 
     @property
     def known_length(self) -> int | None:
         """The length in characters once a scan has counted it, else None."""
         return self._store.known_length
+
+    def _line_parts(self) -> list[Sequence[str]] | None:
+        lines = self._store.split_lines()
+        return None if lines is None else [lines]
+
+    def _grep(self, regex: Searcher, context_lines: int, limit: int) -> tuple[list[Match], bool]:
+        """Through a byte scan with a literal prefilter where the pattern allows, else decoded block by block."""
+        scanner = self._store.scanner()
+        if scanner is not None and isinstance(regex, re.Pattern):
+            found = scanner.grep(regex, self.path, context_lines, limit)
+            if found is not None:
+                return found
+        return super()._grep(regex, context_lines, limit)
+
+    def _whole_scan(self, sub: object, start: int | None, end: int | None) -> Scanner[bytes] | None:
+        """Byte scans for a search of the whole document for a str, when its encoding allows them."""
+        return self._store.scanner() if isinstance(sub, str) and start is None and end is None else None
+
+    def count(self, sub: str, start: int | None = None, end: int | None = None) -> int:
+        """Non-overlapping occurrences of `sub` (as str.count); over the whole document, counted on bytes."""
+        scanner = self._whole_scan(sub, start, end)
+        counted = scanner.count(sub) if scanner is not None else None
+        return super().count(sub, start, end) if counted is None else counted
+
+    def __contains__(self, sub: object) -> bool:
+        scanner = self._whole_scan(sub, None, None)
+        position = scanner.find(sub) if scanner is not None and isinstance(sub, str) else None
+        return super().__contains__(sub) if position is None else position != -1
+
+    def find(self, sub: str, start: int | None = None, end: int | None = None) -> int:
+        """Lowest offset where `sub` starts within [start:end], or -1 (as str.find); found on bytes when whole."""
+        scanner = self._whole_scan(sub, start, end)
+        position = scanner.find(sub) if scanner is not None else None
+        if position is None:
+            return super().find(sub, start, end)
+        return -1 if position == -1 else self._store.char_offset(position)
 
     def head(self, max_chars: int) -> str:
         """The first max_chars characters, without scanning the document."""

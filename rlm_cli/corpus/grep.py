@@ -89,13 +89,20 @@ class GrepResult(list[Match]):
     __repr__ = __str__
 
 
-def compile_pattern(pattern: str | Searcher, ignore_case: bool) -> Searcher:
+Patterns = str | list[str] | tuple[str, ...]  # several patterns: a line matching any of them
+
+
+def compile_pattern(pattern: Patterns | Searcher, ignore_case: bool) -> Searcher:
     """The pattern compiled for line search; a bad one raises ValueError with a hint.
 
-    A re.Pattern is recompiled with MULTILINE (and IGNORECASE); another engine's compiled pattern
-    is used as it is, its flags included.
+    A list of patterns matches a line that any of them matches. A re.Pattern is recompiled with
+    MULTILINE (and IGNORECASE); another engine's compiled pattern is used as it is, its flags included.
     """
     flags = re.MULTILINE | (re.IGNORECASE if ignore_case else 0)
+    if isinstance(pattern, (list, tuple)):
+        if not pattern or not all(isinstance(part, str) for part in pattern):
+            raise ValueError("a list of patterns must hold at least one str pattern")
+        pattern = "|".join(f"(?:{part})" for part in pattern)
     if isinstance(pattern, re.Pattern):
         return re.compile(pattern.pattern, pattern.flags | flags)
     if not isinstance(pattern, str):

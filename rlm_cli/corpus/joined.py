@@ -16,7 +16,7 @@ from rlm_cli.corpus.chunks import Chunk, file_spans, line_spans
 from rlm_cli.corpus.cite import SpanCiter
 from rlm_cli.corpus.describe import overview, plural
 from rlm_cli.corpus.documents import Document, Info, MappedDocument, summary_repr
-from rlm_cli.corpus.grep import MAX_MATCHES, GrepResult, Match, Searcher, compile_pattern
+from rlm_cli.corpus.grep import MAX_MATCHES, GrepResult, Match, Patterns, Searcher, compile_pattern
 from rlm_cli.units import nbytes
 
 AnyDocument = Document | MappedDocument
@@ -110,10 +110,11 @@ class CorpusMethods:
         return self._infos[number].path, max(0, offset - body)
 
     def grep(
-        self, pattern: str | Searcher, *, paths: str | Iterable[str] | None = None,
+        self, pattern: Patterns | Searcher, *, paths: str | Iterable[str] | None = None,
         ignore_case: bool = False, context_lines: int = 0, max_matches: int = MAX_MATCHES,
     ) -> GrepResult:
-        """Search every document line by line for a regular expression (Python re syntax).
+        """Search every document line by line for a regular expression (Python re syntax), or for
+        any of a list of them.
 
         Returns a list of matches, each with .path, .line_no (from 1), .line, and .before /
         .after (context_lines lines each side) and .page for PDFs; printing it shows

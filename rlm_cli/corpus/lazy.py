@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from rlm_cli.corpus.documents import Document, Info, MappedDocument
 from rlm_cli.corpus.grep import Match, Searcher
@@ -22,8 +22,9 @@ class LazyCorpus(CorpusMethods, TextLike):
 
     When memory-mapped (the input passed the mapping threshold) it is not a str: len(context),
     context[a:b], `x in context`, .count(), .find(), .grep(), .chunks() / .iter_chunks() work
-    without loading it; str(), re.*/json.loads on it, .split(), .splitlines() and the other str
-    methods are refused with a hint (use .grep, .iter_chunks, or str(context[a:b])).
+    without loading it, and .lines() / .splitlines() / .split("\\n") are lazy sequences of lines;
+    str(), re.*/json.loads on it, .split() and the other str methods are refused with a hint
+    (use .grep, .iter_chunks, or str(context[a:b])).
     Also: .files, .documents, .read(path) / context[path], .describe().
     """
 
@@ -109,6 +110,50 @@ class LazyCorpus(CorpusMethods, TextLike):
             if start <= body_end < end and number + 1 < len(starts):
                 yield "\n"
             number += 1
+
+    def _line_parts(self) -> list[Sequence[str]] | None:
+        parts: list[Sequence[str]] = []
+        for number, header in enumerate(self._headers):
+            if header:
+                parts.append([header.removesuffix("\n")])
+            document = self._document(number)
+            if isinstance(document, MappedDocument):
+                found = document._line_parts()
+                if found is None:
+                    return None
+                parts += found
+            else:
+                parts.append(document.split("\n"))
+        return parts
+
+    def _per_document(self, sub: object, start: int | None, end: int | None) -> bool:
+        """True when a whole-text search for `sub` can go document by document: mapped, and no
+        newline in `sub`, so no occurrence spans a header or the newline between documents."""
+        return self._mapped and start is None and end is None and isinstance(sub, str) and bool(sub) and "\n" not in sub
+
+    def count(self, sub: str, start: int | None = None, end: int | None = None) -> int:
+        """Non-overlapping occurrences of `sub` (as str.count); mapped documents are counted on bytes."""
+        if not self._per_document(sub, start, end):
+            return super().count(sub, start, end)
+        return sum(header.count(sub) for header in self._headers) + sum(
+            self._document(number).count(sub) for number in range(len(self._infos))
+        )
+
+    def find(self, sub: str, start: int | None = None, end: int | None = None) -> int:
+        """Lowest offset where `sub` starts within [start:end], or -1 (as str.find)."""
+        if not self._per_document(sub, start, end):
+            return super().find(sub, start, end)
+        for number, header in enumerate(self._headers):
+            if (hit := header.find(sub)) != -1:
+                return self._starts()[number] + hit
+            if (hit := self._document(number).find(sub)) != -1:
+                return self._starts()[number] + len(header) + hit
+        return -1
+
+    def __contains__(self, sub: object) -> bool:
+        if not self._per_document(sub, None, None):
+            return super().__contains__(sub)
+        return any(sub in header or sub in self._document(number) for number, header in enumerate(self._headers))  # type: ignore[operator]  # sub is a str here
 
     def __getitem__(self, key: int | slice | str) -> str | AnyDocument:  # type: ignore[override]  # a str key gives a document
         if isinstance(key, str):

@@ -10,10 +10,12 @@ import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any, SupportsIndex
 
-from rlm_cli.corpus.documents import Document, Info, grep_pieces
+from rlm_cli.corpus.documents import Document, Info, grep_text
 from rlm_cli.corpus.grep import Match, Searcher
 from rlm_cli.corpus.joined import CorpusMethods, Skipped, headers, numbers
+from rlm_cli.corpus.lines import Lines, text_lines
 from rlm_cli.corpus.readers import read_text
+from rlm_cli.corpus.scan import text_scanner
 
 
 class Corpus(CorpusMethods, str):
@@ -38,11 +40,13 @@ class Corpus(CorpusMethods, str):
         corpus._layout = list(starts)
         corpus._made = weakref.WeakValueDictionary()
         corpus._made_lock = threading.Lock()
+        corpus._newline_counts = {}
         return corpus
 
     _layout: list[int]
     _made: weakref.WeakValueDictionary[int, Document]
     _made_lock: threading.Lock
+    _newline_counts: dict[int, dict[int, int]]  # per document: newlines per scan window, for grep
 
     @classmethod
     def from_infos(cls, infos: Sequence[Info], skipped: Iterable[Skipped] = ()) -> Corpus:
@@ -74,6 +78,19 @@ class Corpus(CorpusMethods, str):
     def _slice(self, start: int, end: int) -> str:
         return str.__getitem__(self, slice(start, end))
 
+    def count(self, sub: str, start: SupportsIndex | None = None, end: SupportsIndex | None = None) -> int:
+        """As str.count; over the whole text, a rare `sub` is counted where memchr finds its rarest character."""
+        if start is None and end is None and isinstance(sub, str):
+            counted = text_scanner(self, 0, len(self), {}).count(sub)
+            if counted is not None:
+                return counted
+        return str.count(self, sub, start, end)
+
+    def lines(self) -> Lines:
+        """The lines without their ends, as a lazy sequence (len, index, slice, iterate) split at
+        "\\n" and "\\r\\n": unlike splitlines(), no list of every line is made."""
+        return Lines([text_lines(self, 0, len(self))], splitlines=True)
+
     def _starts(self) -> list[int]:
         return self._layout
 
@@ -94,8 +111,8 @@ class Corpus(CorpusMethods, str):
 
     def _grep_document(self, number: int, regex: Searcher, context_lines: int, limit: int) -> tuple[list[Match], bool]:
         body, end = self._bounds(number)
-        text = self if body == 0 and end == len(self) else self._slice(body, end)  # no Document copy
-        return grep_pieces(self._infos[number], ((0, text),), regex, context_lines, limit)
+        counts = self._newline_counts.setdefault(number, {})
+        return grep_text(self._infos[number], self, body, end, regex, context_lines, limit, counts)  # no Document copy
 
     def _known_length(self, number: int) -> int:
         body, end = self._bounds(number)

@@ -7,12 +7,16 @@ changed under a lock or replaced whole, never edited in place. Standard library 
 from __future__ import annotations
 
 import bisect
+import codecs
 import mmap
 import os
 import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+
+from rlm_cli.corpus.lines import SplitText, byte_lines
+from rlm_cli.corpus.scan import WINDOW, Scanner, byte_exact, byte_scanner
 
 BLOCK = 16 * 1024 * 1024  # bytes per scan block of a mapped document
 _NEWLINE_REACH = 1024 * 1024  # how far past a block's nominal end to look for a newline
@@ -91,7 +95,10 @@ class LoadedReader:
         return self.text()[start:end]
 
     def head(self, max_chars: int) -> str:
-        return self.slice(0, max_chars)
+        """The first max_chars characters, read from the file's start: a preview never loads it whole."""
+        with open(self._file, "rb") as handle:
+            limit = 4 * max_chars if self._end is None else min(self._end, 4 * max_chars)
+            return handle.read(limit).decode(self._encoding, errors="replace")[:max_chars]
 
     def pieces(self, start: int, end: int) -> Iterator[str]:
         text = self.text()
@@ -145,15 +152,35 @@ class MappedBytes:
     def read(self, start: int, end: int) -> bytes:
         self._check()
         data = self._map[start:end]
-        # Mapped pages count towards RSS until dropped; the page cache keeps them anyway.
-        if hasattr(mmap, "MADV_DONTNEED") and end > start:
-            aligned = start - start % mmap.PAGESIZE
-            self._map.madvise(mmap.MADV_DONTNEED, aligned, end - aligned)
+        self._drop(start, end)
         return data
 
     def find(self, sub: bytes, start: int, end: int) -> int:
+        """Where `sub` first starts in [start:end], or -1; searched in place, a window at a time."""
         self._check()
-        return self._map.find(sub, start, end)
+        while start < end:
+            stop = min(end, start + WINDOW)
+            found = self._map.find(sub, start, min(end, stop + len(sub) - 1))
+            self._drop(start, stop)
+            if found != -1:
+                return found
+            start = stop
+        return -1
+
+    def rfind(self, sub: bytes, start: int, end: int) -> int:
+        """Where `sub` last starts in [start:end], or -1."""
+        self._check()
+        return self._map.rfind(sub, start, end)
+
+    def count(self, sub: bytes, start: int, end: int) -> int:
+        """Occurrences of `sub` in [start:end] (a range of a window or so: it is read whole)."""
+        return self.read(start, end).count(sub)
+
+    def _drop(self, start: int, end: int) -> None:
+        """Drop mapped pages from this process's RSS once searched (the page cache keeps them)."""
+        if hasattr(mmap, "MADV_DONTNEED") and end > start:
+            aligned = start - start % mmap.PAGESIZE
+            self._map.madvise(mmap.MADV_DONTNEED, aligned, end - aligned)
 
 
 class BufferedBytes:
@@ -171,8 +198,30 @@ class BufferedBytes:
         return data
 
     def find(self, sub: bytes, start: int, end: int) -> int:
-        found = self.read(start, end).find(sub)
-        return found if found == -1 else start + found
+        """Where `sub` first starts in [start:end], or -1; read a window at a time."""
+        while start < end:
+            stop = min(end, start + WINDOW)
+            found = self.read(start, min(end, stop + len(sub) - 1)).find(sub)
+            if found != -1:
+                return start + found
+            start = stop
+        return -1
+
+    def count(self, sub: bytes, start: int, end: int) -> int:
+        """Occurrences of `sub` in [start:end] (a range of a window or so: it is read whole)."""
+        return self.read(start, end).count(sub)
+
+    def rfind(self, sub: bytes, start: int, end: int) -> int:
+        """Where `sub` last starts in [start:end], or -1; read backwards, a growing step at a time."""
+        step = 64 * 1024
+        while True:
+            low = max(start, end - step)
+            found = self.read(low, end).rfind(sub)
+            if found != -1:
+                return low + found
+            if low == start:
+                return -1
+            end, step = low + len(sub) - 1, min(step * 2, WINDOW)
 
 
 Block = tuple[int, int, int, int]  # byte start, byte end, first character, characters
@@ -196,6 +245,7 @@ class MappedReader:
         self._source_lock = threading.Lock()
         self._index_built: tuple[list[Block], list[int]] | None = None  # blocks, their first characters
         self._last: tuple[int, str] = (-1, "")
+        self._newline_counts: dict[int, int] = {}  # newlines per scan window, counted on first need
 
     def _bytes(self) -> MappedBytes | BufferedBytes:
         if self._source is None:
@@ -233,11 +283,39 @@ class MappedReader:
         self._index_built = blocks, [block[2] for block in blocks]
 
     def _index(self) -> tuple[list[Block], list[int]]:
+        """The block index; built without decoding blocks whose characters are one byte each."""
         if self._index_built is None:
-            for _ in self.line_pieces():
-                pass
-        assert self._index_built is not None
+            single = byte_exact(self._encoding) and codecs.lookup(self._encoding).name != "utf-8"
+            blocks: list[Block] = []
+            start, chars = self._offset, 0
+            while start < self._end:
+                end = self._cut(start)
+                data = self._bytes().read(start, end)
+                count = len(data) if single or data.isascii() else len(data.decode(self._encoding, errors="replace"))
+                blocks.append((start, end, chars, count))
+                chars += count
+                start = end
+            self._index_built = blocks, [block[2] for block in blocks]
         return self._index_built
+
+    def scanner(self) -> Scanner[bytes] | None:
+        """Byte scans of this document, when its encoding lets bytes answer exactly; else None."""
+        if not byte_exact(self._encoding):
+            return None
+        return byte_scanner(self._bytes(), self._offset, self._end, self._encoding, self._newline_counts)
+
+    def split_lines(self) -> SplitText[bytes] | None:
+        """The document's split("\\n") read lazily from its bytes, when its encoding allows; else None."""
+        if not byte_exact(self._encoding):
+            return None
+        return byte_lines(self._bytes(), self._offset, self._end, self._encoding)
+
+    def char_offset(self, position: int) -> int:
+        """The character offset of byte `position` (which starts a character)."""
+        blocks, _ = self._index()
+        number = max(0, bisect.bisect_right([block[0] for block in blocks], position) - 1)
+        start, _end, first, _count = blocks[number]
+        return first + len(self._bytes().read(start, position).decode(self._encoding, errors="replace"))
 
     def _decode(self, start: int, end: int) -> str:
         return self._bytes().read(start, end).decode(self._encoding, errors="replace")

@@ -6,9 +6,11 @@ Standard library only.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from rlm_cli.corpus.lines import Lines
+from rlm_cli.corpus.scan import resume_after_count
 from rlm_cli.units import nbytes
 
 INSTEAD = (
@@ -25,8 +27,8 @@ class TextLike:
     """str behaviour over text kept in pieces: len, slicing, `in`, count, find, iteration.
 
     When memory-mapped (`mapped` is True), operations that need the whole text as one str
-    (str(), +, .text, .splitlines() and the other str methods) raise WholeTextRefused with a hint;
-    otherwise they load it.
+    (str(), +, .text, .split() and the other str methods) raise WholeTextRefused with a hint
+    (otherwise they load it); .splitlines(), .split("\\n") and .lines() give lazy line sequences.
     """
 
     def __len__(self) -> int:
@@ -124,22 +126,44 @@ class TextLike:
             buffer = carry + piece
             total += buffer.count(sub)
             if keep:
-                carry = buffer[_resume_after_count(buffer, sub) :]
+                carry = buffer[resume_after_count(buffer, sub) :]
         return total
 
-    def splitlines(self, keepends: bool = False) -> list[str]:
-        """The lines, as str.splitlines (refused when memory-mapped: use grep or chunks)."""
-        self._refuse_if_mapped(".splitlines()")
+    def _line_parts(self) -> list[Sequence[str]] | None:
+        """The text as parts of split("\\n") elements (see Lines), or None when it cannot be read so."""
+        return None
+
+    def splitlines(self, keepends: bool = False) -> Sequence[str]:
+        """The lines, as str.splitlines; when memory-mapped, a lazy sequence (len, index, slice,
+        iterate) split at "\\n" and "\\r\\n" only."""
+        if self.mapped:
+            parts = self._line_parts()
+            if parts is None:
+                self._whole(".splitlines()")
+            return Lines(parts or [], splitlines=True, keepends=keepends)
         lines: list[str] = []
         carry = ""
         for piece in self._pieces(0, len(self)):
-            parts = (carry + piece).splitlines(True)
+            ends = (carry + piece).splitlines(True)
             # The last part may continue in the next piece (or be "\r" before "\n").
-            carry = parts.pop() if parts else ""
-            lines.extend(parts if keepends else "".join(parts).splitlines())
+            carry = ends.pop() if ends else ""
+            lines.extend(ends if keepends else "".join(ends).splitlines())
         if carry:
             lines.extend([carry] if keepends else carry.splitlines())
         return lines
+
+    def split(self, sep: str | None = None, maxsplit: int = -1) -> Sequence[str]:
+        """As str.split; when memory-mapped only split("\\n") works, giving a lazy sequence."""
+        if not self.mapped:
+            return self.text.split(sep, maxsplit)
+        parts = self._line_parts() if sep == "\n" and maxsplit == -1 else None
+        if parts is None:
+            self._whole(".split()" if sep is None else f".split({sep!r})")
+        return Lines(parts or [], splitlines=False)
+
+    def lines(self) -> Sequence[str]:
+        """The lines without their ends: a lazy sequence when memory-mapped (len, index, slice, iterate)."""
+        return self.splitlines()
 
     def _refuse_if_mapped(self, operation: str) -> None:
         if self.mapped:
@@ -187,18 +211,3 @@ def _lazy_types() -> Iterator[type]:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
         yield cls
-
-
-def _resume_after_count(buffer: str, sub: str) -> int:
-    """Where counting must resume in `buffer`: after its last counted match, or len(sub)-1 from the end."""
-    resume = len(buffer) - len(sub) + 1
-    last = buffer.rfind(sub)
-    if last == -1 or last + len(sub) <= resume:
-        return resume
-    if not any(sub[:size] == sub[-size:] for size in range(1, len(sub))):
-        return last + len(sub)  # occurrences cannot overlap, so the last one was counted
-    position = end = 0
-    while (position := buffer.find(sub, position)) != -1:
-        position = end = position + len(sub)
-    return max(resume, end)
-

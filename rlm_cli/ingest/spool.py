@@ -8,10 +8,12 @@ without end (`/dev/zero`) stops with an InputError, never fills the disk.
 from __future__ import annotations
 
 import codecs
+import fcntl
 import itertools
 import os
 import select
 import shutil
+import stat
 from pathlib import Path
 from typing import BinaryIO
 
@@ -46,9 +48,15 @@ class Spool:
             )
 
     def stdin(self, stream: BinaryIO, cap: int) -> Path:
-        """Copy a stream to a spool file block by block, at most `cap` bytes; return its path."""
+        """Copy a stream to a spool file block by block, at most `cap` bytes; return its path.
+
+        A pipe's buffer is enlarged to a block first: with the default 64 KiB, each block took
+        sixteen wake-ups and the copy ran at a third of the speed of `cat > file`.
+        """
         target = self.new_path("stdin")
         fd = _fileno(stream)
+        if fd is not None:
+            _enlarge_pipe(fd)
         total = 0
         with target.open("wb") as out:
             while True:
@@ -90,6 +98,15 @@ class Spool:
             self.clock.check("copying " + source)
             shutil.copyfile(source, target)
         return target
+
+
+def _enlarge_pipe(fd: int) -> None:
+    """Give a pipe a buffer of one block (no change for other files, or past the system's limit)."""
+    try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _BLOCK)
+    except (AttributeError, OSError):  # no F_SETPIPE_SZ here, or a size past pipe-max-size
+        pass
 
 
 def _fileno(stream: BinaryIO) -> int | None:
