@@ -151,7 +151,7 @@ def ask(
 
     request = RunRequest(
         arguments=arguments, paths_from=paths_from, trace_path=trace,
-        json_output=json_output, quiet=quiet, verbose=verbose,
+        json_output=json_output, quiet=quiet, verbose=verbose, piped_input=True,
     )
     raise typer.Exit(run_and_report(request, flags))
 

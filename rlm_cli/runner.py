@@ -6,7 +6,9 @@ prints one object. Never imports typer.
 
 from __future__ import annotations
 
+import glob
 import os
+import shlex
 import sys
 import tempfile
 import threading
@@ -38,28 +40,53 @@ class RunRequest:
     quiet: bool = False
     verbose: bool = False
     stdin: BinaryIO | None = None
+    piped_input: bool = False  # no SOURCE: read stdin when it is not a terminal (the command line)
 
 
-def split_sources(arguments: list[str], paths_from: str | None, stdin_is_tty: bool) -> tuple[list[str], str]:
-    """Split `SOURCE... QUESTION`; refuse stdin when it is a terminal."""
+def split_sources(
+    arguments: list[str], paths_from: str | None, stdin_is_tty: bool, *, piped_input: bool = False,
+) -> tuple[list[str], str]:
+    """Split `SOURCE... QUESTION`, naming the usual mix-ups.
+
+    `piped_input` (the command line): with no SOURCE, stdin is the input unless it is a terminal.
+    """
     if not arguments:
         raise InputError("missing QUESTION", hint='rlm ask ./repo "where is auth handled?"')
     *sources, question = arguments
     if not question.strip():
         raise InputError("the question is empty")
+    _refuse_path_as_question(sources, question)
     if not sources and not paths_from:
-        raise InputError(
-            "no SOURCE given: name files, directories, globs, or - for stdin",
-            hint=f'rlm ask ./repo "{question}"',
-        )
+        if stdin_is_tty or not piped_input:
+            raise InputError(
+                "no SOURCE given: name files, directories, globs, or pipe text in",
+                hint=f'rlm ask ./repo "{question}"  or  cat big.log | rlm ask "{question}"',
+            )
+        sources = ["-"]  # `cat big.log | rlm ask "why?"`: stdin is the input
     if sources.count("-") > 1 or ("-" in sources and paths_from == "-"):
-        raise InputError("stdin can be read only once")
+        raise InputError("stdin can be read only once", hint="give either - or --paths-from -, not both")
     if ("-" in sources or paths_from == "-") and stdin_is_tty:
         raise InputError(
             "'-' reads from stdin, but stdin is a terminal",
             hint=f'pipe something in: cat big.log | rlm ask - "{question}"',
         )
     return sources, question
+
+
+def _refuse_path_as_question(sources: list[str], question: str) -> None:
+    """`rlm ask repo` or `rlm ask repo small.log`: the last argument names a path, not a question."""
+    if question == "-" or any(c.isspace() for c in question) or not os.path.lexists(question):
+        return
+    missing = [s for s in sources if s != "-" and not os.path.lexists(s) and not glob.glob(s, recursive=True)]
+    if missing:  # `rlm ask "why?" small.log`: the question came first
+        raise InputError(
+            f"the question comes last, but {question!r} is a path and {missing[0]!r} is not",
+            hint=f'rlm ask {shlex.join([*(s for s in sources if s not in missing), question])} "{missing[0]}"',
+        )
+    raise InputError(
+        f"missing QUESTION: the last argument, {question!r}, is a path, not a question",
+        hint=f'rlm ask {shlex.join([*sources, question])} "your question"',
+    )
 
 
 def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
@@ -92,7 +119,10 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
 def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
     """One run from sources to answer. Failures inside the run come back in the RunResult."""
     stdin = request.stdin or sys.stdin.buffer
-    sources, question = split_sources(request.arguments, request.paths_from, request.stdin is None and sys.stdin.isatty())
+    sources, question = split_sources(
+        request.arguments, request.paths_from, request.stdin is None and sys.stdin.isatty(),
+        piped_input=request.piped_input,
+    )
     from rlm_cli.keys import load_dotenv
 
     load_dotenv(settings.dotenv)  # before the trace opens: its redaction reads the environment

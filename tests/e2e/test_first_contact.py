@@ -1,0 +1,81 @@
+"""What a newcomer meets first: piped stdin, argument mix-ups, and parser errors in rlm's one style."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.helpers import model_flags, rlm
+from tests.fakes.provider import FakeProvider, code, script
+
+READ_CONTEXT = code("print(context[:40])")
+ANSWER_WITH_INPUT = code("answer['content'] = context.strip()", "answer['ready'] = True")
+
+
+def test_piped_stdin_is_the_input_when_no_source_is_given(provider: FakeProvider) -> None:
+    provider.root_script = script(READ_CONTEXT, ANSWER_WITH_INPUT)
+    done = rlm(["ask", "why?", *model_flags(provider), "--no-trace"], input="disk quota exceeded\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "disk quota exceeded\n"
+
+
+def test_dash_still_reads_stdin(provider: FakeProvider) -> None:
+    provider.root_script = script(READ_CONTEXT, ANSWER_WITH_INPUT)
+    done = rlm(["ask", "-", "why?", *model_flags(provider), "--no-trace"], input="from the pipe\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "from the pipe\n"
+
+
+def test_dash_and_paths_from_dash_together_is_a_usage_error(tmp_path: Path) -> None:
+    done = rlm(["ask", "-", "why?", "--paths-from", "-", "--model", "openai/x"], input="x\n")
+    assert done.returncode == 2
+    assert "stdin can be read only once" in done.stderr and "hint:" in done.stderr
+
+
+def test_empty_pipe_says_what_to_do() -> None:
+    done = rlm(["ask", "why?", "--model", "openai/x", "--api-base", "http://127.0.0.1:9/v1", "--no-trace"], input="")
+    assert done.returncode == 2
+    assert "rlm: error: stdin is empty" in done.stderr
+    assert 'hint: pipe text in (cat big.log | rlm ask "why?")' in done.stderr
+
+
+def test_forgotten_question_names_the_mix_up(tmp_path: Path) -> None:
+    (tmp_path / "repo").mkdir()
+    done = rlm(["ask", "repo", "--model", "openai/x"], cwd=tmp_path)
+    assert done.returncode == 2
+    assert "missing QUESTION: the last argument, 'repo', is a path, not a question" in done.stderr
+    assert 'hint: rlm ask repo "your question"' in done.stderr
+
+
+def test_a_path_as_the_question_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "small.log").write_text("x\n")
+    done = rlm(["ask", "repo", "small.log", "--model", "openai/x"], cwd=tmp_path)
+    assert done.returncode == 2
+    assert "'small.log', is a path" in done.stderr
+    assert 'hint: rlm ask repo small.log "your question"' in done.stderr
+
+
+def test_question_first_names_the_swap(tmp_path: Path) -> None:
+    (tmp_path / "small.log").write_text("x\n")
+    done = rlm(["ask", "why did it fail?", "small.log", "--model", "openai/x"], cwd=tmp_path)
+    assert done.returncode == 2
+    assert "the question comes last" in done.stderr
+    assert 'hint: rlm ask small.log "why did it fail?"' in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("source", "message", "hint"),
+    [
+        ("nope.txt", "no such file or directory: nope.txt", "the question last"),
+        ("*.nothing", "no file matches *.nothing", "check the pattern"),
+    ],
+)
+def test_missing_path_and_empty_glob_name_what_to_do(tmp_path: Path, source: str, message: str, hint: str) -> None:
+    done = rlm(["ask", source, "what?", "--json", "--model", "openai/x", "--api-base", "http://127.0.0.1:9/v1", "--no-trace"], cwd=tmp_path)
+    assert done.returncode == 2
+    payload = json.loads(done.stdout)
+    assert payload["error"] == message
+    assert hint in payload["hint"]
