@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rlm_cli import __version__
+from rlm_cli import __version__, cli_help
 from rlm_cli.exits import EXIT_CODES_HELP, handles_errors
 from rlm_cli.options import (
     BUDGETS,
@@ -44,8 +44,9 @@ app = typer.Typer(
     rich_markup_mode="rich",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=cli_help.Group,
 )
-config_app = typer.Typer(help="Show the effective settings and where the config file lives.", no_args_is_help=True)
+config_app = typer.Typer(help="Show the effective settings and where the config file lives.", no_args_is_help=True, cls=cli_help.Group)
 app.add_typer(config_app, name="config")
 
 MaxIterOpt = Annotated[int | None, typer.Option("--max-iterations", min=1, help="Root-model turns at most. \\[default: 30]", rich_help_panel=BUDGETS)]
@@ -92,10 +93,10 @@ ASK_EPILOG = (
 )
 
 
-@app.command(epilog=ASK_EPILOG)
+@app.command(epilog=ASK_EPILOG, cls=cli_help.Command)
 @handles_errors
 def ask(
-    arguments: Annotated[list[str], typer.Argument(metavar="SOURCE... QUESTION", help="Files, directories, globs, or - for stdin; the last argument is the question.", show_default=False)],
+    arguments: Annotated[list[str], typer.Argument(metavar="[SOURCE]... QUESTION", help="Files, directories, globs, or - for stdin; the last argument is the question.", show_default=False)],
     model: ModelOpt = None,
     sub_model: SubModelOpt = None,
     api_base: ApiBaseOpt = None,
@@ -185,4 +186,6 @@ register_keys_commands(app)
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    from rlm_cli.usage_errors import run
+
+    run(app)

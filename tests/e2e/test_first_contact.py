@@ -79,3 +79,22 @@ def test_missing_path_and_empty_glob_name_what_to_do(tmp_path: Path, source: str
     payload = json.loads(done.stdout)
     assert payload["error"] == message
     assert hint in payload["hint"]
+
+
+@pytest.mark.parametrize(
+    ("args", "first_line", "hint"),
+    [
+        (["ask", "a", "q", "--bogus"], "rlm: error: no such option: --bogus", "hint: did you mean --"),
+        (["ask", "a", "q", "--max-cots", "1"], "rlm: error: no such option: --max-cots", "hint: did you mean --max-cost?"),
+        (["ask", "a", "q", "--sandbox", "foo"], "rlm: error: invalid value for --sandbox: 'foo' is not one of", "hint: rlm ask --help describes --sandbox"),
+        (["ask"], "rlm: error: missing argument", "hint: rlm ask --help"),
+        (["--bogus"], "rlm: error: no such option: --bogus", "hint: "),
+    ],
+)
+def test_parser_errors_are_one_line_and_a_hint(args: list[str], first_line: str, hint: str) -> None:
+    done = rlm(args)
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2, done.stderr
+    assert lines[0].startswith(first_line) and lines[1].startswith(hint)
+    assert done.stdout == ""
