@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,20 +93,25 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
     """Run, show progress, print the answer (or the JSON object); return the exit code."""
     from rlm_cli.render import make_renderer
     from rlm_cli.render.answer import print_result
+    from rlm_cli.render.status import Status
     from rlm_cli.settings import resolve
 
     result = RunResult()
     renderer = None
+    status = None
     try:
         settings = resolve(flags).settings
+        status = Status.on_terminal(sys.stderr, settings.progress, quiet=request.quiet)
         renderer = make_renderer(settings.progress, quiet=request.quiet, verbose=request.verbose)
         with stop_signals_interrupt():
-            result = execute(request, settings, renderer.handle)
+            result = execute(request, settings, status.after(renderer.handle), status.show)
     except BaseException as error:  # every failure becomes a result: --json must still print one object
         if isinstance(error, SystemExit):
             raise
         result = failed_result(result, error)
     _redact(result)
+    if status is not None:
+        status.clear()
     if renderer is not None:
         renderer.close(result)
     try:
@@ -116,17 +121,20 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
     return result.exit_code
 
 
-def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
-    """One run from sources to answer. Failures inside the run come back in the RunResult."""
+def execute(request: RunRequest, settings: Settings, emit: Emit, stage: Callable[[str], None] = lambda text: None) -> RunResult:
+    """One run from sources to answer. Failures inside the run come back in the RunResult.
+
+    `stage` hears what the run is doing before its first event (reading the input, connecting).
+    """
     stdin = request.stdin or sys.stdin.buffer
     sources, question = split_sources(
         request.arguments, request.paths_from, request.stdin is None and sys.stdin.isatty(),
         piped_input=request.piped_input,
     )
+    stage(f"reading {_naming(sources, request.paths_from)}")
     from rlm_cli.keys import load_dotenv
 
     load_dotenv(settings.dotenv)  # before the trace opens: its redaction reads the environment
-    _warm_up_litellm()
     from rlm_cli.ingest import IngestOptions, ingest
 
     run_id = new_run_id()
@@ -136,10 +144,13 @@ def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
         result.trace = trace_path
         session = RunSession(settings, emit)
         try:
+            session.llm.check_keys([settings.model, settings.effective_sub_model])  # no key: fail in a blink
+            _warm_up_litellm()
             options = IngestOptions.from_settings(settings)
             ingested = ingest(sources, options, spool_dir=Path(spool), paths_from=request.paths_from, stdin=stdin)
             result.input = ingested.summary()
             notes = _skipped_notes(ingested, sources, request.verbose)
+            stage(f"connecting to {settings.model}")
             outcome = session.run_root(run_id, question, ingested, sources, notes)
         except KeyboardInterrupt as interrupt:
             failed_result(result, interrupt)
@@ -182,7 +193,6 @@ class RunSession:
     def run_root(self, run_id: str, question: str, ingested: Any, sources: list[str], notes: list[tuple[str, str]]) -> Any:
         """The top-level run; `notes` (message, level) are shown once it has started."""
         settings = self.settings
-        self.llm.check_keys([settings.model, settings.effective_sub_model])
         budget = Budget(limits_for(settings))
         self.root_budget = budget
         return self._run(run_id, None, None, question, ingested, sources, budget, notes)
@@ -265,6 +275,14 @@ def limits_for(settings: Settings) -> Limits:
     """The limits of a top-level run; its --timeout starts now."""
     deadline = time.monotonic() + settings.timeout if settings.timeout else None
     return Limits(settings.max_iterations, settings.max_sub_calls, settings.max_cost, settings.max_tokens, deadline)
+
+
+def _naming(sources: list[str], paths_from: str | None) -> str:
+    """What a run reads, in a few words: `small.log`, `stdin`, `3 sources`."""
+    named = ["stdin" if source == "-" else source for source in sources]
+    if paths_from:
+        named.append(f"the paths in {'stdin' if paths_from == '-' else paths_from}")
+    return named[0] if len(named) == 1 else f"{len(named)} sources"
 
 
 def _warm_up_litellm() -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,3 +101,40 @@ def test_parser_errors_are_one_line_and_a_hint(args: list[str], first_line: str,
     assert len(lines) == 2, done.stderr
     assert lines[0].startswith(first_line) and lines[1].startswith(hint)
     assert done.stdout == ""
+
+
+def test_a_terminal_hears_what_is_read_then_which_model_before_the_tree(provider: FakeProvider, tmp_path: Path) -> None:
+    from tests.security.terminal import rlm_on_terminal
+
+    source = tmp_path / "small.log"
+    source.write_text("disk quota exceeded\n")
+    provider.root_script = script(READ_CONTEXT, ANSWER_WITH_INPUT)
+    code_, screen = rlm_on_terminal(["ask", str(source), "why?", *model_flags(provider), "--no-trace"])
+    assert code_ == 0, screen
+    reading = screen.index(f"rlm: reading {source} …")
+    connecting = screen.index("rlm: connecting to openai/root …")
+    tree = screen.index("why?", connecting)
+    assert reading < connecting < tree
+    assert "\r\x1b[2K" in screen[connecting:tree]  # the status line is erased before the tree draws
+
+
+def test_no_status_line_off_a_terminal(provider: FakeProvider, tmp_path: Path) -> None:
+    provider.root_script = script(READ_CONTEXT, ANSWER_WITH_INPUT)
+    done = rlm(["ask", "why?", *model_flags(provider), "--no-trace"], input="disk quota exceeded\n")
+    assert done.returncode == 0, done.stderr
+    assert "rlm: reading" not in done.stderr and "\x1b" not in done.stderr
+
+
+def test_a_missing_key_is_reported_without_importing_litellm(isolated_env: Path, tmp_path: Path) -> None:
+    source = tmp_path / "small.log"
+    source.write_text("x\n")
+    probe = (
+        "import sys\n"
+        "from rlm_cli.api import ask\n"
+        f"result = ask('why?', [{str(source)!r}], model='openai/gpt-4o', dotenv=False, trace=False)\n"
+        "print(result.exit_code, 'litellm' in sys.modules, result.error)\n"
+    )
+    env = {name: value for name, value in os.environ.items() if name != "OPENAI_API_KEY"}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert done.stdout.split(" ", 2)[:2] == ["4", "False"], done.stdout + done.stderr
+    assert "OPENAI_API_KEY" in done.stdout
