@@ -27,6 +27,7 @@ from rlm_cli.options import (
     NoDotenvOpt,
     ProgressMode,
     QuietOpt,
+    RawOpt,
     SandboxOpt,
     SubApiBaseOpt,
     SubModelOpt,
@@ -121,6 +122,7 @@ def ask(
     allow_net: AllowNetOpt = None,
     allow_write: AllowWriteOpt = None,
     json_output: JsonOpt = False,
+    raw: RawOpt = False,
     trace: TraceOpt = None,
     no_trace: NoTraceOpt = False,
     quiet: QuietOpt = False,
@@ -152,7 +154,7 @@ def ask(
 
     request = RunRequest(
         arguments=arguments, paths_from=paths_from, trace_path=trace,
-        json_output=json_output, quiet=quiet, verbose=verbose, piped_input=True,
+        json_output=json_output, quiet=quiet, verbose=verbose, piped_input=True, raw=raw,
     )
     raise typer.Exit(run_and_report(request, flags))
 

@@ -40,3 +40,4 @@ SandboxOpt = Annotated[SandboxMode | None, typer.Option("--sandbox", help="Isola
 FollowLinksOpt = Annotated[bool | None, typer.Option("--follow-links", help="Follow links that lead out of a directory being walked (skipped by default: `link leaves source`).", rich_help_panel=INPUT)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of text.", rich_help_panel=OUTPUT)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Nothing on stderr but errors.", rich_help_panel=OUTPUT)]
+RawOpt = Annotated[bool, typer.Option("--raw", help="Print the answer as its plain text, not rendered as Markdown, even on a terminal.", rich_help_panel=OUTPUT)]

@@ -41,6 +41,7 @@ class RunRequest:
     verbose: bool = False
     stdin: BinaryIO | None = None
     piped_input: bool = False  # no SOURCE: read stdin when it is not a terminal (the command line)
+    raw: bool = False  # the answer unrendered on a terminal
 
 
 def split_sources(
@@ -115,7 +116,7 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
     if renderer is not None:
         renderer.close(result)
     try:
-        print_result(result, as_json=request.json_output, quiet=request.quiet)
+        print_result(result, as_json=request.json_output, quiet=request.quiet, raw=request.raw)
     except BrokenPipeError:  # `rlm ask ... | head`: the reader left, which is no error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return result.exit_code

@@ -19,19 +19,21 @@ def print_result(
     *,
     as_json: bool,
     quiet: bool = False,
+    raw: bool = False,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> None:
     """Print the answer or JSON on `out` (stdout), then the error, partial mark and summary on `err`.
 
     The error line is printed even when quiet; the partial mark and summary only when not.
+    `raw`: the answer's text as it is on a terminal too, not rendered as Markdown.
     """
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
     if as_json:
         out.write(json.dumps(result.to_json_dict(), ensure_ascii=False) + "\n")
     elif result.answer:
-        _print_answer(result.answer, out)
+        _print_answer(result.answer, out, raw=raw)
     out.flush()
     if result.error:
         kind = "" if result.stopped_by == "interrupt" else "error: "  # Ctrl-C, SIGTERM, SIGHUP
@@ -61,9 +63,13 @@ def summary_line(result: RunResult) -> str:
     )
 
 
-def _print_answer(answer: str, out: TextIO) -> None:
+def _print_answer(answer: str, out: TextIO, *, raw: bool) -> None:
+    text = answer if answer.endswith("\n") else answer + "\n"
     if not out.isatty():
-        out.write(answer if answer.endswith("\n") else answer + "\n")
+        out.write(text)
+        return
+    if raw:  # still shown, not passed through: control characters made visible
+        out.write(visible(text))
         return
     from rich.console import Console
     from rich.markdown import Markdown

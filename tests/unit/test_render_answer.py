@@ -94,3 +94,11 @@ def test_an_interrupted_run_says_so_once_and_keeps_its_partial_answer() -> None:
     out, err = printed(result(ready=False, stopped_by="interrupt", error="interrupted", exit_code=130))
     assert out == ANSWER + "\n"
     assert err.startswith("rlm: interrupted\nrlm: partial answer: stopped by interrupt")
+
+
+def test_raw_prints_the_answer_unrendered_on_a_terminal() -> None:
+    rendered, _ = printed(result(), out=Tty())
+    assert "**" not in rendered and "# Auth" not in rendered  # Markdown was rendered
+    tty = Tty()
+    print_result(result(answer=ANSWER + "\x1b[2J"), as_json=False, raw=True, out=tty, err=io.StringIO())
+    assert tty.getvalue() == ANSWER + "\\x1b[2J\n"  # as written, its control characters made visible
