@@ -38,13 +38,23 @@ class Command(typer.core.TyperCommand):
         return pieces
 
 
+INSTALL_COMPLETION_HELP = (
+    "Install completion for the current shell. bash: writes ~/.bash_completions/rlm.sh and adds a line "
+    "sourcing it to ~/.bashrc; zsh: writes ~/.zfunc/_rlm and adds fpath/compinit lines to ~/.zshrc; "
+    "fish: writes ~/.config/fish/completions/rlm.fish. Restart the shell afterwards."
+)
+
+
 class Group(typer.core.TyperGroup):
-    """A group whose own flags, and its commands' flags, show no type."""
+    """A group whose own flags, and its commands' flags, show no type; --install-completion says what it edits."""
 
     def get_params(self, ctx: Any) -> list[Any]:
         """The parameters, `--help` and completion included, flags made plain."""
         params = super().get_params(ctx)
         plain_flags(params)
+        for param in params:
+            if param.name == "install_completion":
+                param.help = INSTALL_COMPLETION_HELP
         return params
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
