@@ -53,7 +53,7 @@ class Group(typer.core.TyperGroup):
         params = super().get_params(ctx)
         plain_flags(params)
         for param in params:
-            if param.name == "install_completion":
+            if param.name == "install_completion" and isinstance(param, typer.core.TyperOption):
                 param.help = INSTALL_COMPLETION_HELP
         return params
 
