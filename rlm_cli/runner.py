@@ -6,6 +6,7 @@ prints one object. Never imports typer.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 import shlex
@@ -22,11 +23,12 @@ from typing import Any, BinaryIO
 
 from rlm_cli.budget import Budget, Limits
 from rlm_cli.errors import InputError, RlmError
-from rlm_cli.events import Emit, Event
+from rlm_cli.events import Emit, Event, RunFinished
 from rlm_cli.exits import error_message, exit_code_for, exit_code_for_stop, should_reraise
 from rlm_cli.result import RunResult
 from rlm_cli.settings import Settings
 from rlm_cli.signals import stop_signals_interrupt
+from rlm_cli.uptime import elapsed, process_started
 
 
 @dataclass
@@ -103,7 +105,7 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
     try:
         settings = resolve(flags).settings
         status = Status.on_terminal(sys.stderr, settings.progress, quiet=request.quiet)
-        renderer = make_renderer(settings.progress, quiet=request.quiet, verbose=request.verbose)
+        renderer = make_renderer(settings.progress, quiet=request.quiet, verbose=request.verbose, origin=process_started())
         with stop_signals_interrupt():
             result = execute(request, settings, status.after(renderer.handle), status.show)
     except BaseException as error:  # every failure becomes a result: --json must still print one object
@@ -140,10 +142,10 @@ def execute(request: RunRequest, settings: Settings, emit: Emit, stage: Callable
 
     run_id = new_run_id()
     result = RunResult(model=settings.model, sub_model=settings.effective_sub_model, depth=settings.depth, run_id=run_id)
-    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="rlm-") as spool, _trace(request, settings, run_id, emit) as (emit, trace_path):
         result.trace = trace_path
-        session = RunSession(settings, emit)
+        clock = RunClock(run_id, emit)
+        session = RunSession(settings, clock.emit)
         try:
             session.llm.check_keys([settings.model, settings.effective_sub_model])  # no key: fail in a blink
             _warm_up_litellm()
@@ -170,8 +172,29 @@ def execute(request: RunRequest, settings: Settings, emit: Emit, stage: Callable
             _fill_usage(result, session)
     if result.trace and not Path(result.trace).exists():
         result.trace = None  # the run ended before its first event: no trace was kept
-    result.elapsed_s = time.monotonic() - started
+    result.elapsed_s = clock.elapsed_s()
     return result
+
+
+class RunClock:
+    """One elapsed time per run, counted from process start: the root RunFinished carries it, and
+    the result (the summary, `--json`) repeats it, so the tree, the trace and `rlm show` agree."""
+
+    def __init__(self, run_id: str, emit: Emit) -> None:
+        self.run_id = run_id
+        self.forward = emit
+        self.finished: float | None = None
+
+    def emit(self, event: Event) -> None:
+        """Pass the event on, the root run's end stamped with the time since process start."""
+        if isinstance(event, RunFinished) and event.run_id == self.run_id:
+            self.finished = elapsed()
+            event = dataclasses.replace(event, elapsed_s=self.finished)
+        self.forward(event)
+
+    def elapsed_s(self) -> float:
+        """The run's elapsed time: as its RunFinished said, else (it never got that far) until now."""
+        return self.finished if self.finished is not None else elapsed()
 
 
 class RunSession:

@@ -6,6 +6,8 @@ stdout carries exactly the answer's text when piped, so pipelines can trust it.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 from typing import TextIO
 
@@ -42,7 +44,10 @@ def print_result(
             err.write(f"hint: {visible(result.hint)}\n")
     started = result.iterations > 0 or result.stopped_by != "error"
     if not quiet and started:  # a run refused before its first turn has nothing to sum up
-        err.write(visible(status_lines(result)))
+        lines = status_lines(result)
+        if err.isatty():  # broken between its parts, never mid-word
+            lines = "\n".join(fmt.wrap_at_dots(line, _width(err)) for line in lines.splitlines()) + "\n"
+        err.write(visible(lines))
     err.flush()
 
 
@@ -61,6 +66,13 @@ def summary_line(result: RunResult) -> str:
         f"rlm: {result.iterations} turns · {result.sub_calls} sub-calls · "
         f"{fmt.duration(result.elapsed_s)} · {fmt.usage_line(result.usage)}"
     )
+
+
+def _width(stream: TextIO) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return shutil.get_terminal_size().columns
 
 
 def _print_answer(answer: str, out: TextIO, *, raw: bool) -> None:

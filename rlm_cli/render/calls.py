@@ -29,6 +29,7 @@ class View:
     verbose: bool = False
     final: bool = False
     preview: int = 60
+    origin: float | None = None  # where the root run's elapsed time counts from (its start by default)
 
     def busy(self, started: float) -> str:
         """A spinner frame and the time spent so far, or a plain mark once the run is over."""

@@ -37,7 +37,8 @@ def run_view(state: RunState, view: View) -> RenderableType:
 def footer(run: Run, state: RunState, view: View) -> Text:
     """Elapsed time, turns, sub-calls, then root and sub tokens and cost."""
     done = run.finished
-    elapsed = done.elapsed_s if done else (state.last_ts if view.final else view.now) - run.started.ts
+    origin = view.origin if view.origin is not None and run.parent is None else run.started.ts
+    elapsed = done.elapsed_s if done else (state.last_ts if view.final else view.now) - origin
     text = Text()
     if done is None:
         text.append("running" if not view.final else "unfinished", style="cyan")
@@ -53,10 +54,15 @@ def footer(run: Run, state: RunState, view: View) -> Text:
         f"{fmt.count(run.sub_calls, 'sub-call')}{failed}\n",
     )
     usage = done.usage if done else {"root": run.root.as_dict(), "sub": run.sub.as_dict()}
+    parts = []
     for name in ("root", "sub"):
         part = usage.get(name, {})
-        used = int(part.get("prompt_tokens", 0)) + int(part.get("completion_tokens", 0))
-        text.append(f"{' · ' if name == 'sub' else ''}{name} {fmt.tokens(used)} tok {fmt.cost(part.get('cost_usd'))}", style="dim")
+        spent, usd = fmt.used(part), part.get("cost_usd")
+        if name == "root" or spent:
+            parts.append(f"{name} {fmt.tokens(spent)} tok" + (f" {fmt.cost(usd)}" if spent and usd is not None else ""))
+        if spent and usd is None:
+            parts.append("cost unknown")
+    text.append(" · ".join(dict.fromkeys(parts)), style="dim")  # "cost unknown" once
     return text
 
 
@@ -115,7 +121,7 @@ def _add_turn(parent: Tree, turn: Turn, view: View) -> None:
     else:
         label.append(
             f" · {fmt.tokens(reply.prompt_tokens)} in, {fmt.tokens(reply.completion_tokens)} out · "
-            f"{fmt.duration(reply.latency_s)} · {fmt.cost(reply.cost_usd)}",
+            f"{fmt.duration(reply.latency_s)}{fmt.priced(reply.cost_usd)}",
             style="dim",
         )
         if turn.retries:

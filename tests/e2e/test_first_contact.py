@@ -138,3 +138,20 @@ def test_a_missing_key_is_reported_without_importing_litellm(isolated_env: Path,
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60, check=False)
     assert done.stdout.split(" ", 2)[:2] == ["4", "False"], done.stdout + done.stderr
     assert "OPENAI_API_KEY" in done.stdout
+
+
+def test_one_elapsed_time_from_process_start_in_summary_json_trace_and_show(provider: FakeProvider, tmp_path: Path, isolated_env: Path) -> None:
+    provider.root_script = script(READ_CONTEXT, ANSWER_WITH_INPUT)
+    trace = tmp_path / "run.jsonl"
+    done = rlm(["ask", "why?", *model_flags(provider), "--json", "--trace", str(trace)], input="disk quota\n")
+    assert done.returncode == 0, done.stderr
+    elapsed = json.loads(done.stdout)["elapsed_s"]
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    started, finished = events[0], events[-1]
+    assert finished["event"] == "RunFinished" and finished["elapsed_s"] == pytest.approx(elapsed, abs=0.001)
+    assert elapsed > finished["ts"] - started["ts"]  # counted from process start, before the run's first event
+    shown = rlm(["show", str(trace), "--json"])
+    assert json.loads(shown.stdout)["elapsed_s"] == pytest.approx(elapsed, abs=0.001)
+    summary = [line for line in done.stderr.splitlines() if line.startswith("rlm: 2 turns")]
+    assert summary == [f"rlm: 2 turns · 0 sub-calls · {elapsed:.1f}s · root " + summary[0].split(" · root ", 1)[1]]
+    assert "finished ·" not in done.stderr  # plain progress does not repeat the summary

@@ -232,3 +232,28 @@ def test_close_racing_the_first_event_leaves_no_display_running() -> None:
     renderer.handle(scripted_run().events[0])
     closing.join()
     assert not renderer._live.is_started
+
+
+def test_footer_counts_from_the_process_start_and_shows_no_price_before_any_reply() -> None:
+    s = Stream(t0=1000.0).start()
+    s.emit(ev.TurnStarted, 0.5, turn=1, message="")
+    state = RunState()
+    for event in s.events:
+        state.apply(event)
+    out = console()
+    out.print(run_view(state, View(now=1002.0, origin=995.0)))
+    footer = out.file.getvalue().splitlines()[-2:]  # type: ignore[attr-defined]
+    assert footer[0] == "running · 7.0s · 1 turn · 0 sub-calls"  # 1002 - 995, not since the first event
+    assert footer[1] == "root 0 tok"  # no $0.0000 before the first reply
+
+
+def test_an_unpriced_reply_says_cost_unknown_once_in_the_footer_only() -> None:
+    s = Stream().start()
+    s.turn("print(1)")
+    s.emit(ev.ModelReplied, 0.1, turn=1, prompt_chars=1, reply="", prompt_tokens=1000, completion_tokens=10, cost_usd=None, latency_s=0.1)
+    s.emit(ev.TurnStarted, 0.01, turn=2, message="")
+    s.emit(ev.ModelReplied, 0.1, turn=2, prompt_chars=1, reply="", prompt_tokens=1000, completion_tokens=10, cost_usd=None, latency_s=0.1)
+    text = frame(s.events, now=s.t)
+    assert text.count("cost unknown") == 1
+    assert text.splitlines()[-1].endswith("· cost unknown")
+    assert "$0.0000" not in text
