@@ -155,3 +155,16 @@ def test_one_elapsed_time_from_process_start_in_summary_json_trace_and_show(prov
     summary = [line for line in done.stderr.splitlines() if line.startswith("rlm: 2 turns")]
     assert summary == [f"rlm: 2 turns · 0 sub-calls · {elapsed:.1f}s · root " + summary[0].split(" · root ", 1)[1]]
     assert "finished ·" not in done.stderr  # plain progress does not repeat the summary
+
+
+def test_show_last_raw_prints_the_markdown_as_written_on_a_terminal(provider: FakeProvider, tmp_path: Path, isolated_env: Path) -> None:
+    from tests.security.terminal import rlm_on_terminal
+
+    provider.root_script = script(READ_CONTEXT, code("answer['content'] = '# Cause\\n**disk quota**'", "answer['ready'] = True"))
+    assert rlm(["ask", "why?", *model_flags(provider)], input="disk quota\n").returncode == 0
+    code_, raw = rlm_on_terminal(["show", "last", "--raw"])
+    assert code_ == 0
+    assert "# Cause\r\n**disk quota**" in raw
+    code_, rendered = rlm_on_terminal(["show", "last"])
+    assert code_ == 0
+    assert "disk quota" in rendered and "**disk quota**" not in rendered and "# Cause" not in rendered
