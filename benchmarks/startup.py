@@ -126,15 +126,15 @@ class TinyRun:
         sample.first_wall, sample.first_cpu = self.first
         return sample
 
-    def first_output(self) -> float:
-        """Seconds from launch to the first byte on a terminal (progress auto: the live tree)."""
+    def first_output(self) -> tuple[float, float]:
+        """Wall and CPU seconds from launch to the first byte on a terminal (progress auto)."""
         controller, terminal = pty.openpty()
         env = {**ENV, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
         env.pop("NO_COLOR")
         started = time.perf_counter()
         process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal, env=env)
         os.close(terminal)
-        first: float | None = None
+        first: tuple[float, float] | None = None
         try:
             while True:
                 ready, _, _ = select.select([controller], [], [], 60)
@@ -147,11 +147,11 @@ class TinyRun:
                 if not data:
                     break
                 if first is None:
-                    first = time.perf_counter() - started
+                    first = (time.perf_counter() - started, tree_cpu(process.pid))
         finally:
             os.close(controller)
             process.wait()
-        return first if first is not None else float("nan")
+        return first if first is not None else (float("nan"), float("nan"))
 
 
 def llm_command() -> list[str] | None:
@@ -176,13 +176,15 @@ def main() -> None:
         source.write_text(TINY_INPUT[:140], encoding="utf-8")
         tiny = TinyRun(provider, source, rlm)
         series = {name: Series(name) for name in ("help", "litellm", "llm", "ask")}
-        outputs: list[float] = []
+        outputs: list[tuple[float, float]] = []
+        imports: list[float] = []
         for _ in range(args.runs + 1):  # the first round warms the page cache and is dropped
             round_ = {
                 "help": timed([*rlm, "--help"], ENV),
                 "litellm": timed([sys.executable, "-c", "import litellm"], ENV),
                 "ask": tiny.once(),
             }
+            imported = import_cpu()
             if llm is not None:
                 round_["llm"] = timed([*llm, "--help"], ENV)
             output = tiny.first_output()
@@ -190,10 +192,19 @@ def main() -> None:
                 for name, sample in round_.items():
                     series[name].samples.append(sample)
                 outputs.append(output)
-    report(series, statistics.median(outputs), llm is not None, args.runs)
+                imports.append(imported)
+    first_output = (statistics.median(o[0] for o in outputs), statistics.median(o[1] for o in outputs))
+    report(series, first_output, statistics.median(imports), llm is not None, args.runs)
 
 
-def report(series: dict[str, Series], first_output: float, has_llm: bool, runs: int) -> None:
+def import_cpu() -> float:
+    """CPU seconds of `import litellm` alone, inside the interpreter (no start-up, no exit)."""
+    code_ = "import time; t = time.process_time(); import litellm; print(time.process_time() - t)"
+    done = subprocess.run([sys.executable, "-c", code_], capture_output=True, text=True, env=ENV, check=True)
+    return float(done.stdout)
+
+
+def report(series: dict[str, Series], first_output: tuple[float, float], import_only: float, has_llm: bool, runs: int) -> None:
     wall, cpu = (lambda s: s.wall), (lambda s: s.cpu)
     litellm_cpu = series["litellm"].median(cpu)
     ask = series["ask"]
@@ -201,6 +212,7 @@ def report(series: dict[str, Series], first_output: float, has_llm: bool, runs: 
     print(f"{'':44} {'wall':>8} {'CPU':>8}")
     print(f"{'rlm --help':44} {series['help'].median(wall):7.3f}s {series['help'].median(cpu):7.3f}s")
     print(f"{IMPORT_LITELLM:44} {series['litellm'].median(wall):7.3f}s {litellm_cpu:7.3f}s")
+    print(f"{'  import litellm alone, in-process':44} {'':8} {import_only:7.3f}s")
     if has_llm:
         print(f"{'llm --help':44} {series['llm'].median(wall):7.3f}s {series['llm'].median(cpu):7.3f}s")
     else:
@@ -208,9 +220,10 @@ def report(series: dict[str, Series], first_output: float, has_llm: bool, runs: 
     first_cpu = ask.median(lambda s: s.first_cpu)
     print(f"{'tiny rlm ask, to its first model request':44} {ask.median(lambda s: s.first_wall):7.3f}s {first_cpu:7.3f}s")
     print(f"{'tiny rlm ask, to exit (2 turns)':44} {ask.median(wall):7.3f}s {ask.median(cpu):7.3f}s")
-    print(f"{'tiny rlm ask, first output on a terminal':44} {first_output:7.3f}s")
+    print(f"{'tiny rlm ask, first output on a terminal':44} {first_output[0]:7.3f}s {first_output[1]:7.3f}s")
     print()
     print(f"CPU to first request - import litellm: {first_cpu - litellm_cpu:+.3f} s (goal: <= +0.3 s)")
+    print(f"  - import litellm alone, in-process:  {first_cpu - import_only:+.3f} s")
     print(f"CPU of the tiny run / import litellm:  {ask.median(cpu) / litellm_cpu:.2f}x (goal: <= 1.3x)")
     print(f"import litellm / rlm --help (wall):    {series['litellm'].median(wall) / series['help'].median(wall):.1f}x (goal: >= 5x)")
 
