@@ -49,6 +49,13 @@ def describe(error: Any) -> tuple[str, str]:
     if isinstance(error, parser_errors.MissingParameter):
         return _sentence(error.format_message()), f"{command} --help shows the usage and examples"
     message = _sentence(error.format_message())
+    commands = sorted(getattr(error.ctx.command, "commands", {})) if error.ctx is not None else []
+    if commands and message.startswith("no such command"):
+        message = message.split(". Did you mean")[0]  # the hint says it
+        typed = message.split("'")[1] if message.count("'") >= 2 else ""
+        closest = difflib.get_close_matches(typed, commands, n=1, cutoff=0.5)
+        listed = f"{command} --help lists the commands: {', '.join(commands)}"
+        return message, f"did you mean {command} {closest[0]}? ({listed})" if closest else listed
     if isinstance(error, parser_errors.BadParameter) and error.param is not None:
         name = next((o for o in error.param.opts if o.startswith("--")), None)
         return message, f"{command} --help describes {name or error.param.name}"

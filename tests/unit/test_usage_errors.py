@@ -91,3 +91,9 @@ def test_help_has_a_plain_usage_line_and_no_bool_placeholder(capsys: pytest.Capt
 )
 def test_closest_option(typed: str, meant: str | None) -> None:
     assert closest_option(typed, ["--max-cost", "--max-tokens", "--model", "--verbose"]) == meant
+
+
+def test_unknown_command_names_the_closest_and_lists_them(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = outcome(["aks", "q"], capsys)
+    assert code == 2
+    assert err == "rlm: error: no such command 'aks'\nhint: did you mean rlm ask? (rlm --help lists the commands: ask, other)\n"
