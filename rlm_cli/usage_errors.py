@@ -53,9 +53,9 @@ def describe(error: Any) -> tuple[str, str]:
     if commands and message.startswith("no such command"):
         message = message.split(". Did you mean")[0]  # the hint says it
         typed = message.split("'")[1] if message.count("'") >= 2 else ""
-        closest = difflib.get_close_matches(typed, commands, n=1, cutoff=0.5)
+        near = difflib.get_close_matches(typed, commands, n=1, cutoff=0.5)
         listed = f"{command} --help lists the commands: {', '.join(commands)}"
-        return message, f"did you mean {command} {closest[0]}? ({listed})" if closest else listed
+        return message, f"did you mean {command} {near[0]}? ({listed})" if near else listed
     if isinstance(error, parser_errors.BadParameter) and error.param is not None:
         name = next((o for o in error.param.opts if o.startswith("--")), None)
         return message, f"{command} --help describes {name or error.param.name}"
