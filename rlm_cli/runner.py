@@ -105,6 +105,7 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
     try:
         settings = resolve(flags).settings
         status = Status.on_terminal(sys.stderr, settings.progress, quiet=request.quiet)
+        status.show(f"reading {_naming(request.arguments[:-1], request.paths_from)}")  # before Rich loads
         renderer = make_renderer(settings.progress, quiet=request.quiet, verbose=request.verbose, origin=process_started())
         with stop_signals_interrupt():
             result = execute(request, settings, status.after(renderer.handle), status.show)
@@ -127,14 +128,13 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
 def execute(request: RunRequest, settings: Settings, emit: Emit, stage: Callable[[str], None] = lambda text: None) -> RunResult:
     """One run from sources to answer. Failures inside the run come back in the RunResult.
 
-    `stage` hears what the run is doing before its first event (reading the input, connecting).
+    `stage` hears what the run is doing before its first event (connecting to the model).
     """
     stdin = request.stdin or sys.stdin.buffer
     sources, question = split_sources(
         request.arguments, request.paths_from, request.stdin is None and sys.stdin.isatty(),
         piped_input=request.piped_input,
     )
-    stage(f"reading {_naming(sources, request.paths_from)}")
     from rlm_cli.keys import load_dotenv
 
     load_dotenv(settings.dotenv)  # before the trace opens: its redaction reads the environment
@@ -302,8 +302,8 @@ def limits_for(settings: Settings) -> Limits:
 
 
 def _naming(sources: list[str], paths_from: str | None) -> str:
-    """What a run reads, in a few words: `small.log`, `stdin`, `3 sources`."""
-    named = ["stdin" if source == "-" else source for source in sources]
+    """What a run reads, in a few words: `small.log`, `stdin`, `3 sources` (no SOURCE: stdin)."""
+    named = ["stdin" if source == "-" else source for source in sources or ([] if paths_from else ["-"])]
     if paths_from:
         named.append(f"the paths in {'stdin' if paths_from == '-' else paths_from}")
     return named[0] if len(named) == 1 else f"{len(named)} sources"
