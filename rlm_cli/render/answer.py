@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from typing import TextIO
 
@@ -69,10 +68,13 @@ def summary_line(result: RunResult) -> str:
 
 
 def _width(stream: TextIO) -> int:
+    """The terminal's columns: COLUMNS, else what the terminal says (when it says), else 80."""
+    if os.environ.get("COLUMNS", "").isdigit() and int(os.environ["COLUMNS"]) > 0:
+        return int(os.environ["COLUMNS"])
     try:
-        return os.get_terminal_size(stream.fileno()).columns
+        return os.get_terminal_size(stream.fileno()).columns or 80
     except (OSError, ValueError, AttributeError):
-        return shutil.get_terminal_size().columns
+        return 80
 
 
 def _print_answer(answer: str, out: TextIO, *, raw: bool) -> None:

@@ -168,3 +168,19 @@ def test_show_last_raw_prints_the_markdown_as_written_on_a_terminal(provider: Fa
     code_, rendered = rlm_on_terminal(["show", "last"])
     assert code_ == 0
     assert "disk quota" in rendered and "**disk quota**" not in rendered and "# Cause" not in rendered
+
+
+def test_the_summary_wraps_between_its_parts_at_80_columns_on_a_terminal(provider: FakeProvider, tmp_path: Path) -> None:
+    from tests.security.terminal import rlm_on_terminal
+
+    source = tmp_path / "small.log"
+    source.write_text("disk quota exceeded\n")
+    provider.root_script = script(code("print(llm_query('what failed? ' + context))"), ANSWER_WITH_INPUT)
+    code_, screen = rlm_on_terminal(["ask", str(source), "why?", *model_flags(provider), "--no-trace", "--progress", "plain"], columns=80)
+    assert code_ == 0, screen
+    lines = screen.replace("\r\n", "\n").split("\n")
+    first = next(i for i, line in enumerate(lines) if line.startswith("rlm: 2 turns"))
+    summary = [lines[first]] + [line for line in lines[first + 1:] if line.startswith("     ")]
+    assert len(summary) > 1 and all(len(line) <= 80 for line in summary)
+    joined = " · ".join(line.strip() for line in summary)
+    assert joined.startswith("rlm: 2 turns · 1 sub-call") and " · sub " in joined and joined.endswith("cost unknown")
