@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rlm_cli import __version__
+from rlm_cli import __version__, cli_help
 from rlm_cli.exits import DEBUG, EXIT_CODES_HELP, handles_errors
 from rlm_cli.modes import ProgressMode
 from rlm_cli.options import (
@@ -30,6 +30,7 @@ from rlm_cli.options import (
     ModelOptionOpt,
     NoDotenvOpt,
     QuietOpt,
+    RawOpt,
     SandboxOpt,
     SubApiBaseOpt,
     SubModelOpt,
@@ -49,6 +50,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=cli_help.Group,
 )
 config_app = typer.Typer(help="Show, set and edit the settings, and say where the config file lives.", cls=ConfigGroup, no_args_is_help=True)
 app.add_typer(config_app, name="config")
@@ -100,7 +102,7 @@ ASK_EPILOG = (
 @app.command(epilog=ASK_EPILOG, cls=ModelOptionCommand)
 @handles_errors
 def ask(
-    arguments: Annotated[list[str], typer.Argument(metavar="SOURCE... QUESTION", help="Files, directories, globs, or - for stdin; the last argument is the question.", show_default=False)],
+    arguments: Annotated[list[str], typer.Argument(metavar="[SOURCE]... QUESTION", help="Files, directories, globs, or - for stdin; the last argument is the question.", show_default=False)],
     model: ModelOpt = None,
     sub_model: SubModelOpt = None,
     api_base: ApiBaseOpt = None,
@@ -128,6 +130,7 @@ def ask(
     allow_write: AllowWriteOpt = None,
     json_output: JsonOpt = False,
     events: EventsOpt = False,
+    raw: RawOpt = False,
     trace: TraceOpt = None,
     no_trace: NoTraceOpt = False,
     quiet: QuietOpt = False,
@@ -162,6 +165,7 @@ def ask(
     request = RunRequest(
         arguments=arguments, paths_from=paths_from, trace_path=trace,
         json_output=json_output, quiet=quiet, verbose=verbose, events=events, debug=DEBUG.get(),
+        piped_input=True, raw=raw,
     )
     raise typer.Exit(run_and_report(request, flags))
 
@@ -221,4 +225,6 @@ register_mcp_command(app)
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    from rlm_cli.usage_errors import run
+
+    run(app)

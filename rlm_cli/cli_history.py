@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from rlm_cli.exits import handles_errors
-from rlm_cli.options import JsonOpt
+from rlm_cli.options import JsonOpt, RawOpt
 
 
 def register_history_commands(app: typer.Typer) -> None:
@@ -22,7 +22,7 @@ def register_history_commands(app: typer.Typer) -> None:
 
 
 def replay(
-    trace: Annotated[Path, typer.Argument(help="A trace file (.jsonl), or a run id from `rlm runs`.")],
+    trace: Annotated[Path, typer.Argument(help="A trace file (.jsonl), a run id from `rlm runs`, or `last`.")],
     live: Annotated[bool, typer.Option("--live", help="Re-play the run with its original timing.")] = False,
     speed: Annotated[float, typer.Option("--speed", min=0.01, help="With --live: how many times faster than the original.")] = 10.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Full code, output and every sub-call.")] = False,
@@ -43,17 +43,19 @@ def replay(
 def runs(
     json_output: JsonOpt = False,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most this many runs.")] = 20,
+    search: Annotated[str | None, typer.Option("--search", "-s", help="Only runs whose question, sources, model or answer hold this text (any case).")] = None,
 ) -> None:
     """List past runs, newest first: when, status, model, cost, question, sources."""
     from rlm_cli.history import list_runs
     from rlm_cli.render.runs import print_runs
 
-    print_runs(list_runs(_runs_dir(), limit), as_json=json_output)
+    print_runs(list_runs(_runs_dir(), limit, search=search), as_json=json_output, search=search)
 
 
 def show(
-    run_id: Annotated[str, typer.Argument(help="A run id (or a unique prefix of one), or a trace file.")],
+    run_id: Annotated[str, typer.Argument(help="A run id (or a unique part of one), `last` for the newest run, or a trace file.")],
     json_output: JsonOpt = False,
+    raw: RawOpt = False,
 ) -> None:
     """Print a past run's answer on stdout and its summary on stderr."""
     import sys
@@ -67,7 +69,7 @@ def show(
     summary = summarize(path)
     if summary is not None:
         print(run_header(summary), file=sys.stderr)
-    print_result(result_from_events(read_trace(path), trace=str(path)), as_json=json_output)
+    print_result(result_from_events(read_trace(path), trace=str(path)), as_json=json_output, raw=raw)
 
 
 def _runs_dir() -> Path:

@@ -78,7 +78,7 @@ def estimate(arguments: list[str], paths_from: str | None, settings: Any) -> Est
     from rlm_cli.ingest import IngestOptions, ingest
     from rlm_cli.runner import RunSession, limits_for, split_sources
 
-    sources, question = split_sources(arguments, paths_from, sys.stdin.isatty())
+    sources, question = split_sources(arguments, paths_from, sys.stdin.isatty(), piped_input=True)
     session = RunSession(settings, lambda event: None)
     llm = session.llm
     model, sub_model = settings.model, settings.effective_sub_model

@@ -137,6 +137,9 @@ def handles_errors(command: F) -> F:
 
 
 def _is_typer_exit(error: BaseException) -> bool:
-    # typer.Exit / click exceptions carry their own exit code; let Typer handle them.
-    module = type(error).__module__
-    return module.startswith(("click", "typer"))
+    """typer.Exit, Abort and the parser's errors carry their own exit code: the command line handles them.
+
+    Only a loaded Typer can have raised one, so this module itself never imports it.
+    """
+    typer = sys.modules.get("typer")
+    return typer is not None and isinstance(error, typer.Exit | typer.Abort | typer.TyperException)

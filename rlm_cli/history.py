@@ -41,16 +41,26 @@ class RunSummary:
         return asdict(self)
 
 
-def list_runs(directory: Path, limit: int | None = None) -> list[RunSummary]:
-    """Recorded runs, newest first (by when their trace was last written)."""
+def list_runs(directory: Path, limit: int | None = None, search: str | None = None) -> list[RunSummary]:
+    """Recorded runs, newest first (by when their trace was last written).
+
+    `search`: only runs whose question, sources, model or final answer hold this text (any case).
+    """
     try:
         paths = [p for p in directory.iterdir() if p.suffix == ".jsonl" and p.is_file()]
     except FileNotFoundError:
         return []
     paths.sort(key=lambda p: p.stat().st_mtime, reverse=True)
     found = (summarize(p) for p in paths)
-    runs = [run for run in found if run is not None]
+    runs = [run for run in found if run is not None and (not search or _mentions(run, search.casefold()))]
     return runs if limit is None else runs[:limit]
+
+
+def _mentions(run: RunSummary, text: str) -> bool:
+    if text in " ".join([run.question, *run.sources, run.model]).casefold():
+        return True
+    last = parse_line(_first_and_last_line(Path(run.path))[1]) or {}
+    return text in str(last.get("answer", "")).casefold()
 
 
 def summarize(path: Path) -> RunSummary | None:
@@ -75,7 +85,12 @@ def summarize(path: Path) -> RunSummary | None:
 
 
 def find_run(directory: Path, key: str) -> Path:
-    """The trace for a run id, any unique part of one (`rlm runs` shows the last part), or a path."""
+    """The trace for a run id, any unique part of one (`rlm runs` shows the last part), `last`, or a path."""
+    if key == "last":
+        newest = list_runs(directory, 1)
+        if not newest:
+            raise InputError("no recorded runs yet", hint='runs are recorded unless --no-trace: rlm ask ./repo "question"')
+        return Path(newest[0].path)
     direct = Path(key)
     if direct.suffix == ".jsonl" and direct.is_file():
         return direct

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperCommand, TyperGroup
 
+from rlm_cli import cli_help
 from rlm_cli.modes import SandboxMode
 from rlm_cli.units import parse_size
 
@@ -40,7 +40,7 @@ def size(text: str) -> int:
         raise typer.BadParameter(f"expected a size like 50M, 2G or 512K (binary units) or a number of bytes, got {text!r}") from None
 
 
-class ConfigGroup(TyperGroup):
+class ConfigGroup(cli_help.Group):
     """`rlm config`: its help ends with every setting, built only when the help is shown."""
 
     @property
@@ -57,7 +57,7 @@ class ConfigGroup(TyperGroup):
 OPTION_FLAGS = ("-o", "--option")
 
 
-class ModelOptionCommand(TyperCommand):
+class ModelOptionCommand(cli_help.Command):
     """A command with `-o KEY VALUE`: Typer has no repeatable two-word option, so each `-o KEY
     VALUE` (or `-o KEY=VALUE`) is read as one `--option KEY=VALUE` word before Click parses the line."""
 
@@ -119,3 +119,4 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Nothing on stderr
 SystemOpt = Annotated[str | None, typer.Option("--system", help="An extra instruction appended to the root model's system prompt. \\[env: RLM_SYSTEM]", rich_help_panel=MODEL)]
 ModelOptionOpt = Annotated[list[str] | None, typer.Option("--option", "-o", metavar="KEY VALUE", callback=model_options, help="A model option passed to every model call, e.g. -o temperature 0.2 -o reasoning_effort high (repeatable; values are JSON scalars where they parse, else text; names are the provider's).", rich_help_panel=MODEL)]
 MaxFileOpt = Annotated[int | None, typer.Option("--max-file-size", parser=size, metavar="SIZE", help="Skip files larger than this (50M, 2G, 512K: binary units) in directory walks; files named explicitly are always read. \\[default: 50M]", rich_help_panel=INPUT)]
+RawOpt = Annotated[bool, typer.Option("--raw", help="Print the answer as its plain text, not rendered as Markdown, even on a terminal.", rich_help_panel=OUTPUT)]

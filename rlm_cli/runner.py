@@ -6,14 +6,17 @@ prints one object. Never imports typer.
 
 from __future__ import annotations
 
+import dataclasses
+import glob
 import itertools
 import os
+import shlex
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +24,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from rlm_cli.budget import Budget, Limits
 from rlm_cli.errors import InputError, RlmError
-from rlm_cli.events import Emit, Event
+from rlm_cli.events import Emit, Event, RunFinished
 from rlm_cli.exits import error_message, exit_code_for_stop, should_reraise, stop_for
 from rlm_cli.result import RunResult
 from rlm_cli.settings import Settings
 from rlm_cli.signals import stop_signals_interrupt
+from rlm_cli.uptime import elapsed, process_started
 
 if TYPE_CHECKING:
     from rlm_cli.chat import Stop
@@ -48,22 +52,32 @@ class RunRequest:
     stdin: BinaryIO | None = None
     events: bool = False  # --events: every event as a JSON line on stdout, then the --json object
     debug: bool = False  # an internal error is raised (its traceback shown), not reported
+    piped_input: bool = False  # no SOURCE: read stdin when it is not a terminal (the command line)
+    raw: bool = False  # the answer unrendered on a terminal
 
 
-def split_sources(arguments: list[str], paths_from: str | None, stdin_is_tty: bool) -> tuple[list[str], str]:
-    """Split `SOURCE... QUESTION`; refuse stdin when it is a terminal."""
+def split_sources(
+    arguments: list[str], paths_from: str | None, stdin_is_tty: bool, *, piped_input: bool = False,
+) -> tuple[list[str], str]:
+    """Split `SOURCE... QUESTION`, naming the usual mix-ups.
+
+    `piped_input` (the command line): with no SOURCE, stdin is the input unless it is a terminal.
+    """
     if not arguments:
         raise InputError("missing QUESTION", hint='rlm ask ./repo "where is auth handled?"')
     *sources, question = arguments
     if not question.strip():
         raise InputError("the question is empty")
+    _refuse_path_as_question(sources, question)
     if not sources and not paths_from:
-        raise InputError(
-            "no SOURCE given: name files, directories, globs, or - for stdin",
-            hint=f'rlm ask ./repo "{question}"',
-        )
+        if stdin_is_tty or not piped_input:
+            raise InputError(
+                "no SOURCE given: name files, directories, globs, or pipe text in",
+                hint=f'rlm ask ./repo "{question}"  or  cat big.log | rlm ask "{question}"',
+            )
+        sources = ["-"]  # `cat big.log | rlm ask "why?"`: stdin is the input
     if sources.count("-") > 1 or ("-" in sources and paths_from == "-"):
-        raise InputError("stdin can be read only once")
+        raise InputError("stdin can be read only once", hint="give either - or --paths-from -, not both")
     if ("-" in sources or paths_from == "-") and stdin_is_tty:
         raise InputError(
             "'-' reads from stdin, but stdin is a terminal",
@@ -72,59 +86,89 @@ def split_sources(arguments: list[str], paths_from: str | None, stdin_is_tty: bo
     return sources, question
 
 
+def _refuse_path_as_question(sources: list[str], question: str) -> None:
+    """`rlm ask repo` or `rlm ask repo small.log`: the last argument names a path, not a question."""
+    if question == "-" or any(c.isspace() for c in question) or not os.path.lexists(question):
+        return
+    missing = [s for s in sources if s != "-" and not os.path.lexists(s) and not glob.glob(s, recursive=True)]
+    if missing:  # `rlm ask "why?" small.log`: the question came first
+        raise InputError(
+            f"the question comes last, but {question!r} is a path and {missing[0]!r} is not",
+            hint=f'rlm ask {shlex.join([*(s for s in sources if s not in missing), question])} "{missing[0]}"',
+        )
+    raise InputError(
+        f"missing QUESTION: the last argument, {question!r}, is a path, not a question",
+        hint=f'rlm ask {shlex.join([*sources, question])} "your question"',
+    )
+
+
 def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
     """Run, show progress, print the answer (or the JSON object); return the exit code."""
     from rlm_cli.render import make_renderer
     from rlm_cli.render.answer import print_result
+    from rlm_cli.render.status import Status
     from rlm_cli.settings import resolve
 
     result = RunResult()
     renderer = None
+    status = None
     try:
         settings = resolve(flags).settings
-        renderer = make_renderer(settings.progress, quiet=request.quiet, verbose=request.verbose)
+        status = Status.on_terminal(sys.stderr, settings.progress, quiet=request.quiet)
+        status.show(f"reading {_naming(request.arguments[:-1], request.paths_from)}")  # before Rich loads
+        renderer = make_renderer(settings.progress, quiet=request.quiet, verbose=request.verbose, origin=process_started())
         if request.events:
             from rlm_cli.render.events import EventStream
 
             renderer = EventStream(renderer)
         with stop_signals_interrupt():
-            result = execute(request, settings, renderer.handle)
+            result = execute(request, settings, status.after(renderer.handle), status.show)
     except BaseException as error:  # every failure becomes a result: --json must still print one object
         if isinstance(error, SystemExit):
             raise
         result = failed_result(result, error, debug=request.debug)
     _redact(result)
+    if status is not None:
+        status.clear()
     if renderer is not None:
         renderer.close(result)
     try:
-        print_result(result, as_json=request.json_output or request.events, quiet=request.quiet)
+        print_result(result, as_json=request.json_output or request.events, quiet=request.quiet, raw=request.raw)
     except BrokenPipeError:  # `rlm ask ... | head`: the reader left, which is no error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return result.exit_code
 
 
-def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
-    """One run from sources to answer. Failures inside the run come back in the RunResult."""
+def execute(request: RunRequest, settings: Settings, emit: Emit, stage: Callable[[str], None] = lambda text: None) -> RunResult:
+    """One run from sources to answer. Failures inside the run come back in the RunResult.
+
+    `stage` hears what the run is doing before its first event (connecting to the model).
+    """
     stdin = request.stdin or sys.stdin.buffer
-    sources, question = split_sources(request.arguments, request.paths_from, request.stdin is None and sys.stdin.isatty())
+    sources, question = split_sources(
+        request.arguments, request.paths_from, request.stdin is None and sys.stdin.isatty(),
+        piped_input=request.piped_input,
+    )
     from rlm_cli.keys import load_dotenv
 
     load_dotenv(settings.dotenv)  # before the trace opens: its redaction reads the environment
-    _warm_up_litellm()
     from rlm_cli.ingest import IngestOptions, ingest
     from rlm_cli.llm import quiet_litellm
 
     run_id = new_run_id()
     result = RunResult(model=settings.model, sub_model=settings.effective_sub_model, depth=settings.depth, run_id=run_id)
-    started = time.monotonic()
     with quiet_litellm(), tempfile.TemporaryDirectory(prefix="rlm-") as spool, _trace(request, settings, run_id, emit) as (emit, trace_path):
         result.trace = trace_path
-        session = RunSession(settings, emit)
+        clock = RunClock(run_id, emit)
+        session = RunSession(settings, clock.emit)
         try:
+            session.llm.check_keys([settings.model, settings.effective_sub_model])  # no key: fail in a blink
+            _warm_up_litellm()
             options = IngestOptions.from_settings(settings)
             ingested = ingest(sources, options, spool_dir=Path(spool), paths_from=request.paths_from, stdin=stdin)
             result.input = ingested.summary()
             notes = _skipped_notes(ingested, sources, request.verbose)
+            stage(f"connecting to {settings.model}")
             outcome = session.run_root(run_id, question, ingested, sources, notes)
         except KeyboardInterrupt as interrupt:
             failed_result(result, interrupt)
@@ -143,8 +187,29 @@ def execute(request: RunRequest, settings: Settings, emit: Emit) -> RunResult:
                 result.citations = [item.to_json_dict() for item in session.citations.citations]
     if result.trace and not Path(result.trace).exists():
         result.trace = None  # the run ended before its first event: no trace was kept
-    result.elapsed_s = time.monotonic() - started
+    result.elapsed_s = clock.elapsed_s()
     return result
+
+
+class RunClock:
+    """One elapsed time per run, counted from process start: the root RunFinished carries it, and
+    the result (the summary, `--json`) repeats it, so the tree, the trace and `rlm show` agree."""
+
+    def __init__(self, run_id: str, emit: Emit) -> None:
+        self.run_id = run_id
+        self.forward = emit
+        self.finished: float | None = None
+
+    def emit(self, event: Event) -> None:
+        """Pass the event on, the root run's end stamped with the time since process start."""
+        if isinstance(event, RunFinished) and event.run_id == self.run_id:
+            self.finished = elapsed()
+            event = dataclasses.replace(event, elapsed_s=self.finished)
+        self.forward(event)
+
+    def elapsed_s(self) -> float:
+        """The run's elapsed time: as its RunFinished said, else (it never got that far) until now."""
+        return self.finished if self.finished is not None else elapsed()
 
 
 class RunSession:
@@ -169,7 +234,6 @@ class RunSession:
     def run_root(self, run_id: str, question: str, ingested: IngestResult, sources: list[str], notes: list[tuple[str, str]]) -> RunOutcome:
         """The top-level run; `notes` (message, level) are shown once it has started."""
         settings = self.settings
-        self.llm.check_keys([settings.model, settings.effective_sub_model])
         budget = Budget(limits_for(settings))
         self.root_budget = budget
         return self._run(run_id, None, None, question, ingested, sources, budget, notes)
@@ -269,6 +333,14 @@ def limits_for(settings: Settings) -> Limits:
     """The limits of a top-level run; its --timeout starts now."""
     deadline = time.monotonic() + settings.timeout if settings.timeout else None
     return Limits(settings.max_iterations, settings.max_sub_calls, settings.max_cost, settings.max_tokens, deadline)
+
+
+def _naming(sources: list[str], paths_from: str | None) -> str:
+    """What a run reads, in a few words: `small.log`, `stdin`, `3 sources` (no SOURCE: stdin)."""
+    named = ["stdin" if source == "-" else source for source in sources or ([] if paths_from else ["-"])]
+    if paths_from:
+        named.append(f"the paths in {'stdin' if paths_from == '-' else paths_from}")
+    return named[0] if len(named) == 1 else f"{len(named)} sources"
 
 
 def _warm_up_litellm() -> None:

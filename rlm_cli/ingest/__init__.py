@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sys
 import threading
 from collections import Counter
@@ -182,9 +183,18 @@ def _require_text(entries: list[dict[str, Any]], skipped: list[Skipped], walker:
         raise InputError(f"nothing to read: {len(entries):,} documents, all empty")
     if sources == ["-"]:
         reason = next((item.reason for item in skipped if item.path == STDIN_PATH), "empty")
-        raise InputError("stdin is empty" if reason == "empty" else f"nothing readable on stdin: {reason}")
+        raise InputError(
+            "stdin is empty" if reason == "empty" else f"nothing readable on stdin: {reason}",
+            hint='pipe text in (cat big.log | rlm ask "why?") or name files: rlm ask ./repo "why?"',
+        )
     if walker.missing and len(walker.missing) == len(sources):
-        raise InputError(f"no such file or directory: {walker.missing[0]}")
+        missing = walker.missing[0]
+        if set("*?[") & set(missing) and not os.path.lexists(missing):
+            raise InputError(f"no file matches {missing}", hint="check the pattern; ** matches any depth (quote it so the shell leaves it alone)")
+        raise InputError(
+            f"no such file or directory: {missing}",
+            hint='check the path; the SOURCEs come first and the question last: rlm ask ./repo "where is auth handled?"',
+        )
     reasons = Counter(item.reason.split(":")[0].split(" (")[0] for item in skipped)
     detail = ", ".join(f"{count:,} {reason}" for reason, count in reasons.most_common())
     raise InputError(

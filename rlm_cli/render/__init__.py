@@ -52,9 +52,12 @@ class SilentRenderer:
 
 
 def make_renderer(
-    progress: str, *, quiet: bool, verbose: bool, console: Console | None = None
+    progress: str, *, quiet: bool, verbose: bool, console: Console | None = None, origin: float | None = None,
 ) -> Renderer:
-    """The stderr renderer for a run: "auto" is the tree on a colour terminal, plain lines otherwise."""
+    """The stderr renderer for a run: "auto" is the tree on a colour terminal, plain lines otherwise.
+
+    `origin`: the wall-clock zero of elapsed times (process start); the first event's time by default.
+    """
     if progress not in PROGRESS_MODES:
         raise ValueError(f"progress must be one of {', '.join(PROGRESS_MODES)}, not {progress!r}")
     if quiet or progress == "none":
@@ -67,7 +70,7 @@ def make_renderer(
     if progress == "plain":
         from rlm_cli.render.plain import PlainRenderer
 
-        return TerminalSafe(PlainRenderer(cast(TextIO, console.file), verbose=verbose))
+        return TerminalSafe(PlainRenderer(cast(TextIO, console.file), verbose=verbose, origin=origin))
     from rlm_cli.render.live import TreeRenderer
 
-    return TerminalSafe(TreeRenderer(console, verbose=verbose))
+    return TerminalSafe(TreeRenderer(console, verbose=verbose, origin=origin))

@@ -6,6 +6,7 @@ stdout carries exactly the answer's text when piped, so pipelines can trust it.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any, TextIO
 
@@ -19,19 +20,21 @@ def print_result(
     *,
     as_json: bool,
     quiet: bool = False,
+    raw: bool = False,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> None:
     """Print the answer or JSON on `out` (stdout), then the error, partial mark and summary on `err`.
 
     The error line is printed even when quiet; the partial mark and summary only when not.
+    `raw`: the answer's text as it is on a terminal too, not rendered as Markdown.
     """
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
     if as_json:
         out.write(json.dumps(result.to_json_dict(), ensure_ascii=False) + "\n")
     elif result.answer:
-        _print_answer(result.answer, out, result.citations)
+        _print_answer(result.answer, out, result.citations, raw=raw)
     out.flush()
     if not as_json and result.citations:  # flagged on stderr, never dropped (quiet or not)
         from rlm_cli.render.citations import notes
@@ -44,7 +47,10 @@ def print_result(
             err.write(f"hint: {visible(result.hint)}\n")
     started = result.iterations > 0 or result.stopped_by != "error"
     if not quiet and started:  # a run refused before its first turn has nothing to sum up
-        err.write(visible(status_lines(result)))
+        lines = status_lines(result)
+        if err.isatty():  # broken between its parts, never mid-word
+            lines = "\n".join(fmt.wrap_at_dots(line, _width(err)) for line in lines.splitlines()) + "\n"
+        err.write(visible(lines))
     err.flush()
 
 
@@ -65,9 +71,23 @@ def summary_line(result: RunResult) -> str:
     )
 
 
-def _print_answer(answer: str, out: TextIO, citations: list[dict[str, Any]]) -> None:
+def _width(stream: TextIO) -> int:
+    """The terminal's columns: COLUMNS, else what the terminal says (when it says), else 80."""
+    if os.environ.get("COLUMNS", "").isdigit() and int(os.environ["COLUMNS"]) > 0:
+        return int(os.environ["COLUMNS"])
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or 80
+    except (OSError, ValueError, AttributeError):
+        return 80
+
+
+def _print_answer(answer: str, out: TextIO, citations: list[dict[str, Any]], *, raw: bool) -> None:
+    text = answer if answer.endswith("\n") else answer + "\n"
     if not out.isatty():
-        out.write(answer if answer.endswith("\n") else answer + "\n")
+        out.write(text)
+        return
+    if raw:  # still shown, not passed through: control characters made visible
+        out.write(visible(text))
         return
     from rich.console import Console
 

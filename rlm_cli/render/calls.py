@@ -5,6 +5,8 @@ Imports `render.state` and `render.fmt`; knows nothing of trees.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -16,6 +18,7 @@ from rlm_cli.render.state import Batch, Call
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 BAR_WIDTH = 12
 FULL_BATCH = 12  # batches up to this size list every call
+SHOWN_NOTABLE = 5
 SHOWN_FAILED = 5
 SHOWN_RUNNING = 5
 SHOWN_SLOWEST = 3
@@ -29,6 +32,7 @@ class View:
     verbose: bool = False
     final: bool = False
     preview: int = 60
+    origin: float | None = None  # where the root run's elapsed time counts from (its start by default)
 
     def busy(self, started: float) -> str:
         """A spinner frame and the time spent so far, or a plain mark once the run is over."""
@@ -86,18 +90,51 @@ def batch_label(batch: Batch, view: View) -> Text:
 
 
 def pick_calls(batch: Batch, view: View) -> tuple[list[Call], int]:
-    """The calls to draw (in index order) and how many are left out.
+    """The calls to draw and how many are left out.
 
-    A small batch (or -v) shows every call; a big one shows the failed, the longest running and
-    the slowest finished, so 500 calls stay a dozen lines.
+    A small batch (or -v) shows every call, in index order. A big one shows, in this order, the
+    calls whose answers stand out (see `standing_out`), the failed, the longest running and the
+    slowest finished, so 500 calls stay a dozen lines and the one that found something is among them.
     """
-    calls = list(batch.calls.values())
+    calls = sorted(batch.calls.values(), key=lambda c: c.index)
     if view.verbose or len(calls) <= FULL_BATCH:
-        return sorted(calls, key=lambda c: c.index), 0
+        return calls, 0
     failed = [c for c in calls if c.failed][:SHOWN_FAILED]
     running = sorted((c for c in calls if c.finished is None), key=lambda c: c.started)
     finished = [c for c in calls if c.finished is not None and not c.failed]
     slowest = sorted(finished, key=lambda c: -c.finished.latency_s if c.finished else 0.0)
-    chosen = {id(c): c for c in (*failed, *running[:SHOWN_RUNNING], *slowest[:SHOWN_SLOWEST])}
-    shown = sorted(chosen.values(), key=lambda c: c.index)
-    return shown, len(calls) - len(shown)
+    notable = standing_out(finished)[:SHOWN_NOTABLE]
+    chosen = {id(c): c for c in (*notable, *failed, *running[:SHOWN_RUNNING], *slowest[:SHOWN_SLOWEST])}
+    return list(chosen.values()), len(calls) - len(chosen)
+
+
+_NO_LIKE = re.compile(r"(no|none|nothing|n/?a|null|nil|false|unknown|irrelevant|not (found|present|mentioned|relevant|applicable))\b")
+
+
+def no_like(answer: str) -> bool:
+    """An answer that found nothing: empty, "no", "none", "not mentioned", "No relevant information."."""
+    gist = _gist(answer)
+    return not gist or gist in {"-", "0", "[]", "{}"} or (len(gist) <= 80 and _NO_LIKE.match(gist) is not None)
+
+
+def standing_out(finished: list[Call]) -> list[Call]:
+    """The finished calls whose answers stand out from the rest of their batch, in index order.
+
+    Where most answers found nothing, the ones that found something; where most agree, the ones
+    that differ; where all differ, none.
+    """
+    answers = [(c, c.finished.answer if c.finished else "") for c in finished]
+    if not answers:
+        return []
+    empty = [no_like(answer) for _, answer in answers]
+    if sum(empty) * 2 >= len(answers):
+        return [c for (c, _), nothing in zip(answers, empty, strict=True) if not nothing]
+    gists = Counter(_gist(answer) for _, answer in answers)
+    common, count = gists.most_common(1)[0]
+    if count * 2 < len(answers):
+        return []
+    return [c for c, answer in answers if _gist(answer) != common]
+
+
+def _gist(answer: str) -> str:
+    return " ".join(answer.lower().split()).strip(" .!\"'`*")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rlm_cli.accounting import Usage
+from rlm_cli.accounting import ROLES, Usage
 from rlm_cli.units import nbytes as nbytes  # byte sizes: one unit (binary) everywhere
 
 
@@ -69,19 +69,39 @@ def head_tail(lines: list[str], head: int, tail: int) -> tuple[list[str], list[s
     return lines[:head], lines[len(lines) - tail :], len(lines) - head - tail
 
 
+def priced(usd: float | None) -> str:
+    """` · $0.0123` after a reply, or nothing when its price is unknown (the total says so, once)."""
+    return "" if usd is None else f" · {cost(usd)}"
+
+
 def usage_part(part: Mapping[str, Any]) -> str:
-    """One usage bucket: `12.3k tok (10.1k in, 2.2k out) $0.0123`."""
+    """One usage bucket: `12.3k tok (10.1k in, 2.2k out) $0.0123` (no price when unknown)."""
     used = Usage.of(part)
-    return (
-        f"{tokens(used.tokens)} tok ({tokens(used.prompt_tokens)} in, {tokens(used.completion_tokens)} out) "
-        f"{cost(used.cost_usd)}"
-    )
+    spent = f"{tokens(used.tokens)} tok ({tokens(used.prompt_tokens)} in, {tokens(used.completion_tokens)} out)"
+    return spent + ("" if used.cost_usd is None else f" {cost(used.cost_usd)}")
 
 
 def usage_line(usage: Mapping[str, Mapping[str, Any]]) -> str:
-    """Root and sub usage side by side, then the total cost."""
-    total = usage.get("total", {})
-    return (
-        f"root {usage_part(usage.get('root', {}))} · sub {usage_part(usage.get('sub', {}))} · "
-        f"total {cost(total.get('cost_usd'))}"
-    )
+    """Root usage, sub usage when there was any, then the total cost, or "cost unknown" once."""
+    sub = usage.get("sub", {})
+    parts = [f"root {usage_part(usage.get('root', {}))}"] + ([f"sub {usage_part(sub)}"] if Usage.of(sub).tokens else [])
+    return " · ".join([*parts, total_cost(usage)])
+
+
+def total_cost(usage: Mapping[str, Mapping[str, Any]]) -> str:
+    """`total $0.0468`, or `cost unknown` when a model that was used has no price."""
+    total = usage.get("total", {}).get("cost_usd")
+    unpriced = any((part := Usage.of(usage.get(name))).tokens and part.cost_usd is None for name in ROLES)
+    return "cost unknown" if total is None or unpriced else f"total {cost(total)}"
+
+
+def wrap_at_dots(line: str, width: int, indent: str = "     ") -> str:
+    """A `a · b · c` line broken between its parts (never inside one) to fit `width` columns."""
+    pieces = line.split(" · ")
+    lines = [pieces[0]]
+    for piece in pieces[1:]:
+        if len(lines[-1]) + 3 + len(piece) <= width:
+            lines[-1] += f" · {piece}"
+        else:
+            lines.append(f"{indent}{piece}")
+    return "\n".join(lines)

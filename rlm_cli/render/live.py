@@ -33,10 +33,12 @@ class TreeRenderer:
         verbose: bool = False,
         clock: Callable[[], float] = time.time,
         refresh_per_second: float = REFRESH_PER_SECOND,
+        origin: float | None = None,
     ) -> None:
         self.console = console
         self.verbose = verbose
         self.clock = clock
+        self.origin = origin  # the zero of the root run's elapsed time (process start)
         self.state = RunState()
         self._lock = threading.Lock()  # the state, and _final
         # Starting and stopping the Live, in order. Separate from _lock: Live.start and Live.stop
@@ -76,6 +78,6 @@ class TreeRenderer:
 
     def _view(self) -> RenderableType:
         with self._lock:
-            view = View(now=self.clock(), verbose=self.verbose, final=self._final)
+            view = View(now=self.clock(), verbose=self.verbose, final=self._final, origin=self.origin)
             drawn = run_view(self.state, view)
         return drawn if self._final else FitHeight(drawn)

@@ -19,11 +19,11 @@ PREVIEW = 100
 class PlainRenderer:
     """`[  12.3s] turn 2 · reply 1.2k in, 300 out · 2.1s`, indented for child runs."""
 
-    def __init__(self, stream: TextIO, *, verbose: bool = False) -> None:
+    def __init__(self, stream: TextIO, *, verbose: bool = False, origin: float | None = None) -> None:
         self.stream = stream
         self.verbose = verbose
         self._lock = threading.Lock()
-        self._start: float | None = None
+        self._start: float | None = origin  # None: the first event's time
         self._depth: dict[str, int] = {}
         self._lines: dict[type[ev.Event], Callable[[Any], str | None]] = {
             ev.RunStarted: self._run, ev.ModelReplied: self._replied,
@@ -67,8 +67,8 @@ class PlainRenderer:
     def _replied(self, event: ev.ModelReplied) -> str:
         return (
             f"turn {event.turn} · reply {fmt.tokens(event.prompt_tokens)} in, "
-            f"{fmt.tokens(event.completion_tokens)} out · {fmt.duration(event.latency_s)} · "
-            f"{fmt.cost(event.cost_usd)}"
+            f"{fmt.tokens(event.completion_tokens)} out · {fmt.duration(event.latency_s)}"
+            f"{fmt.priced(event.cost_usd)}"
         )
 
     def _cell(self, event: ev.CellStarted) -> str:
@@ -121,7 +121,9 @@ class PlainRenderer:
     def _notice(self, event: ev.Notice) -> str:
         return f"{event.level}: {event.message}"
 
-    def _finished(self, event: ev.RunFinished) -> str:
+    def _finished(self, event: ev.RunFinished) -> str | None:
+        if self._depth.get(event.run_id, 1) == 1:
+            return None  # the root run's end is the summary line, printed with the answer
         error = f" · error: {fmt.one_line(event.error, PREVIEW)}" if event.error else ""
         return (
             f"finished · stopped by {event.stopped_by} · {event.iterations} turns · "

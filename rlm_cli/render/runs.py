@@ -17,14 +17,14 @@ from rlm_cli.termsafe import visible
 RUNS_SCHEMA = 1
 
 
-def print_runs(runs: list[RunSummary], *, as_json: bool) -> None:
+def print_runs(runs: list[RunSummary], *, as_json: bool, search: str | None = None) -> None:
     """A table of runs newest first, or one JSON object `{"schema": 1, "runs": [...]}`."""
     if as_json:
         payload = {"schema": RUNS_SCHEMA, "runs": [run.to_json_dict() for run in runs]}
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
     if not runs:
-        sys.stderr.write("rlm: no recorded runs yet\n")
+        sys.stderr.write(visible(f"rlm: no recorded run mentions {search!r}\n" if search else "rlm: no recorded runs yet\n"))
         return
     from rich.table import Table
     from rich.text import Text

@@ -38,7 +38,8 @@ def run_view(state: RunState, view: View) -> RenderableType:
 def footer(run: Run, state: RunState, view: View) -> Text:
     """Elapsed time, turns, sub-calls, then root and sub tokens and cost."""
     done = run.finished
-    elapsed = done.elapsed_s if done else (state.last_ts if view.final else view.now) - run.started.ts
+    origin = view.origin if view.origin is not None and run.parent is None else run.started.ts
+    elapsed = done.elapsed_s if done else (state.last_ts if view.final else view.now) - origin
     text = Text()
     if done is None:
         text.append("running" if not view.final else "unfinished", style="cyan")
@@ -54,9 +55,15 @@ def footer(run: Run, state: RunState, view: View) -> Text:
         f"{fmt.count(run.sub_calls, 'sub-call')}{failed}\n",
     )
     usage = done.usage if done else run.usage.as_dict()
+    parts = []
     for name in ROLES:
         part = Usage.of(usage.get(name))
-        text.append(f"{' · ' if name == 'sub' else ''}{name} {fmt.tokens(part.tokens)} tok {fmt.cost(part.cost_usd)}", style="dim")
+        if name == "root" or part.tokens:
+            priced = part.tokens and part.cost_usd is not None
+            parts.append(f"{name} {fmt.tokens(part.tokens)} tok" + (f" {fmt.cost(part.cost_usd)}" if priced else ""))
+        if part.tokens and part.cost_usd is None:
+            parts.append("cost unknown")
+    text.append(" · ".join(dict.fromkeys(parts)), style="dim")  # "cost unknown" once
     return text
 
 
@@ -115,7 +122,7 @@ def _add_turn(parent: Tree, turn: Turn, view: View) -> None:
     else:
         label.append(
             f" · {fmt.tokens(reply.prompt_tokens)} in, {fmt.tokens(reply.completion_tokens)} out · "
-            f"{fmt.duration(reply.latency_s)} · {fmt.cost(reply.cost_usd)}",
+            f"{fmt.duration(reply.latency_s)}{fmt.priced(reply.cost_usd)}",
             style="dim",
         )
         if turn.retries:

@@ -127,3 +127,22 @@ def test_live_replay_runs_to_the_same_final_state(runs: Path) -> None:
     replayed = CliRunner().invoke(app, ["replay", "run-1", "--live", "--speed", "1000"])
     assert replayed.exit_code == 0
     assert "✓ answer ready · 10.1s" in replayed.stdout
+
+
+def test_last_is_the_newest_run(runs: Path, tmp_path: Path) -> None:
+    assert find_run(runs, "last") == runs / "a1b2-cut.jsonl"
+    shown = CliRunner().invoke(app, ["show", "last"])
+    assert shown.exit_code == 0 and shown.stdout == "12 so far\n"
+    with pytest.raises(InputError, match="no recorded runs yet"):
+        find_run(tmp_path / "nothing", "last")
+
+
+def test_runs_search_matches_question_sources_model_and_answer(runs: Path) -> None:
+    assert [r.run_id for r in list_runs(runs, search="ERRORS")] == ["a1b2-cut"]  # the question, any case
+    assert len(list_runs(runs, search="./REPO")) == 3  # a source
+    assert [r.run_id for r in list_runs(runs, search="openai/cheap")] == ["a1b2-partial"]  # the model
+    assert [r.run_id for r in list_runs(runs, search="session.py")] == ["run-1"]  # the final answer
+    table = CliRunner().invoke(app, ["runs", "--search", "changed"])
+    assert table.exit_code == 0 and "what changed?" in table.stdout and "count the errors" not in table.stdout
+    none = CliRunner().invoke(app, ["runs", "--search", "zebra"])
+    assert none.exit_code == 0 and none.stdout == "" and "no recorded run mentions 'zebra'" in none.stderr

@@ -64,7 +64,34 @@ def test_unpriced_models_say_cost_unknown() -> None:
     res.usage["sub"]["cost_usd"] = None
     res.usage["total"]["cost_usd"] = None
     _, err = printed(res)
-    assert "sub 45.6k tok (45.0k in, 600 out) cost unknown · total cost unknown" in err
+    assert err.endswith("$0.0123 · sub 45.6k tok (45.0k in, 600 out) · cost unknown\n")  # once, not per part
+    assert err.count("cost unknown") == 1
+
+
+def test_no_sub_calls_no_sub_usage_and_no_made_up_price() -> None:
+    res = result(sub_calls=0)
+    res.usage["sub"].update(prompt_tokens=0, completion_tokens=0, cost_usd=0.0)
+    res.usage["root"]["cost_usd"] = None
+    res.usage["total"]["cost_usd"] = None
+    _, err = printed(res)
+    assert err == "rlm: 3 turns · 0 sub-calls · 12.3s · root 12.3k tok (12.0k in, 300 out) · cost unknown\n"
+
+
+def test_the_summary_wraps_between_its_parts_on_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    class NarrowTty(Tty):
+        def fileno(self) -> int:
+            raise OSError("not a real terminal")
+
+    monkeypatch.setenv("COLUMNS", "50")
+    err = NarrowTty()
+    print_result(result(), as_json=False, out=io.StringIO(), err=err)
+    lines = err.getvalue().splitlines()
+    assert lines == [
+        "rlm: 3 turns · 41 sub-calls · 12.3s",
+        "     root 12.3k tok (12.0k in, 300 out) $0.0123",
+        "     sub 45.6k tok (45.0k in, 600 out) $0.0345",
+        "     total $0.0468",
+    ]
 
 
 def test_quiet_prints_the_answer_and_nothing_else_but_errors() -> None:
@@ -95,3 +122,11 @@ def test_an_interrupted_run_says_so_once_and_keeps_its_partial_answer() -> None:
     out, err = printed(result(ready=False, stopped_by="interrupt", error="interrupted", exit_code=130))
     assert out == ANSWER + "\n"
     assert err.startswith("rlm: interrupted\nrlm: partial answer: stopped by interrupt")
+
+
+def test_raw_prints_the_answer_unrendered_on_a_terminal() -> None:
+    rendered, _ = printed(result(), out=Tty())
+    assert "**" not in rendered and "# Auth" not in rendered  # Markdown was rendered
+    tty = Tty()
+    print_result(result(answer=ANSWER + "\x1b[2J"), as_json=False, raw=True, out=tty, err=io.StringIO())
+    assert tty.getvalue() == ANSWER + "\\x1b[2J\n"  # as written, its control characters made visible

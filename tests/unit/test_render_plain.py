@@ -38,7 +38,8 @@ def test_plain_mode_writes_one_line_per_event_of_interest_without_escape_codes()
     assert any(line.endswith("llm_batch b1 · 500 calls to openai/sub-model") for line in lines)
     assert any("llm_batch b1 #3 · failed after" in line for line in lines)
     assert any(re.search(r"llm_batch b1 · 500 calls done in .* \(1 failed\)$", line) for line in lines)
-    assert lines[-1].endswith("finished · stopped by answer · 3 turns · 501 sub-calls · 11.4s")
+    assert lines[-1].endswith("answer (ready) · 102 chars")
+    assert not any("finished" in line for line in lines)  # the summary line, printed with the answer, says it once
     assert len(lines) < 25  # a 500-call batch does not print 500 lines
 
 
@@ -114,3 +115,18 @@ def shown_by(renderer: Renderer) -> Renderer:
     """The renderer that draws: every visible one sits behind the terminal-safety wrapper."""
     assert isinstance(renderer, TerminalSafe)
     return renderer.inner
+
+
+def test_plain_times_count_from_the_process_start() -> None:
+    run = scripted_run()
+    out = StringIO()
+    renderer = PlainRenderer(out, origin=run.events[0].ts - 4.0)
+    for event in run.events:
+        renderer.handle(event)
+    assert out.getvalue().startswith("[    4.0s] run run-1 · ")
+
+
+def test_a_child_run_still_says_how_it_finished() -> None:
+    text = plain(nested_run().events)
+    finished = [line for line in text.splitlines() if "finished · " in line]
+    assert finished and all(line.split("] ", 1)[1].startswith("  ") for line in finished)  # indented: children only

@@ -232,3 +232,70 @@ def test_close_racing_the_first_event_leaves_no_display_running() -> None:
     renderer.handle(scripted_run().events[0])
     closing.join()
     assert not renderer._live.is_started
+
+
+def test_footer_counts_from_the_process_start_and_shows_no_price_before_any_reply() -> None:
+    s = Stream(t0=1000.0).start()
+    s.emit(ev.TurnStarted, 0.5, turn=1, message="")
+    state = RunState()
+    for event in s.events:
+        state.apply(event)
+    out = console()
+    out.print(run_view(state, View(now=1002.0, origin=995.0)))
+    footer = out.file.getvalue().splitlines()[-2:]  # type: ignore[attr-defined]
+    assert footer[0] == "running · 7.0s · 1 turn · 0 sub-calls"  # 1002 - 995, not since the first event
+    assert footer[1] == "root 0 tok"  # no $0.0000 before the first reply
+
+
+def test_an_unpriced_reply_says_cost_unknown_once_in_the_footer_only() -> None:
+    s = Stream().start()
+    s.turn("print(1)")
+    s.emit(ev.ModelReplied, 0.1, turn=1, prompt_chars=1, reply="", prompt_tokens=1000, completion_tokens=10, cost_usd=None, latency_s=0.1)
+    s.emit(ev.TurnStarted, 0.01, turn=2, message="")
+    s.emit(ev.ModelReplied, 0.1, turn=2, prompt_chars=1, reply="", prompt_tokens=1000, completion_tokens=10, cost_usd=None, latency_s=0.1)
+    text = frame(s.events, now=s.t)
+    assert text.count("cost unknown") == 1
+    assert text.splitlines()[-1].endswith("· cost unknown")
+    assert "$0.0000" not in text
+
+
+def batch_of(answers: list[str | None]) -> str:
+    """The final tree of one batch whose calls answered these (None: failed); later calls slower."""
+    s = Stream().start()
+    s.turn("found = llm_batch(prompts)")
+    s.cell(1, "found = llm_batch(prompts)")
+    s.emit(ev.BatchStarted, 0.01, batch_id="b1", size=len(answers), model="openai/sub-model")
+    ids = [s.call_start(f"chunk {i}", batch_id="b1", index=i) for i in range(len(answers))]
+    for i, answer in enumerate(answers):
+        error = "RateLimitError: 429" if answer is None else None
+        s.call_end(ids[i], answer or "", batch_id="b1", index=i, latency=1.0 + i / 10, error=error, dt=0.001)
+    s.emit(ev.BatchFinished, 0.01, batch_id="b1", size=len(answers), failed=answers.count(None), duration_s=4.0)
+    return final_tree(s.events)
+
+
+def test_the_one_call_that_found_something_is_shown_first_in_a_big_batch() -> None:
+    answers: list[str | None] = ["No." if i % 2 else "No relevant information in this chunk." for i in range(30)]
+    answers[4] = "Found it: disk quota exceeded on db-7 at 03:12"
+    answers[9] = None
+    lines = [line for line in batch_of(answers).splitlines() if "#" in line or "more calls" in line]
+    assert "#4 ✓" in lines[0] and "disk quota exceeded" in lines[0]  # the find, first
+    assert "#9 ✗" in lines[1]  # then the failure
+    assert [line.split(" ✓")[0].split()[-1] for line in lines[2:5]] == ["#29", "#28", "#27"]  # then the slowest
+    assert lines[-1].endswith("… 25 more calls")
+
+
+def test_a_big_batch_shows_the_answers_that_differ_from_the_rest() -> None:
+    answers: list[str | None] = ["yes"] * 20
+    answers[3] = answers[17] = "no"
+    lines = [line for line in batch_of(answers).splitlines() if "#" in line or "more calls" in line]
+    assert "#3 ✓" in lines[0] and "#17 ✓" in lines[1]
+    assert lines[-1].endswith("… 16 more calls")  # #17 is also among the three slowest
+
+
+def test_no_like_answers() -> None:
+    from rlm_cli.render.calls import no_like
+
+    for answer in ("", "No.", "none", "N/A", "Not mentioned.", "Nothing relevant here", "**No**", "[]"):
+        assert no_like(answer), answer
+    for answer in ("Nope, but line 41 says quota", "Notably, db-7 failed", "yes", "3 errors at 03:12"):
+        assert not no_like(answer), answer
