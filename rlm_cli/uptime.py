@@ -25,6 +25,16 @@ def process_started() -> float:
         return _IMPORTED
 
 
+def _restart_clock() -> None:
+    """A forked child is a process of its own: its clock starts at the fork."""
+    global _IMPORTED
+    _IMPORTED = time.time()
+    process_started.cache_clear()
+
+
+os.register_at_fork(after_in_child=_restart_clock)
+
+
 def elapsed() -> float:
     """Seconds since the process started."""
     return time.time() - process_started()

@@ -1,0 +1,177 @@
+"""Run `python -m rlm_cli` as a child process without paying its imports each time.
+
+Importing LiteLLM costs seconds of CPU, and the end-to-end tests start the command line about a
+hundred times. A server process imports the command line and LiteLLM once; each invocation is a
+fork of it that takes the test's stdin, stdout, stderr, working directory, environment and
+arguments, then runs `python -m rlm_cli` as a fresh interpreter would (`runpy`, `__main__`) and
+exits through the normal interpreter shutdown. The child is a real process: its exit status,
+output streams and signals are what the test sees. Tests about start-up itself (what is
+imported, how fast) start a fresh interpreter instead.
+
+`python -m tests.e2e.forkserver SOCKET` runs the server; `run()` is the client.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import io
+import json
+import os
+import runpy
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parents[2]
+_MAX_REQUEST = 1 << 20
+
+
+# The server -------------------------------------------------------------------------------------
+def serve(path: str) -> None:
+    """Import the command line and LiteLLM, then fork one child per request until stdin closes."""
+    import rlm_cli.cli  # the imports are the point
+    import rlm_cli.runner  # noqa: F401
+    from rlm_cli.llm import litellm_module
+
+    litellm_module()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    watched = os.dup(sys.stdin.fileno())  # read raw: a child must not inherit a held stdin lock
+    threading.Thread(target=_exit_with_client, args=(watched,), daemon=True).start()
+    print("ready", flush=True)
+    while True:
+        conn, _ = listener.accept()
+        request, fds = _receive(conn)
+        pid = os.fork()
+        if pid == 0:
+            listener.close()
+            conn.close()
+            os.close(watched)
+            _become_cli(request, fds)  # never returns: the child exits as `python -m rlm_cli` would
+        for fd in fds:
+            os.close(fd)
+        conn.sendall(f"{pid}\n".encode())
+        threading.Thread(target=_report_exit, args=(conn, pid), daemon=True).start()
+
+
+def _exit_with_client(fd: int) -> None:
+    """The server ends when the test process that started it does (its stdin closes)."""
+    while os.read(fd, 1 << 12):
+        continue
+    os._exit(0)
+
+
+def _receive(conn: socket.socket) -> tuple[dict[str, object], list[int]]:
+    data, fds, _, _ = socket.recv_fds(conn, _MAX_REQUEST, 3)
+    return json.loads(data), list(fds)
+
+
+def _report_exit(conn: socket.socket, pid: int) -> None:
+    _, status = os.waitpid(pid, 0)
+    with conn:
+        conn.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
+
+
+def _become_cli(request: dict[str, object], fds: list[int]) -> None:
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    cwd, env, args = str(request["cwd"]), request["env"], request["args"]
+    assert isinstance(env, dict) and isinstance(args, list)
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(env)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.path[0] = cwd  # as `python -m` run from there would have it
+    sys.argv = ["rlm", *args]
+    runpy.run_module("rlm_cli", run_name="__main__", alter_sys=True)
+    sys.exit(0)
+
+
+# The client -------------------------------------------------------------------------------------
+class _Server:
+    """The one server of this test process, started on first use."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._socket = str(Path(tempfile.mkdtemp(prefix="rlm-forkserver-")) / "socket")
+
+    def address(self) -> str:
+        with self._lock:
+            if self._process is None:
+                env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+                self._process = subprocess.Popen(
+                    [sys.executable, "-m", "tests.e2e.forkserver", self._socket], cwd=_ROOT, env=env,
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                )
+                assert self._process.stdout is not None
+                if self._process.stdout.readline().strip() != b"ready":
+                    raise RuntimeError("the fork server did not start")
+                atexit.register(self._process.kill)
+            return self._socket
+
+
+_SERVER = _Server()
+
+
+def run(
+    args: Sequence[str], *, input: str, env: dict[str, str], cwd: str | os.PathLike[str] | None, timeout: float,
+) -> subprocess.CompletedProcess[str]:
+    """`python -m rlm_cli ARGS` in a fork of the server, as `subprocess.run(..., text=True)` would."""
+    ends = [os.pipe() for _ in range(3)]  # stdin, stdout, stderr: (read, write) each
+    theirs = [ends[0][0], ends[1][1], ends[2][1]]
+    request = json.dumps({"args": list(args), "env": env, "cwd": os.fspath(cwd or os.getcwd())}).encode()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(_SERVER.address())
+        socket.send_fds(conn, [request], theirs)
+        for fd in theirs:
+            os.close(fd)
+        readers = [_Collector(ends[1][0]), _Collector(ends[2][0])]
+        threading.Thread(target=_feed, args=(ends[0][1], input.encode()), daemon=True).start()
+        conn.settimeout(timeout)
+        lines = conn.makefile("rb")
+        pid = int(lines.readline())
+        try:
+            code = int(lines.readline())
+        except (TimeoutError, ValueError):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            raise subprocess.TimeoutExpired(["rlm", *args], timeout) from None
+    out, err = (reader.text(timeout) for reader in readers)
+    return subprocess.CompletedProcess(["rlm", *args], code, out, err)
+
+
+def _feed(fd: int, data: bytes) -> None:
+    with contextlib.suppress(BrokenPipeError), open(fd, "wb") as pipe:
+        pipe.write(data)
+
+
+class _Collector:
+    """Everything written to one pipe until its end of file, read on a thread."""
+
+    def __init__(self, fd: int) -> None:
+        self._chunks: list[bytes] = []
+        self._thread = threading.Thread(target=self._read, args=(fd,), daemon=True)
+        self._thread.start()
+
+    def _read(self, fd: int) -> None:
+        with open(fd, "rb") as pipe:
+            while chunk := pipe.read1(1 << 16):
+                self._chunks.append(chunk)
+
+    def text(self, timeout: float) -> str:
+        self._thread.join(timeout)  # a grandchild still holding the pipe does not hold the test up
+        # decoded with universal newlines, as subprocess.run(..., text=True) does
+        return io.TextIOWrapper(io.BytesIO(b"".join(self._chunks)), errors="replace").read()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])
