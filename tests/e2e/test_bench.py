@@ -78,6 +78,10 @@ def test_every_task_and_method_scores_what_its_policy_deserves(provider: FakePro
     aggregate = by_group[("aggregate", "rlm")]
     assert aggregate["sub_calls"] > 0 and aggregate["sub_tokens"] > 0 and aggregate["turns"] == 2
     assert by_group[("aggregate", "rlm-no-sub")]["stopped_by"] == {"max_sub_calls": N}
+    for method in ("rlm", "rlm-no-sub"):  # number needles are cited (word ones guessed); every citation verifies
+        niah = by_group[("niah", method)]
+        cited = sum(row["method"] == method and row["task"] == "niah" and bool(row["citations"]) for row in rows)
+        assert niah["cited"] == cited > 0 and niah["citations_verified"] == 1.0
     assert (tmp_path / "summary.json").exists() and (tmp_path / "score_vs_size.png").exists()
 
 

@@ -131,3 +131,30 @@ def test_piped_input_is_cited_by_line_number(provider: FakeProvider, tmp_path: P
         ("<stdin>", 41, "verified", None), ("<stdin>", 12, "verified", None),
     ]
     assert data["citations"][1]["text"] == "INFO request 12 served"
+
+
+def test_a_mapped_300_mb_log_is_cited_by_line(provider: FakeProvider, tmp_path: Path) -> None:
+    """Past the mapping threshold `context` stays lazy; its grep matches cite their line, and the
+    check reads that line back from the file (block by block, never the whole text)."""
+    block = "".join(f"2026-11-30T10:{n % 60:02d}:00 INFO request {n} served in 12 ms\n" for n in range(10_000))
+    log = tmp_path / "big.log"
+    with log.open("w", encoding="ascii") as out:
+        blocks = 300 * 1024**2 // len(block) + 1
+        for _ in range(blocks):
+            out.write(block)
+        lines = blocks * 10_000
+        out.write("2026-11-30T11:00:00 ERROR disk quota exceeded on db-7\n")
+        out.write(block[:1_000])
+    assert log.stat().st_size > 300 * 1024**2  # over the 256 MiB threshold: the mapped form
+    provider.root_script = script(
+        "It is too large to print; I will search it.\n\n```python\nm = context.grep('ERROR')[0]\nprint(m.cite, m.line)\n```",
+        f'The grep shows it.\n\nFINAL(The deploy failed on a full disk (big.log:{lines + 1} "ERROR disk quota exceeded"); '
+        f'it was not load (big.log:{lines - 5} "disk quota").)',
+    )
+    done = rlm(["ask", "big.log", "why did the deploy fail?", "--json", *model_flags(provider)], cwd=tmp_path, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert f"big.log:{lines + 1} 2026-11-30T11:00:00 ERROR disk quota" in provider.root_requests()[1].last_user
+    data = json.loads(done.stdout)
+    assert [(c["path"], c["line_start"], c["status"]) for c in data["citations"][:1]] == [("big.log", lines + 1, "verified")]
+    second = data["citations"][1]
+    assert (second["status"], second["line_start"], second["cited"]) == ("moved", lines + 1, f"big.log:{lines - 5}")

@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e import forkserver
 from tests.e2e.helpers import FAKE_KEY
 from tests.fakes.provider import FakeProvider, code, script
 
@@ -60,10 +59,7 @@ def ask(local: FakeProvider, *extra: str) -> list[str]:
 
 def run(args: list[str], workdir: Path, env: dict[str, str], input: str = "") -> tuple[int, str, str]:
     """Run `rlm ARGS` in `workdir` with exactly `env` (tests/e2e/helpers.rlm would add a key)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "rlm_cli", *args], input=input, env=env, cwd=workdir,
-        capture_output=True, text=True, timeout=60, check=False,
-    )
+    done = forkserver.run(args, input=input, env=env, cwd=workdir, timeout=60)
     return done.returncode, done.stdout, done.stderr
 
 

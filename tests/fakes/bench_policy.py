@@ -46,7 +46,9 @@ def solve_niah(question: str) -> str:
     kind, key = re.search(r"magic (\w+) for (\S+) mentioned", question).groups()
     if kind == "word":
         return "result = 'unknown'"
-    return f"import re\nresult = re.search(r'for {key} is: (\\S+?)\\.(?:\\s|$)', str(context)).group(1)"
+    # Found by grep and cited as models are asked to: the bench counts answers whose citations verify.
+    return (f"import re\nm = context.grep(r'for {key} is: ')[0]\n"
+            f"result = re.search(r'for {key} is: (\\S+?)\\.(?:\\s|$)', m.line).group(1) + ' (' + m.cite + ')'")
 
 
 def solve_multi_niah(question: str) -> str:
