@@ -66,7 +66,8 @@ _CONTEXT_MAPPED = (
     "(`re.findall(p, context)`, `json.loads`, `.split()`) are refused. Search with "
     "`context.grep(pattern, ignore_case=False, context_lines=0)` (matches with `.path`, `.line_no`, "
     "`.line`); walk it with `context.iter_chunks(max_chars)` or `context.chunks(max_chars)` "
-    "(pieces usable as strs). `context.files` and `context.documents` (each with `.path`) work "
+    "(pieces usable as strs), or line by line with `context.lines()` (a lazy sequence: len, index, "
+    "slice, iterate). `context.files` and `context.documents` (each with `.path`) work "
     "per file."
 )
 
