@@ -20,9 +20,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.peers import peer_tool
 from rlm_cli.ingest import IngestOptions, ingest
 
-F2P_VENV = Path.home() / ".cache" / "rlm-bench" / "files-to-prompt"
 WORDS = ["alpha", "beta", "gamma", "delta", "error", "warning", "request", "user", "session", "token", "cache", "index", "query", "value"]
 
 
@@ -75,13 +75,7 @@ def best_of(repeat: int, action: Callable[[], object]) -> tuple[float, object]:
 
 def files_to_prompt() -> Path | None:
     """The files-to-prompt executable in its own environment (installed on first use)."""
-    executable = F2P_VENV / "bin" / "files-to-prompt"
-    if not executable.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(F2P_VENV)], check=True)
-        install = subprocess.run([str(F2P_VENV / "bin" / "pip"), "install", "-q", "files-to-prompt"], check=False)
-        if install.returncode != 0:
-            return None
-    return executable
+    return peer_tool("files-to-prompt", "files-to-prompt")
 
 
 def timed_process(command: list[str]) -> tuple[float, float]:

@@ -34,10 +34,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.peers import CACHE, peer_tool
 from tests.fakes.provider import FakeProvider, Reply, Request, code
 
 IMPORT_LITELLM = 'python -c "import litellm"'
-LLM_VENV = Path.home() / ".cache" / "rlm-bench" / "llm"
+LLM_VENV = CACHE / "llm"
 TINY_INPUT = "2026-11-30 12:00:01 INFO deploy started\n2026-11-30 12:00:07 ERROR disk quota exceeded on db-7\n" \
              "2026-11-30 12:00:08 INFO rollback\n"
 TURNS = [code("print(context[:200])"), code("answer['content'] = 'disk quota'", "answer['ready'] = True")]
@@ -156,13 +157,8 @@ class TinyRun:
 
 def llm_command() -> list[str] | None:
     """`llm` from its own virtual environment, installed on first use; None when it cannot be."""
-    executable = LLM_VENV / "bin" / "llm"
-    if not executable.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(LLM_VENV)], check=True)
-        install = subprocess.run([str(LLM_VENV / "bin" / "pip"), "install", "-q", "llm"], check=False)
-        if install.returncode != 0:
-            return None
-    return [str(executable)]
+    executable = peer_tool("llm", "llm")
+    return None if executable is None else [str(executable)]
 
 
 def main() -> None:
