@@ -45,26 +45,52 @@ class Usage:
 
 
 @dataclass
+class Calls(Usage):
+    """Usage with a count of the calls: what one deployment served."""
+
+    calls: int = 0
+
+    def add(self, prompt: int, completion: int, cost: float | None) -> None:
+        """Count one model call."""
+        super().add(prompt, completion, cost)
+        self.calls += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        """calls, prompt_tokens, completion_tokens, cost_usd."""
+        return {"calls": self.calls, **super().as_dict()}
+
+
+@dataclass
 class Ledger:
-    """What one run tree spent as seen from one run: its own model (root), the rest (sub), by depth."""
+    """What one run tree spent as seen from one run: its own model (root), the rest (sub), by
+    depth, and by the deployment that answered (when a model has several, `--router`)."""
 
     root: Usage = field(default_factory=Usage)
     sub: Usage = field(default_factory=Usage)
     total: Usage = field(default_factory=Usage)
     by_depth: dict[int, dict[str, Usage]] = field(default_factory=dict)
+    by_deployment: dict[str, Calls] = field(default_factory=dict)
 
-    def add(self, role: str, prompt: int, completion: int, cost: float | None, *, depth: int | None = None) -> None:
-        """Count one call under `role` ("root" or "sub"), and under the depth it was made at."""
+    def add(
+        self, role: str, prompt: int, completion: int, cost: float | None, *, depth: int | None = None,
+        deployment: str | None = None,
+    ) -> None:
+        """Count one call under `role` ("root" or "sub"), the depth it was made at and the
+        deployment that answered it."""
         buckets = [self.root if role == "root" else self.sub, self.total]
         if depth is not None:
             buckets.append(self.by_depth.setdefault(depth, {}).setdefault(role, Usage()))
+        if deployment is not None:
+            buckets.append(self.by_deployment.setdefault(deployment, Calls()))
         for bucket in buckets:
             bucket.add(prompt, completion, cost)
 
     def as_dict(self) -> dict[str, Any]:
-        """RunResult.usage: root, sub, total and by_depth (depths as strings, JSON keys)."""
+        """RunResult.usage: root, sub, total, by_depth (depths as strings, JSON keys) and
+        by_deployment (deployment name -> calls and usage; empty without deployments)."""
         usage: dict[str, Any] = {"root": self.root.as_dict(), "sub": self.sub.as_dict(), "total": self.total.as_dict()}
         usage["by_depth"] = {str(d): {r: u.as_dict() for r, u in roles.items()} for d, roles in self.by_depth.items()}
+        usage["by_deployment"] = {name: calls.as_dict() for name, calls in sorted(self.by_deployment.items())}
         return usage
 
 
@@ -103,11 +129,14 @@ def payers(run: L) -> list[L]:
     return chain
 
 
-def charge(ledgers: Iterable[Ledger], role: str, prompt: int, completion: int, cost: float | None, *, depth: int | None = None) -> None:
+def charge(
+    ledgers: Iterable[Ledger], role: str, prompt: int, completion: int, cost: float | None, *,
+    depth: int | None = None, deployment: str | None = None,
+) -> None:
     """Charge one call to the payers' ledgers (see `payers`): the run that made it under `role`,
     every ancestor under "sub" (seen from above, all a child spends is sub-call spending)."""
     for level, ledger in enumerate(ledgers):
-        ledger.add(role if level == 0 else "sub", prompt, completion, cost, depth=depth)
+        ledger.add(role if level == 0 else "sub", prompt, completion, cost, depth=depth, deployment=deployment)
 
 
 def charged_when_finished(kind: str) -> bool:

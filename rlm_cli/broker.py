@@ -273,6 +273,7 @@ class Broker:
             completion_tokens=completion.completion_tokens if completion else 0,
             cost_usd=completion.cost_usd if completion else None,
             latency_s=time.monotonic() - started, error=error,
+            deployment=completion.deployment if completion else None,
         ))
 
 

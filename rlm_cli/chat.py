@@ -28,6 +28,7 @@ class Completion:
     latency_s: float
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     finish_reason: str | None = None  # "stop", "length" (the output cap was reached), ...
+    deployment: str | None = None  # which of the model's deployments answered (--router), if several
 
 
 @dataclass(frozen=True)

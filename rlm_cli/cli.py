@@ -31,6 +31,7 @@ from rlm_cli.options import (
     NoDotenvOpt,
     QuietOpt,
     RawOpt,
+    RouterOpt,
     SandboxOpt,
     SubApiBaseOpt,
     SubModelOpt,
@@ -107,6 +108,7 @@ def ask(
     sub_model: SubModelOpt = None,
     api_base: ApiBaseOpt = None,
     sub_api_base: SubApiBaseOpt = None,
+    router: RouterOpt = None,
     system: SystemOpt = None,
     option: ModelOptionOpt = None,
     no_dotenv: NoDotenvOpt = False,
@@ -146,7 +148,7 @@ def ask(
     """
     flags: dict[str, Any] = {
         "model": model, "sub_model": sub_model, "api_base": api_base, "sub_api_base": sub_api_base,
-        "dotenv": False if no_dotenv else None, "depth": depth,
+        "router": router, "dotenv": False if no_dotenv else None, "depth": depth,
         "max_iterations": max_iterations, "max_cost": max_cost, "max_sub_calls": max_sub_calls,
         "max_tokens": max_tokens, "timeout": timeout, "concurrency": concurrency,
         "include": tuple(include) if include else None, "exclude": tuple(exclude) if exclude else None,

@@ -57,6 +57,7 @@ class ModelReplied(Event):
     completion_tokens: int
     cost_usd: float | None
     latency_s: float
+    deployment: str | None = None  # which of the model's deployments answered (--router)
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ class SubcallFinished(Event):
     latency_s: float
     error: str | None
     child_run_id: str | None = None
+    deployment: str | None = None  # which of the model's deployments answered (--router)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,6 +121,23 @@ class Keychain:
         if stored and provider.key_var:
             return FoundKey(stored, provider.key_var, KEYS_FILE)
         return None
+
+
+_SECRET_VARIABLES: set[str] = set()  # variables a config names as holding secrets (os.environ/VAR)
+_secret_lock = threading.Lock()
+
+
+def name_secret_variables(names: Iterable[str]) -> None:
+    """Mark variables as holding secrets whatever their names (a router file's `os.environ/VAR`),
+    so traces and output redact their values too."""
+    with _secret_lock:
+        _SECRET_VARIABLES.update(names)
+
+
+def secret_variables() -> frozenset[str]:
+    """The variables marked by name_secret_variables."""
+    with _secret_lock:
+        return frozenset(_SECRET_VARIABLES)
 
 
 def stored_values() -> list[str]:

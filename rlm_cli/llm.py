@@ -156,14 +156,22 @@ class LLMClient:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMClient:
-        """The client a run's settings describe. An int `max_tokens` model option is the output cap."""
+        """The client a run's settings describe. An int `max_tokens` model option is the output cap.
+
+        With deployments (`--router`), the models they list go through LiteLLM's Router.
+        """
         options = dict(settings.options)
         cap = options.pop("max_tokens") if isinstance(options.get("max_tokens"), int) else settings.max_output_tokens
-        return cls(
-            connections=Connections.from_settings(settings), request_timeout=settings.request_timeout,
-            retry=RetryPolicy(max_retries=settings.max_retries, base_delay=settings.retry_base_delay),
-            max_output_tokens=cap, options=options,
-        )
+        arguments: dict[str, Any] = {
+            "connections": Connections.from_settings(settings), "request_timeout": settings.request_timeout,
+            "retry": RetryPolicy(max_retries=settings.max_retries, base_delay=settings.retry_base_delay),
+            "max_output_tokens": cap, "options": options,
+        }
+        if settings.router is not None:
+            from rlm_cli.deployments import RoutedClient, RouterConfig
+
+            return RoutedClient(RouterConfig.load(settings.router), **arguments)
+        return cls(**arguments)
 
     def check_keys(self, models: list[str]) -> None:
         """Raise ConfigError naming the missing variable (or the unknown provider), before any call.
@@ -253,7 +261,7 @@ class LLMClient:
             "drop_params": True,  # a parameter the model does not take is left out, not an error
             **self.options,  # -o KEY VALUE: the provider's own vocabulary
         }
-        kwargs.update(self.connections.get(model).call_options())
+        kwargs.update(self._call_options(model))
         if tools:
             kwargs["tools"] = tools
             if _skips_mcp:
@@ -268,8 +276,8 @@ class LLMClient:
                 why = "no time left before --timeout" if timed_by_run else "no time left for the call"
                 raise ProviderError(f"{model}: {why}", reason="no_time")
             if stop is None:
-                return litellm.completion(**kwargs, timeout=left)
-            return _unless_stopped(lambda: litellm.completion(**kwargs, timeout=left), stop, model)
+                return self._send(litellm, {**kwargs, "timeout": left})
+            return _unless_stopped(lambda: self._send(litellm, {**kwargs, "timeout": left}), stop, model)
 
         def announce(state: tenacity.RetryCallState) -> None:
             error = _outcome(state)
@@ -279,7 +287,7 @@ class LLMClient:
 
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(lambda error: _transient(litellm, error)),
-            wait=lambda state: self.retry.delay(state.attempt_number - 1, _retry_after(_outcome(state))),
+            wait=lambda state: self._pause(model, _outcome(state), state.attempt_number - 1),
             # No pause that would end past the call's time: the next attempt would have none left.
             stop=tenacity.stop_after_attempt(self.retry.max_retries + 1) | tenacity.stop_before_delay(ends - started),
             before_sleep=announce,
@@ -304,7 +312,24 @@ class LLMClient:
             else:
                 why = f"no time left within request_timeout ({self.request_timeout:g} s)"
             raise ProviderError(f"{model}: {error_text(error)} ({why})", reason=_reason(error)) from None
-        return _to_completion(litellm, response, time.monotonic() - started)
+        return _to_completion(litellm, response, time.monotonic() - started, self._answered_by(response))
+
+    # how one attempt is sent: a routed client (deployments.py) changes these -------------------
+    def _call_options(self, model: str) -> dict[str, Any]:
+        """The arguments that carry the model's connection (API base and key)."""
+        return self.connections.get(model).call_options()
+
+    def _send(self, litellm: Any, kwargs: dict[str, Any]) -> Any:
+        """One attempt; its response, or the provider's error."""
+        return litellm.completion(**kwargs)
+
+    def _pause(self, model: str, error: BaseException | None, attempt: int) -> float:
+        """Seconds to wait after failed attempt number `attempt` (0-based)."""
+        return self.retry.delay(attempt, _retry_after(error))
+
+    def _answered_by(self, response: Any) -> str | None:
+        """The deployment that answered, when the model has several."""
+        return None
 
 
 def _waiter(stop: Stop) -> Callable[[float], None]:
@@ -369,7 +394,7 @@ def _check_provider(litellm: Any, model: str, api_base: str | None) -> None:
         raise ConfigError(f"missing API key for {model}: set {' or '.join(missing)}", hint=f"export {missing[0]}=...")
 
 
-def _to_completion(litellm: Any, response: Any, latency: float) -> Completion:
+def _to_completion(litellm: Any, response: Any, latency: float, deployment: str | None = None) -> Completion:
     choice = response.choices[0]
     message = choice.message
     usage = getattr(response, "usage", None)
@@ -387,6 +412,7 @@ def _to_completion(litellm: Any, response: Any, latency: float) -> Completion:
         latency_s=latency,
         tool_calls=tool_calls,
         finish_reason=getattr(choice, "finish_reason", None),
+        deployment=deployment,
     )
 
 

@@ -152,6 +152,10 @@ def execute(request: RunRequest, settings: Settings, emit: Emit, stage: Callable
     from rlm_cli.keys import load_dotenv
 
     load_dotenv(settings.dotenv)  # before the trace opens: its redaction reads the environment
+    if settings.router is not None:  # likewise: it names the variables that hold its deployments' keys
+        from rlm_cli.deployments import RouterConfig
+
+        RouterConfig.load(settings.router)
     from rlm_cli.ingest import IngestOptions, ingest
     from rlm_cli.llm import quiet_litellm
 

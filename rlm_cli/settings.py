@@ -22,6 +22,7 @@ from rlm_cli.units import format_size, parse_size
 
 Bytes = NewType("Bytes", int)  # a byte count, written like 50M
 ModelOptions = dict[str, Any]  # model option -> JSON scalar, passed through to the provider
+RouterSource = NewType("RouterSource", object)  # a model_list file's path, or the config file's [router] table
 # Set by rlm itself on every model call: an option of these names would break the run.
 RESERVED_OPTIONS = frozenset({"model", "messages", "tools", "stream", "timeout", "max_retries", "n"})
 
@@ -41,6 +42,7 @@ class Settings:
     api_base: str | None = field(default=None, metadata=_doc("Base URL of the root model's server (and the sub-model's, when the same provider).", example="http://127.0.0.1:8000/v1"))
     sub_api_base: str | None = field(default=None, metadata=_doc("Base URL of the sub-model's server.", example="http://127.0.0.1:8001/v1"))
     system: str | None = field(default=None, metadata=_doc("An extra instruction appended to the root model's system prompt.", example="Answer in French."))
+    router: RouterSource | None = field(default=None, metadata=_doc("Deployments for LiteLLM's Router: a model_list file (YAML or JSON, as the LiteLLM proxy reads), or a [router] table in the config file.", example="router.yaml"))
     options: ModelOptions = field(default_factory=dict, metadata=_doc("Model options passed to every model call (temperature, reasoning_effort, max_tokens, top_p...).", example="temperature=0.2"))
     dotenv: bool = field(default=True, metadata=_doc("Read API keys from ./.env too."))
     depth: int = field(default=1, metadata=_doc("Recursion depth: 1 means sub-calls are plain model calls; 2 lets rlm_query start child RLMs.", minimum=1))
@@ -299,6 +301,15 @@ def _to_options(raw: Any) -> ModelOptions:
     return dict(options)
 
 
+def _to_router(raw: Any) -> RouterSource:
+    """A file's path as given, or a table (its content is checked by deployments.py when used)."""
+    if isinstance(raw, str) and raw.strip():
+        return RouterSource(raw)
+    if isinstance(raw, Mapping):
+        return RouterSource(dict(raw))
+    raise ValueError(raw)
+
+
 def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
     def convert(raw: Any) -> str:
         if raw not in choices:
@@ -315,6 +326,7 @@ _CONVERTERS: dict[Any, tuple[Callable[[Any], Any], str]] = {
     str: (_to_str, "text"),
     Bytes: (_to_size, "a size like 50M (K, M, G, T: binary units) or a number of bytes"),
     tuple[str, ...]: (_to_strings, 'a list of strings like ["*.log", "build/**"] (comma-separated in the environment)'),
+    RouterSource: (_to_router, "the path of a model_list file (YAML or JSON), or a [router] table in the config file"),
     ModelOptions: (_to_options, "a table of model options like {temperature = 0.2} (a JSON object in the environment)"),
 }
 
@@ -336,6 +348,8 @@ def shown(name: str, value: Any) -> str:
         return format_size(value)
     if isinstance(value, tuple):
         return ", ".join(value)
+    if name == "router" and isinstance(value, dict):
+        return "the [router] table of the config file"
     if isinstance(value, dict):
         return ", ".join(f"{key}={item}" for key, item in value.items())
     return str(value).lower() if isinstance(value, bool) else str(value)

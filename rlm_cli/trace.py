@@ -18,7 +18,7 @@ from typing import Any
 
 from rlm_cli.errors import InputError
 from rlm_cli.events import Event, event_from_dict, event_to_dict
-from rlm_cli.keys import stored_values
+from rlm_cli.keys import secret_variables, stored_values
 from rlm_cli.result import RunResult
 from rlm_cli.settings import Settings, state_dir
 from rlm_cli.units import clip
@@ -48,11 +48,13 @@ def default_trace_path(settings: Settings, run_id: str) -> Path:
 
 def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
     """Values of credential-like environment variables (`.env` is loaded into the environment
-    before a run) and the keys in rlm's keys file, longest first."""
+    before a run), of those a router file names for its keys, and the keys in rlm's keys file,
+    longest first."""
     env = os.environ if env is None else env
+    named = secret_variables()
     found = {
         value for name, value in env.items()
-        if len(value) >= MIN_SECRET_CHARS and (name.upper() in KNOWN_SECRETS or SECRET_NAME.search(name.upper()))
+        if len(value) >= MIN_SECRET_CHARS and (name.upper() in KNOWN_SECRETS or SECRET_NAME.search(name.upper()) or name in named)
     }
     found.update(value for value in stored_values() if len(value) >= MIN_SECRET_CHARS)
     return sorted(found, key=len, reverse=True)
