@@ -3,6 +3,7 @@ LiteLLM's Router, from a `--router` file in the LiteLLM proxy's model_list forma
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import Counter
@@ -36,7 +37,7 @@ def fakes() -> Iterator[list[FakeProvider]]:
             server.stop()
 
 
-def router_file(tmp_path: Path, fakes: list[FakeProvider], rpm: int, **settings: object) -> Path:
+def router_file(tmp_path: Path, fakes: list[FakeProvider], rpm: int, strategy: str, **settings: object) -> Path:
     """A model_list with the three fakes as deployments of `team`, each with its own key variable."""
     path = tmp_path / "router.yaml"
     lines = ["model_list:"]
@@ -51,7 +52,7 @@ def router_file(tmp_path: Path, fakes: list[FakeProvider], rpm: int, **settings:
             "    model_info:",
             f"      id: dep{n}",
         ]
-    lines += ["router_settings:", "  routing_strategy: usage-based-routing-v2"]
+    lines += ["router_settings:", f"  routing_strategy: {strategy}"]
     lines += [f"  {name}: {value}" for name, value in settings.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -83,7 +84,7 @@ def per_minute(requests: list[Request]) -> Counter[str]:
 
 def test_calls_spread_over_three_deployments_within_their_rpm(tmp_path: Path, fakes: list[FakeProvider]) -> None:
     rpm = 110  # three of them hold the 300 items and the root turns; two would not
-    result, _ = ask(tmp_path, router_file(tmp_path, fakes, rpm))
+    result, _ = ask(tmp_path, router_file(tmp_path, fakes, rpm, "usage-based-routing-v2"))
     roots = sum(len(fake.root_requests()) for fake in fakes)
     assert fakes[0].root_requests() or fakes[1].root_requests() or fakes[2].root_requests()
     assert f"{ITEMS} 0" in next(r.last_user for f in fakes for r in f.root_requests() if r.turn == 1)
@@ -106,13 +107,19 @@ def test_a_failing_deployment_is_cooled_down_and_the_others_take_its_share(tmp_p
     bad = fakes[2]
     bad.fail(status=429, times=3)
     bad.fail(status=500, times=None, message=f"upstream broke (key {KEYS['TEAM_KEY_2']})")
-    result, stderr = ask(tmp_path, router_file(tmp_path, fakes, 200, cooldown_time=2))
+    cooldown = 1.0
+    result, stderr = ask(tmp_path, router_file(tmp_path, fakes, 200, "simple-shuffle", cooldown_time=cooldown))
     assert result["ready"] is True and result["error"] is None
     assert f"{ITEMS} 0" in next(r.last_user for f in fakes for r in f.root_requests() if r.turn == 1)  # no failed item
     statuses = Counter(request.status for request in bad.requests)
     assert statuses[429] == 3 and set(statuses) <= {429, 500}
-    # Cooled down after its failures: it saw a small share of what each healthy one answered.
-    assert len(bad.requests) < min(len(fakes[0].requests), len(fakes[1].requests)) / 2
+    # Cooled down after its failures: it was sent less than the third its rpm weight would give
+    # it, and went a whole cooldown without a request while the others went on serving.
+    assert len(bad.requests) < ITEMS / 3
+    starts = sorted(request.started for request in bad.requests)
+    quiet = max(itertools.pairwise(starts), key=lambda pair: pair[1] - pair[0], default=(starts[-1], time.monotonic()))
+    assert quiet[1] - quiet[0] >= cooldown * 0.9
+    assert sum(quiet[0] < request.started < quiet[1] for fake in fakes[:2] for request in fake.requests) >= 10
     usage = result["usage"]
     assert isinstance(usage, dict)
     by_deployment = usage["by_deployment"]
@@ -127,7 +134,7 @@ def test_a_failing_deployment_is_cooled_down_and_the_others_take_its_share(tmp_p
 def test_a_deployment_key_variable_that_is_not_set_is_named(tmp_path: Path, fakes: list[FakeProvider]) -> None:
     source = tmp_path / "notes.txt"
     source.write_text("x\n", encoding="utf-8")
-    done = rlm(["ask", str(source), "q?", "--model", "team", "--router", str(router_file(tmp_path, fakes, 10))],
+    done = rlm(["ask", str(source), "q?", "--model", "team", "--router", str(router_file(tmp_path, fakes, 10, "simple-shuffle"))],
                env={"TEAM_KEY_0": "k0-abcdef", "TEAM_KEY_2": "k2-abcdef"})
     assert done.returncode == 4
     assert "rlm: error: missing api_key for deployment dep1 of team: set TEAM_KEY_1" in done.stderr
