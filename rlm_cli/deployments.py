@@ -100,14 +100,11 @@ class RouterConfig:
         except (OSError, UnicodeDecodeError) as error:
             raise ConfigError(f"cannot read the router file {path}: {getattr(error, 'strerror', None) or error}",
                               hint="--router takes a YAML or JSON file with a model_list") from None
-        try:
-            if path.suffix.lower() == ".json":
-                data = json.loads(text)
-            else:
-                import yaml
+        import yaml
 
-                data = yaml.safe_load(text)
-        except ValueError as error:  # json.JSONDecodeError and yaml.YAMLError both are
+        try:
+            data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        except (ValueError, yaml.YAMLError) as error:
             raise ConfigError(f"malformed router file {path}: {' '.join(str(error).split())}", hint=_HINT) from None
         return cls.parse(data, str(path))
 

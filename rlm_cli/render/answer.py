@@ -65,9 +65,10 @@ def status_lines(result: RunResult) -> str:
 
 def summary_line(result: RunResult) -> str:
     """`rlm: 3 turns · 41 sub-calls · 12.3s · root ... · sub ... · total $0.0468`."""
+    served = fmt.deployments(result.usage)
     return (
         f"rlm: {result.iterations} turns · {result.sub_calls} sub-calls · "
-        f"{fmt.duration(result.elapsed_s)} · {fmt.usage_line(result.usage)}"
+        f"{fmt.duration(result.elapsed_s)} · {fmt.usage_line(result.usage)}" + (f" · {served}" if served else "")
     )
 
 

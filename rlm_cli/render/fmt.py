@@ -88,6 +88,12 @@ def usage_line(usage: Mapping[str, Mapping[str, Any]]) -> str:
     return " · ".join([*parts, total_cost(usage)])
 
 
+def deployments(usage: Mapping[str, Any]) -> str:
+    """`calls by deployment: eu 102, us 98` when a model had several deployments (--router), else ""."""
+    served = usage.get("by_deployment") or {}
+    return "calls by deployment: " + ", ".join(f"{name} {part.get('calls', 0)}" for name, part in served.items()) if served else ""
+
+
 def total_cost(usage: Mapping[str, Mapping[str, Any]]) -> str:
     """`total $0.0468`, or `cost unknown` when a model that was used has no price."""
     total = usage.get("total", {}).get("cost_usd")

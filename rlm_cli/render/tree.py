@@ -64,6 +64,9 @@ def footer(run: Run, state: RunState, view: View) -> Text:
         if part.tokens and part.cost_usd is None:
             parts.append("cost unknown")
     text.append(" · ".join(dict.fromkeys(parts)), style="dim")  # "cost unknown" once
+    served = fmt.deployments(usage)
+    if served:
+        text.append(f"\n{served}", style="dim")
     return text
 
 

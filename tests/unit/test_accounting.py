@@ -47,7 +47,21 @@ def test_a_call_is_charged_to_its_run_under_its_role_and_to_every_ancestor_as_su
     usage = root.as_dict()
     assert usage["by_depth"]["3"]["sub"]["prompt_tokens"] == 100
     assert usage["by_depth"]["2"]["sub"]["completion_tokens"] == 5
-    assert set(usage) == {"root", "sub", "total", "by_depth"}
+    assert set(usage) == {"root", "sub", "total", "by_depth", "by_deployment"}
+    assert usage["by_deployment"] == {}  # no model had several deployments
+
+
+def test_calls_are_counted_per_deployment_that_answered_them_at_every_payer() -> None:
+    root, child = Ledger(), Ledger()
+    charge([child, root], "root", 100, 10, 0.1, depth=2, deployment="eu")
+    charge([root], "sub", 50, 5, None, depth=1, deployment="us")
+    charge([root], "sub", 50, 5, 0.2, depth=1, deployment="eu")
+    charge([root], "root", 7, 1, 0.0, depth=1)  # a model of one deployment: counted as before only
+    assert root.as_dict()["by_deployment"] == {
+        "eu": {"calls": 2, "prompt_tokens": 150, "completion_tokens": 15, "cost_usd": pytest.approx(0.3)},
+        "us": {"calls": 1, "prompt_tokens": 50, "completion_tokens": 5, "cost_usd": None},
+    }
+    assert child.as_dict()["by_deployment"]["eu"]["calls"] == 1
 
 
 def test_a_ledger_without_depths_and_the_empty_usage_share_one_form() -> None:
