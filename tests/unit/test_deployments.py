@@ -50,7 +50,7 @@ def test_yaml_and_json_files_are_read_and_a_missing_one_is_named(tmp_path: Path)
     (tmp_path / "r.json").write_text(json.dumps({"model_list": [entry()], "general_settings": {}}), encoding="utf-8")
     assert RouterConfig.load(str(tmp_path / "r.yaml")).deployments[0].params["rpm"] == 60
     assert RouterConfig.load(str(tmp_path / "r.json")).deployments[0].group == "team"
-    with pytest.raises(ConfigError, match="cannot read the router file .*nope.yaml"):
+    with pytest.raises(ConfigError, match=r"cannot read the router file .*nope\.yaml"):
         RouterConfig.load(str(tmp_path / "nope.yaml"))
     (tmp_path / "bad.yaml").write_text("model_list: [\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="malformed router file"):

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from rlm_cli.accounting import empty_usage
-from rlm_cli.render.answer import print_result
+from rlm_cli.render.answer import print_result, summary_line
 from rlm_cli.result import RunResult
 
 ANSWER = "# Auth\n\n- `login()` in **auth/session.py**"
@@ -130,3 +130,9 @@ def test_raw_prints_the_answer_unrendered_on_a_terminal() -> None:
     tty = Tty()
     print_result(result(answer=ANSWER + "\x1b[2J"), as_json=False, raw=True, out=tty, err=io.StringIO())
     assert tty.getvalue() == ANSWER + "\\x1b[2J\n"  # as written, its control characters made visible
+
+
+def test_the_summary_line_ends_with_the_calls_of_each_deployment() -> None:
+    served = {"eu": {"calls": 3, "prompt_tokens": 30, "completion_tokens": 3, "cost_usd": None}, "us": {"calls": 1, "prompt_tokens": 9, "completion_tokens": 1, "cost_usd": None}}
+    assert summary_line(RunResult(usage={**empty_usage(), "by_deployment": served})).endswith(" · calls by deployment: eu 3, us 1")
+    assert "deployment" not in summary_line(RunResult())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 import threading
@@ -299,3 +300,16 @@ def test_no_like_answers() -> None:
         assert no_like(answer), answer
     for answer in ("Nope, but line 41 says quota", "Notably, db-7 failed", "yes", "3 errors at 03:12"):
         assert not no_like(answer), answer
+
+
+def test_the_footer_counts_the_calls_each_deployment_answered() -> None:
+    s = scripted_run(finish=False)
+    events = [
+        dataclasses.replace(e, deployment="eu" if e.index % 2 else "us") if isinstance(e, ev.SubcallFinished) and not e.error else e
+        for e in s.events
+    ]
+    answered = [e for e in events if isinstance(e, ev.SubcallFinished) and not e.error]
+    eu, us = sum(e.deployment == "eu" for e in answered), sum(e.deployment == "us" for e in answered)
+    assert eu and us
+    assert f"\ncalls by deployment: eu {eu}, us {us}" in frame(events, now=s.t + 1.0)
+    assert "by deployment" not in frame(s.events, now=s.t + 1.0)  # one deployment per model: nothing to say
