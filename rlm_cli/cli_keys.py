@@ -79,16 +79,24 @@ def unset_key(provider: ProviderArg) -> None:
 
 
 def list_keys(json_output: JsonOpt = False, no_dotenv: NoDotenvOpt = False) -> None:
-    """List each provider's key variable and where its key comes from: env, .env, keys file."""
+    """List each provider's key variable and where its key comes from: env, .env, keys file;
+    then the variables the deployments of a router file (--router, config) read their keys from."""
     from rlm_cli.keys import Keychain
     from rlm_cli.providers import keyed_providers
     from rlm_cli.settings import resolve
 
-    keychain = Keychain.for_listing(use_dotenv=resolve({"dotenv": False if no_dotenv else None}).settings.dotenv)
+    settings = resolve({"dotenv": False if no_dotenv else None}).settings
+    keychain = Keychain.for_listing(use_dotenv=settings.dotenv)
     rows = []
     for provider in keyed_providers():
         found = keychain.find(provider)
         rows.append({"provider": provider.name, "variable": found.variable if found else provider.key_var, "source": found.origin if found else None})
+    if settings.router is not None:
+        from rlm_cli.deployments import RouterConfig
+
+        for deployment in RouterConfig.load(settings.router).deployments:
+            for variable in deployment.references().values():
+                rows.append({"provider": f"{deployment.group}: {deployment.name}", "variable": variable, "source": keychain.origin_of(variable)})
     if json_output:
         typer.echo(json.dumps(rows, indent=2))
         return

@@ -111,6 +111,10 @@ class Keychain:
         """The keys as `rlm keys list` shows them, telling the environment and `.env` apart."""
         return cls(os.environ, dotenv_values(use_dotenv), read_stored())
 
+    def origin_of(self, variable: str) -> str | None:
+        """Where a variable is set (ENV or DOTENV), or None."""
+        return next((origin for origin, source in ((ENV, self.env), (DOTENV, self.dotenv)) if source.get(variable)), None)
+
     def find(self, provider: Provider) -> FoundKey | None:
         """The key `provider` would use, or None."""
         for origin, source in ((ENV, self.env), (DOTENV, self.dotenv)):

@@ -139,3 +139,15 @@ def test_a_deployment_key_variable_that_is_not_set_is_named(tmp_path: Path, fake
     assert done.returncode == 4
     assert "rlm: error: missing api_key for deployment dep1 of team: set TEAM_KEY_1" in done.stderr
     assert not any(fake.requests for fake in fakes)
+
+
+def test_keys_list_shows_where_each_deployment_key_comes_from(tmp_path: Path, fakes: list[FakeProvider]) -> None:
+    router = router_file(tmp_path, fakes, 10, "simple-shuffle")
+    (tmp_path / ".env").write_text(f"TEAM_KEY_1={KEYS['TEAM_KEY_1']}\n", encoding="utf-8")
+    done = rlm(["keys", "list", "--json"], env={"RLM_ROUTER": str(router), "TEAM_KEY_0": KEYS["TEAM_KEY_0"]}, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = {row["provider"]: (row["variable"], row["source"]) for row in json.loads(done.stdout)}
+    assert rows["team: dep0"] == ("TEAM_KEY_0", "env")
+    assert rows["team: dep1"] == ("TEAM_KEY_1", ".env")
+    assert rows["team: dep2"] == ("TEAM_KEY_2", None)
+    assert not set(KEYS.values()) & set(done.stdout.split())
