@@ -12,6 +12,7 @@ import json
 import os
 import threading
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,9 +208,11 @@ class RoutedClient(LLMClient):
         with self._router_lock:
             if self._router is None:
                 litellm = litellm_module()
-                self._router = litellm.Router(
-                    model_list=self.config.model_list(os.environ), num_retries=0, **self.config.settings,
-                )
+                with warnings.catch_warnings():  # its own typing notes (pydantic), nothing for the user
+                    warnings.simplefilter("ignore")
+                    self._router = litellm.Router(
+                        model_list=self.config.model_list(os.environ), num_retries=0, **self.config.settings,
+                    )
             return self._router
 
     def _call_options(self, model: str) -> dict[str, Any]:

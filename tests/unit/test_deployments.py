@@ -15,6 +15,7 @@ from rlm_cli.errors import ConfigError, ProviderError
 from rlm_cli.llm import RetryPolicy
 from rlm_cli.settings import resolve
 from rlm_cli.trace import secret_values
+from tests.fakes.provider import FakeProvider
 
 
 def entry(group: str = "team", **params: Any) -> dict[str, Any]:
@@ -139,3 +140,16 @@ def test_when_no_deployment_is_free_the_call_waits_as_long_as_the_router_says() 
     with pytest.raises(ValueError, match="some other router bug"):  # not a provider's answer: raised as it is
         client.complete("team", [{"role": "user", "content": "hi"}])
     assert isinstance(NoDeployment("x", 1.0), ConnectionError)
+
+
+def test_a_fallback_model_of_the_list_answers_when_its_group_fails() -> None:
+    with FakeProvider() as failing, FakeProvider() as spare:
+        failing.fail(status=500, times=None)
+        config = RouterConfig.parse({"model_list": [
+            {**entry("main", api_base=failing.url), "model_info": {"id": "main-eu"}},
+            {**entry("spare", api_base=spare.url), "model_info": {"id": "spare-us"}},
+        ], "router_settings": {"fallbacks": [{"main": ["spare"]}]}}, "test")
+        completion = RoutedClient(config, retry=RetryPolicy(max_retries=0)).complete("main", [{"role": "user", "content": "hi"}])
+        assert completion.deployment == "spare-us" and completion.text.startswith("sub-answer")
+        assert [r.status for r in failing.requests] == [500] and len(spare.requests) == 1
+        assert spare.requests[0].headers["authorization"] == f"Bearer {KEYLESS}"
