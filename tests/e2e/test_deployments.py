@@ -129,6 +129,7 @@ def test_a_failing_deployment_is_cooled_down_and_the_others_take_its_share(tmp_p
     trace = Path(str(result["trace"])).read_text(encoding="utf-8")
     assert "upstream broke" in trace and "[redacted]" in trace
     assert KEYS["TEAM_KEY_2"] not in trace + stderr
+    assert "Warning" not in stderr  # LiteLLM's own notes stay off the user's terminal
 
 
 def test_a_deployment_key_variable_that_is_not_set_is_named(tmp_path: Path, fakes: list[FakeProvider]) -> None:
