@@ -199,9 +199,16 @@ class RoutedClient(LLMClient):
         super().check_keys([model for model in models if not self.config.serves(model)])
 
     def model_info(self, model: str) -> dict[str, Any] | None:
-        """A model name of the model_list is its first deployment's model."""
+        """A model name of the model_list is its first deployment's model (window, prices)."""
+        return super().model_info(self._first_model(model))
+
+    def count_tokens(self, model: str, text: str) -> int | None:
+        """Tokens by the tokenizer of the first deployment's model."""
+        return super().count_tokens(self._first_model(model), text)
+
+    def _first_model(self, model: str) -> str:
         deployments = self.config.of(model)
-        return super().model_info(deployments[0].model if deployments else model)
+        return deployments[0].model if deployments else model
 
     def router(self) -> Any:
         """The Router, built on first use (importing LiteLLM takes seconds)."""

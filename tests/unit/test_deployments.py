@@ -19,7 +19,7 @@ from tests.fakes.provider import FakeProvider
 
 
 def entry(group: str = "team", **params: Any) -> dict[str, Any]:
-    return {"model_name": group, "litellm_params": {"model": "openai/gpt-5-mini", **params}}
+    return {"model_name": group, "litellm_params": {"model": "openai/gpt-5-mini"} | params}
 
 
 def test_deployments_are_named_by_their_id_or_their_place_in_the_group() -> None:
@@ -153,3 +153,9 @@ def test_a_fallback_model_of_the_list_answers_when_its_group_fails() -> None:
         assert completion.deployment == "spare-us" and completion.text.startswith("sub-answer")
         assert [r.status for r in failing.requests] == [500] and len(spare.requests) == 1
         assert spare.requests[0].headers["authorization"] == f"Bearer {KEYLESS}"
+
+
+def test_a_model_name_of_the_list_has_its_first_deployments_window_and_price() -> None:
+    client = RoutedClient(RouterConfig.parse({"model_list": [entry(api_base="http://a/v1"), entry(model="openai/other")]}, "test"))
+    assert client.price("team") == client.price("openai/gpt-5-mini") is not None
+    assert client.context_window("team", 1) == client.context_window("openai/gpt-5-mini", 1) > 1
