@@ -180,9 +180,10 @@ class RoutedClient(LLMClient):
     """An LLMClient whose calls to the models of a model_list go through one `litellm.Router`.
 
     Retries stay rlm's (events, Retry-After, --timeout, stop): the Router is built with no retries
-    of its own, so a failing call is never retried by both. After a deployment's failure the
-    next attempt is made at once (the Router has cooled that deployment down, or picks again);
-    when the whole group is cooling down or at its limits, rlm waits as long as the Router says.
+    of its own, so a failing call is never retried by both. After the failure of one of several
+    deployments the next attempt is made at once (the Router has cooled that deployment down, or
+    picks again); when the whole group is cooling down or at its limits, rlm waits as long as the
+    Router says; a model with one deployment waits as any model does.
     """
 
     def __init__(self, config: RouterConfig, **arguments: Any) -> None:
@@ -236,7 +237,8 @@ class RoutedClient(LLMClient):
             raise NoDeployment(f"{kwargs['model']}: {str(error).split('.')[0]}", _wait_for(error)) from None
 
     def _pause(self, model: str, error: BaseException | None, attempt: int) -> float:
-        if self.config.serves(model) and not isinstance(error, NoDeployment):
+        # A lone deployment is not cooled down on a 429: it gets the usual backoff, not a storm.
+        if len(self.config.of(model)) > 1 and not isinstance(error, NoDeployment):
             return 0.0
         return super()._pause(model, error, attempt)
 

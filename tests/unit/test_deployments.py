@@ -159,3 +159,13 @@ def test_a_model_name_of_the_list_has_its_first_deployments_window_and_price() -
     client = RoutedClient(RouterConfig.parse({"model_list": [entry(api_base="http://a/v1"), entry(model="openai/other")]}, "test"))
     assert client.price("team") == client.price("openai/gpt-5-mini") is not None
     assert client.context_window("team", 1) == client.context_window("openai/gpt-5-mini", 1) > 1
+
+
+def test_a_failure_is_retried_at_once_only_where_another_deployment_can_take_it() -> None:
+    pair = RoutedClient(RouterConfig.parse({"model_list": [entry(), entry()]}, "test"), retry=RetryPolicy(base_delay=5.0))
+    lone = RoutedClient(RouterConfig.parse({"model_list": [entry()]}, "test"), retry=RetryPolicy(base_delay=5.0))
+    failure = ConnectionError("reset by the deployment")
+    assert pair._pause("team", failure, 0) == 0.0
+    assert pair._pause("team", NoDeployment("all cooling down", 3.0), 0) >= 3.0
+    pauses = {lone._pause("team", failure, 3) for _ in range(20)}
+    assert max(pauses) > 0.0  # full jitter up to 40 s: twenty zeros would be a lone deployment hammered
