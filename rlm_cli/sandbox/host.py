@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +22,7 @@ from rlm_cli.sandbox.calls import Broker
 from rlm_cli.sandbox.config import SandboxConfig
 from rlm_cli.sandbox.contract import RESERVED
 from rlm_cli.sandbox.inprocess import InProcessSession
-from rlm_cli.sandbox.messages import Answer, Init, PolicySpec, Result
+from rlm_cli.sandbox.messages import Answer, Init, Load, PolicySpec, Result, Save, Stored
 from rlm_cli.sandbox.repl import load_context
 from rlm_cli.sandbox.result import CellResult
 from rlm_cli.sandbox.session import Died, WorkerSession
@@ -33,6 +35,10 @@ INTERRUPT_WAIT = 1.0  # seconds a cell gets to stop on Ctrl-C before the worker 
 # seconds within which the scratch is not walked again: a running cell is walked only every
 # second anyway, so skipping a walk after quick cells in a row adds nothing a writer could use
 SCRATCH_RECHECK = 0.05
+SNAPSHOT_NAME = ".rlm-variables.pickle"  # in the scratch directory, where the worker may write
+SNAPSHOT_VARIABLE_BYTES = 64 * 1024**2  # a variable pickled larger is not kept
+SNAPSHOT_TOTAL_BYTES = 256 * 1024**2
+SNAPSHOT_TIMEOUT = 60.0  # seconds the worker gets to pickle or unpickle its variables
 
 
 class Sandbox:
@@ -88,6 +94,30 @@ class Sandbox:
         except BaseException:  # `with` does not call __exit__ when __enter__ fails
             self.close()
             raise
+
+    def preset_answer(self, content: str) -> None:
+        """Start the REPL's answer from `content`, not ready (before the first cell runs)."""
+        self._answer = Answer(content, False)
+
+    def save_variables(self, target: Path) -> Stored | None:
+        """Have the worker pickle its variables, and copy the snapshot to `target` (the host
+        never unpickles it); None when no worker runs or it gave no answer."""
+        if self._session is None or self._scratch is None or self._session.ended() is not None:
+            return None
+        inside = self._scratch / SNAPSHOT_NAME
+        stored = self._session.store(Save(str(inside), SNAPSHOT_VARIABLE_BYTES, SNAPSHOT_TOTAL_BYTES), SNAPSHOT_TIMEOUT)
+        if stored is not None and not _copy_regular(inside, target, SNAPSHOT_TOTAL_BYTES + 1024**2):
+            return None
+        return stored
+
+    def load_variables(self, source: Path) -> Stored | None:
+        """Bind the variables of a snapshot `save_variables` wrote; None when the worker gave no answer."""
+        self.start()
+        assert self._session is not None and self._scratch is not None
+        inside = self._scratch / SNAPSHOT_NAME
+        if not _copy_regular(source, inside, SNAPSHOT_TOTAL_BYTES + 1024**2):
+            return Stored(kept=[], lost=["(every variable): the snapshot is missing"])
+        return self._session.store(Load(str(inside)), SNAPSHOT_TIMEOUT)
 
     def set_variable(self, name: str, value: Any) -> None:
         """Bind a JSON-able value in the REPL; it is bound again after any restart."""
@@ -265,3 +295,23 @@ class Sandbox:
         if max(outcome.stdout_chars, outcome.stderr_chars) <= limit:
             return []
         return ["The output was cut from the middle: print less (counts, slices, samples)."]
+
+
+def _copy_regular(source: Path, target: Path, limit: int) -> bool:
+    """Copy a regular file, never through a link (the worker's code may have left one where the
+    snapshot goes), up to `limit` bytes; False when there is no such file."""
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(target.name + ".part")
+        with open(temporary, "wb") as out:
+            os.chmod(temporary, 0o600)
+            shutil.copyfileobj(handle, out)
+        os.replace(temporary, target)
+    return True
