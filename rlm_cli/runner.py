@@ -6,6 +6,7 @@ prints one object. Never imports typer.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import glob
 import itertools
@@ -34,9 +35,11 @@ from rlm_cli.uptime import elapsed, process_started
 if TYPE_CHECKING:
     from rlm_cli.chat import Stop
     from rlm_cli.citations import CitationReview
-    from rlm_cli.engine import EngineConfig, RunOutcome
+    from rlm_cli.engine import EngineConfig, Lineage, RunOutcome
+    from rlm_cli.followup import Continuation
     from rlm_cli.ingest import IngestResult
-    from rlm_cli.sandbox import SandboxConfig
+    from rlm_cli.sandbox import Sandbox, SandboxConfig
+    from rlm_cli.sandbox.relay import SharedRepl
 
 
 @dataclass
@@ -54,6 +57,7 @@ class RunRequest:
     debug: bool = False  # an internal error is raised (its traceback shown), not reported
     piped_input: bool = False  # no SOURCE: read stdin when it is not a terminal (the command line)
     raw: bool = False  # the answer unrendered on a terminal
+    continue_run: str | None = None  # follow up this run (a unique part of its id, or `last`)
 
 
 def split_sources(
@@ -115,7 +119,8 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
     try:
         settings = resolve(flags).settings
         status = Status.on_terminal(sys.stderr, settings.progress, quiet=request.quiet)
-        status.show(f"reading {_naming(request.arguments[:-1], request.paths_from)}")  # before Rich loads
+        reading = "the earlier run's input" if request.continue_run else _naming(request.arguments[:-1], request.paths_from)
+        status.show(f"reading {reading}")  # before Rich loads
         renderer = make_renderer(settings.progress, quiet=request.quiet, verbose=request.verbose, origin=process_started())
         if request.events:
             from rlm_cli.render.events import EventStream
@@ -145,10 +150,16 @@ def execute(request: RunRequest, settings: Settings, emit: Emit, stage: Callable
     `stage` hears what the run is doing before its first event (connecting to the model).
     """
     stdin = request.stdin or sys.stdin.buffer
-    sources, question = split_sources(
-        request.arguments, request.paths_from, request.stdin is None and sys.stdin.isatty(),
-        piped_input=request.piped_input,
-    )
+    stdin_is_tty = request.stdin is None and sys.stdin.isatty()
+    continuation = None
+    if request.continue_run:
+        from rlm_cli.followup import load, sources_and_question
+        from rlm_cli.trace import runs_dir
+
+        continuation = load(runs_dir(settings), request.continue_run)
+        sources, question = sources_and_question(continuation, request.arguments, stdin_is_tty)
+    else:
+        sources, question = split_sources(request.arguments, request.paths_from, stdin_is_tty, piped_input=request.piped_input)
     from rlm_cli.keys import load_dotenv
 
     load_dotenv(settings.dotenv)  # before the trace opens: its redaction reads the environment
@@ -167,9 +178,13 @@ def execute(request: RunRequest, settings: Settings, emit: Emit, stage: Callable
             options = IngestOptions.from_settings(settings)
             ingested = ingest(sources, options, spool_dir=Path(spool), paths_from=request.paths_from, stdin=stdin)
             result.input = ingested.summary()
+            if continuation is not None:
+                from rlm_cli.followup import check_input
+
+                check_input(continuation, result.input)
             notes = _skipped_notes(ingested, sources, request.verbose)
             stage(f"connecting to {settings.model}")
-            outcome = session.run_root(run_id, question, ingested, sources, notes)
+            outcome = session.run_root(run_id, question, ingested, sources, notes, continuation)
         except KeyboardInterrupt as interrupt:
             failed_result(result, interrupt)
             if session.interrupted is not None:
@@ -231,17 +246,23 @@ class RunSession:
         self.ids = itertools.count(1)  # sub-call and batch numbers, unique in the run tree
         self.citations: CitationReview | None = None  # the root run's check, when citations are checked
 
-    def run_root(self, run_id: str, question: str, ingested: IngestResult, sources: list[str], notes: list[tuple[str, str]]) -> RunOutcome:
-        """The top-level run; `notes` (message, level) are shown once it has started."""
+    def run_root(
+        self, run_id: str, question: str, ingested: IngestResult, sources: list[str], notes: list[tuple[str, str]],
+        continuation: Continuation | None = None, shared: SharedRepl | None = None,
+    ) -> RunOutcome:
+        """The top-level run; `notes` (message, level) are shown once it has started.
+
+        `continuation`: the run this one follows up; `shared`: the REPL of a chat session to run in.
+        """
         settings = self.settings
         budget = Budget(limits_for(settings))
         self.root_budget = budget
-        return self._run(run_id, None, None, question, ingested, sources, budget, notes)
+        return self._run(run_id, None, None, question, ingested, sources, budget, notes, continuation=continuation, shared=shared)
 
     def _run(
         self, run_id: str, parent_run_id: str | None, parent_call_id: str | None, question: str,
         ingested: IngestResult, sources: list[str], budget: Budget, notes: Sequence[tuple[str, str]] = (),
-        parent_stop: Stop | None = None,
+        parent_stop: Stop | None = None, continuation: Continuation | None = None, shared: SharedRepl | None = None,
     ) -> RunOutcome:
         from rlm_cli.broker import Broker, SubcallSettings
         from rlm_cli.chat import Stop
@@ -262,17 +283,59 @@ class RunSession:
             llm=self.llm, config=config, budget=budget, emit=self.emit, run_id=run_id, parent_run_id=parent_run_id,
             parent_call_id=parent_call_id, failures=self.failures, stop=stop, review=review,
         )
-        with Sandbox(self._sandbox_config(ingested), broker) as sandbox:
+        sandbox = shared.sandbox if shared else Sandbox(self._sandbox_config(ingested), broker)
+        if shared is not None:
+            shared.relay.target = broker
+        if continuation is not None:
+            sandbox.preset_answer(continuation.answer)
+        with sandbox if shared is None else contextlib.nullcontext(sandbox):
             try:
+                lineage = None
                 if parent_run_id is None:
-                    notes = [*_sandbox_notes(sandbox.mode, settings.sandbox), *notes]
-                return engine.run(question, sandbox, description=ingested.corpus.describe(), input_summary=ingested.summary(), sources=sources, notes=list(notes), mapped=ingested.corpus.mapped)
+                    notes = [*_sandbox_notes(sandbox.mode, settings.sandbox), *notes] if not (shared and shared.questions) else list(notes)
+                    lineage = self._lineage(sandbox, sources, continuation, shared)
+                outcome = engine.run(question, sandbox, description=ingested.corpus.describe(), input_summary=ingested.summary(), sources=sources, notes=list(notes), mapped=ingested.corpus.mapped, lineage=lineage)
+                if parent_run_id is None:
+                    self._keep_variables(sandbox, run_id)
+                return outcome
             except KeyboardInterrupt:
                 if parent_run_id is None:
                     self.interrupted = engine.interrupted
                 raise
             finally:
                 broker.stop()
+                if shared is not None:
+                    shared.relay.target = None
+
+    def _lineage(self, sandbox: Sandbox, sources: list[str], continuation: Continuation | None, shared: SharedRepl | None) -> Lineage:
+        """The root run's links and, for a follow-up, its earlier conversation; a new REPL first
+        loads the earlier run's variables (in the worker), and the model hears what came back."""
+        from rlm_cli.engine import Lineage
+        from rlm_cli.followup import absolute_sources, earlier_block
+
+        session = shared.session_id if shared else None
+        if continuation is None:
+            return Lineage(absolute_sources(sources), chat_session=session)
+        kept: list[str] | None = None if shared else []
+        lost = list(continuation.lost)
+        if continuation.snapshot is not None and shared is None:
+            stored = sandbox.load_variables(continuation.snapshot)
+            kept = stored.kept if stored else []
+            lost += stored.lost if stored else ["(every variable): the REPL did not load the snapshot in time"]
+        earlier = earlier_block(continuation, kept, lost)
+        return Lineage(absolute_sources(sources), continuation.continues, session, earlier)
+
+    def _keep_variables(self, sandbox: Sandbox, run_id: str) -> None:
+        """Snapshot the REPL's variables next to the run's trace, for a later follow-up."""
+        if not self.settings.trace:
+            return
+        from rlm_cli.followup import SNAPSHOT, snapshot_dir, write_index
+        from rlm_cli.trace import runs_dir
+
+        directory = runs_dir(self.settings)
+        stored = sandbox.save_variables(snapshot_dir(directory, run_id) / SNAPSHOT)
+        if stored is not None:
+            write_index(directory, run_id, stored.kept, stored.lost)
 
     def _citation_review(self, run_id: str, ingested: IngestResult) -> CitationReview | None:
         """The root run's citation check (None with --no-cite); its findings end up in the result."""

@@ -96,8 +96,10 @@ class Sandbox:
             raise
 
     def preset_answer(self, content: str) -> None:
-        """Start the REPL's answer from `content`, not ready (before the first cell runs)."""
+        """Set the REPL's answer to `content`, not ready (a follow-up starts from the last answer)."""
         self._answer = Answer(content, False)
+        if self._session is not None:
+            self.execute(f'answer["content"], answer["ready"] = {content!r}, False')
 
     def save_variables(self, target: Path) -> Stored | None:
         """Have the worker pickle its variables, and copy the snapshot to `target` (the host
