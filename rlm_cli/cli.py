@@ -218,6 +218,7 @@ def config_path_command() -> None:
 
 
 from rlm_cli.cli_bench import register_bench_command  # noqa: E402 (after the app exists)
+from rlm_cli.cli_chat import register_chat_command  # noqa: E402 (after the app exists)
 from rlm_cli.cli_history import register_history_commands  # noqa: E402 (after the app exists)
 from rlm_cli.cli_keys import register_keys_commands  # noqa: E402 (after the app exists)
 from rlm_cli.cli_mcp import register_mcp_command  # noqa: E402 (after the app exists)
@@ -226,6 +227,7 @@ register_history_commands(app)
 register_bench_command(app)
 register_keys_commands(app)
 register_mcp_command(app)
+register_chat_command(app)
 
 
 def main() -> None:

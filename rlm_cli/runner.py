@@ -172,9 +172,10 @@ def execute(request: RunRequest, settings: Settings, emit: Emit, stage: Callable
         result.trace = trace_path
         clock = RunClock(run_id, emit)
         session = RunSession(settings, clock.emit)
-        try:
+
+        def run() -> RunOutcome:
             session.llm.check_keys([settings.model, settings.effective_sub_model])  # no key: fail in a blink
-            _warm_up_litellm()
+            warm_up_litellm()
             options = IngestOptions.from_settings(settings)
             ingested = ingest(sources, options, spool_dir=Path(spool), paths_from=request.paths_from, stdin=stdin)
             result.input = ingested.summary()
@@ -184,26 +185,53 @@ def execute(request: RunRequest, settings: Settings, emit: Emit, stage: Callable
                 check_input(continuation, result.input)
             notes = _skipped_notes(ingested, sources, request.verbose)
             stage(f"connecting to {settings.model}")
-            outcome = session.run_root(run_id, question, ingested, sources, notes, continuation)
-        except KeyboardInterrupt as interrupt:
-            failed_result(result, interrupt)
-            if session.interrupted is not None:
-                result.answer, result.iterations = session.interrupted.answer, session.interrupted.iterations
-        except RlmError as error:  # before the loop ran: keys, input, sandbox start-up
-            failed_result(result, error)
-        else:
-            if outcome.failure is not None and should_reraise(outcome.failure, request.debug):
-                raise outcome.failure  # --debug: show where the bug is
-            result.answer, result.ready, result.iterations = outcome.answer, outcome.ready, outcome.iterations
-            _stopped(result, outcome.stopped_by, outcome.failure, outcome.error)
-        finally:
-            _fill_usage(result, session)
-            if session.citations is not None:
-                result.citations = [item.to_json_dict() for item in session.citations.citations]
+            return session.run_root(run_id, question, ingested, sources, notes, continuation)
+
+        _settle(result, session, run, request.debug)
     if result.trace and not Path(result.trace).exists():
         result.trace = None  # the run ended before its first event: no trace was kept
     result.elapsed_s = clock.elapsed_s()
     return result
+
+
+def execute_in(
+    request: RunRequest, settings: Settings, emit: Emit, question: str, ingested: IngestResult,
+    sources: list[str], shared: SharedRepl, continuation: Continuation | None,
+) -> RunResult:
+    """One question of a chat session, run in its REPL on its loaded input, recorded as any run."""
+    run_id = new_run_id()
+    result = RunResult(model=settings.model, sub_model=settings.effective_sub_model, depth=settings.depth, run_id=run_id)
+    result.input = ingested.summary()
+    started = time.monotonic()
+    from rlm_cli.llm import quiet_litellm
+
+    with quiet_litellm(), _trace(request, settings, run_id, emit) as (emit, trace_path):
+        result.trace = trace_path
+        session = RunSession(settings, emit)
+        _settle(result, session, lambda: session.run_root(run_id, question, ingested, sources, [], continuation, shared), request.debug)
+    result.elapsed_s = time.monotonic() - started
+    return result
+
+
+def _settle(result: RunResult, session: RunSession, run: Callable[[], RunOutcome], debug: bool) -> None:
+    """Run the root run and record in `result` how it ended: the answer, or the failure."""
+    try:
+        outcome = run()
+    except KeyboardInterrupt as interrupt:
+        failed_result(result, interrupt)
+        if session.interrupted is not None:
+            result.answer, result.iterations = session.interrupted.answer, session.interrupted.iterations
+    except RlmError as error:  # before the loop ran: keys, input, sandbox start-up
+        failed_result(result, error)
+    else:
+        if outcome.failure is not None and should_reraise(outcome.failure, debug):
+            raise outcome.failure  # --debug: show where the bug is
+        result.answer, result.ready, result.iterations = outcome.answer, outcome.ready, outcome.iterations
+        _stopped(result, outcome.stopped_by, outcome.failure, outcome.error)
+    finally:
+        _fill_usage(result, session)
+        if session.citations is not None:
+            result.citations = [item.to_json_dict() for item in session.citations.citations]
 
 
 class RunClock:
@@ -283,7 +311,7 @@ class RunSession:
             llm=self.llm, config=config, budget=budget, emit=self.emit, run_id=run_id, parent_run_id=parent_run_id,
             parent_call_id=parent_call_id, failures=self.failures, stop=stop, review=review,
         )
-        sandbox = shared.sandbox if shared else Sandbox(self._sandbox_config(ingested), broker)
+        sandbox = shared.sandbox if shared else Sandbox(self.sandbox_config(ingested), broker)
         if shared is not None:
             shared.relay.target = broker
         if continuation is not None:
@@ -380,7 +408,8 @@ class RunSession:
             instruction=settings.system if depth == 1 else None, cite=settings.cite and depth == 1,
         )
 
-    def _sandbox_config(self, ingested: IngestResult) -> SandboxConfig:
+    def sandbox_config(self, ingested: IngestResult) -> SandboxConfig:
+        """The REPL's settings for a run on `ingested`."""
         from rlm_cli.sandbox import SandboxConfig
 
         settings = self.settings
@@ -406,7 +435,7 @@ def _naming(sources: list[str], paths_from: str | None) -> str:
     return named[0] if len(named) == 1 else f"{len(named)} sources"
 
 
-def _warm_up_litellm() -> None:
+def warm_up_litellm() -> None:
     """Import LiteLLM (seconds) on a second core while the input is read and the worker starts."""
     from rlm_cli.llm import litellm_module
 

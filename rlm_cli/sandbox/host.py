@@ -145,10 +145,12 @@ class Sandbox:
         try:
             outcome = self._session.run(code, timeout, min(MAX_GRACE, timeout), deadline, self._scratch_full)
         except KeyboardInterrupt:
+            stopped = False
             try:
-                self._keep_answer_of_interrupted_cell()
+                stopped = self._keep_answer_of_interrupted_cell()
             finally:  # even if a second Ctrl-C cuts the wait short
-                self.close()
+                if not (stopped and self.config.keep_after_interrupt):
+                    self.close()
             raise
         except BaseException:  # a broker bug: leave no worker behind
             self.close()
@@ -199,12 +201,14 @@ class Sandbox:
         return [f"The REPL process ended after the previous cell ({reason}) and a new one was "
                 f"started before this cell: {_RESTART_COST}"]
 
-    def _keep_answer_of_interrupted_cell(self) -> None:
-        """On Ctrl-C, give the cell a moment to stop so the answer it set so far is not lost."""
+    def _keep_answer_of_interrupted_cell(self) -> bool:
+        """On Ctrl-C, give the cell a moment to stop so the answer it set so far is not lost;
+        True when it stopped in time."""
         assert self._session is not None
         outcome = self._session.interrupt(INTERRUPT_WAIT)
         if outcome is not None:
             self._answer = outcome.answer
+        return outcome is not None
 
     def close(self) -> None:
         """Stop the worker and everything it started; remove a scratch dir made here."""
