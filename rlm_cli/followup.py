@@ -1,7 +1,8 @@
 """Follow-up questions: the run a question continues (its sources, answer, variables and
 conversation, read back from its trace), and what the root model is told about it.
 
-Imports `events`, `history`, `trace`, `prompts` and `units` (no Rich, no LiteLLM). The REPL
+Imports `events`, `engine` (its Lineage), `history`, `trace`, `prompts` and `units` (no Rich,
+no LiteLLM); the sandbox only for its type. The REPL
 snapshot is opaque here: it is copied, never unpickled (the worker loads it).
 """
 
@@ -12,13 +13,20 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rlm_cli import events as ev
 from rlm_cli import prompts
+from rlm_cli.engine import Lineage
 from rlm_cli.errors import InputError
 from rlm_cli.history import find_run
-from rlm_cli.trace import read_trace
+from rlm_cli.settings import Settings
+from rlm_cli.trace import read_trace, runs_dir
 from rlm_cli.units import clip
+
+if TYPE_CHECKING:
+    from rlm_cli.sandbox import Sandbox
+    from rlm_cli.sandbox.relay import SharedRepl
 
 LAST = "last"  # `-c`: the most recent run
 MAX_EARLIER_RUNS = 5  # questions of the conversation told to the model, newest kept
@@ -113,6 +121,31 @@ def check_input(continuation: Continuation, now: dict[str, int]) -> None:
         f"{now.get('documents')} documents, {now.get('bytes')} bytes now): its variables and answer no longer fit it",
         hint="ask afresh without -c, on the input as it is now",
     )
+
+
+def restore(sandbox: Sandbox, sources: list[str], continuation: Continuation | None, shared: SharedRepl | None) -> Lineage:
+    """A root run's links and, for a follow-up, its earlier conversation. A new REPL first loads
+    the earlier run's variables (the worker unpickles them), and the model hears what came back."""
+    session = shared.session_id if shared else None
+    if continuation is None:
+        return Lineage(absolute_sources(sources), chat_session=session)
+    kept: list[str] | None = None if shared else []  # None: the same REPL goes on
+    lost = list(continuation.lost)
+    if continuation.snapshot is not None and shared is None:
+        stored = sandbox.load_variables(continuation.snapshot)
+        kept = stored.kept if stored else []
+        lost += stored.lost if stored else ["(every variable): the REPL did not load the snapshot in time"]
+    return Lineage(absolute_sources(sources), continuation.continues, session, earlier_block(continuation, kept, lost))
+
+
+def keep_variables(sandbox: Sandbox, settings: Settings, run_id: str) -> None:
+    """Snapshot a recorded run's REPL variables next to its trace, for a later follow-up."""
+    if not settings.trace:
+        return
+    directory = runs_dir(settings)
+    stored = sandbox.save_variables(snapshot_dir(directory, run_id) / SNAPSHOT)
+    if stored is not None:
+        write_index(directory, run_id, stored.kept, stored.lost)
 
 
 def snapshot_dir(directory: Path, run_id: str) -> Path:

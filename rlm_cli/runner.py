@@ -35,10 +35,10 @@ from rlm_cli.uptime import elapsed, process_started
 if TYPE_CHECKING:
     from rlm_cli.chat import Stop
     from rlm_cli.citations import CitationReview
-    from rlm_cli.engine import EngineConfig, Lineage, RunOutcome
+    from rlm_cli.engine import EngineConfig, RunOutcome
     from rlm_cli.followup import Continuation
     from rlm_cli.ingest import IngestResult
-    from rlm_cli.sandbox import Sandbox, SandboxConfig
+    from rlm_cli.sandbox import SandboxConfig
     from rlm_cli.sandbox.relay import SharedRepl
 
 
@@ -295,6 +295,7 @@ class RunSession:
         from rlm_cli.broker import Broker, SubcallSettings
         from rlm_cli.chat import Stop
         from rlm_cli.engine import Engine
+        from rlm_cli.followup import keep_variables, restore
         from rlm_cli.sandbox import Sandbox
 
         settings = self.settings
@@ -321,10 +322,10 @@ class RunSession:
                 lineage = None
                 if parent_run_id is None:
                     notes = [*_sandbox_notes(sandbox.mode, settings.sandbox), *notes] if not (shared and shared.questions) else list(notes)
-                    lineage = self._lineage(sandbox, sources, continuation, shared)
+                    lineage = restore(sandbox, sources, continuation, shared)
                 outcome = engine.run(question, sandbox, description=ingested.corpus.describe(), input_summary=ingested.summary(), sources=sources, notes=list(notes), mapped=ingested.corpus.mapped, lineage=lineage)
                 if parent_run_id is None:
-                    self._keep_variables(sandbox, run_id)
+                    keep_variables(sandbox, settings, run_id)
                 return outcome
             except KeyboardInterrupt:
                 if parent_run_id is None:
@@ -334,36 +335,6 @@ class RunSession:
                 broker.stop()
                 if shared is not None:
                     shared.relay.target = None
-
-    def _lineage(self, sandbox: Sandbox, sources: list[str], continuation: Continuation | None, shared: SharedRepl | None) -> Lineage:
-        """The root run's links and, for a follow-up, its earlier conversation; a new REPL first
-        loads the earlier run's variables (in the worker), and the model hears what came back."""
-        from rlm_cli.engine import Lineage
-        from rlm_cli.followup import absolute_sources, earlier_block
-
-        session = shared.session_id if shared else None
-        if continuation is None:
-            return Lineage(absolute_sources(sources), chat_session=session)
-        kept: list[str] | None = None if shared else []
-        lost = list(continuation.lost)
-        if continuation.snapshot is not None and shared is None:
-            stored = sandbox.load_variables(continuation.snapshot)
-            kept = stored.kept if stored else []
-            lost += stored.lost if stored else ["(every variable): the REPL did not load the snapshot in time"]
-        earlier = earlier_block(continuation, kept, lost)
-        return Lineage(absolute_sources(sources), continuation.continues, session, earlier)
-
-    def _keep_variables(self, sandbox: Sandbox, run_id: str) -> None:
-        """Snapshot the REPL's variables next to the run's trace, for a later follow-up."""
-        if not self.settings.trace:
-            return
-        from rlm_cli.followup import SNAPSHOT, snapshot_dir, write_index
-        from rlm_cli.trace import runs_dir
-
-        directory = runs_dir(self.settings)
-        stored = sandbox.save_variables(snapshot_dir(directory, run_id) / SNAPSHOT)
-        if stored is not None:
-            write_index(directory, run_id, stored.kept, stored.lost)
 
     def _citation_review(self, run_id: str, ingested: IngestResult) -> CitationReview | None:
         """The root run's citation check (None with --no-cite); its findings end up in the result."""
