@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from rlm_cli.errors import InputError
 from rlm_cli.events import Event
-from rlm_cli.followup import MAX_EARLIER_RUNS, Continuation, absolute_sources
+from rlm_cli.followup import MAX_EARLIER_RUNS, Continuation, absolute_sources, saved_snapshot
 from rlm_cli.result import RunResult
 from rlm_cli.runner import RunRequest, RunSession, execute_in, new_run_id, warm_up_litellm
 from rlm_cli.settings import Settings, resolve, state_dir
+from rlm_cli.trace import runs_dir
 
 if TYPE_CHECKING:
     from rlm_cli.ingest import IngestResult
@@ -97,6 +98,7 @@ def _answer(
     renderer.close(result)
     print_result(result, as_json=False, quiet=request.quiet, raw=request.raw)
     shared.questions += 1
+    shared.worker = shared.sandbox.worker
     if not result.run_id:
         return continuation
     mine = [event for event in events if event.run_id == result.run_id]
@@ -104,6 +106,7 @@ def _answer(
     return Continuation(
         continues=result.run_id, answer=result.answer, conversation=[*earlier, mine][-MAX_EARLIER_RUNS:],
         sources=sources, source_paths=absolute_sources(sources), input=dict(result.input),
+        snapshot=saved_snapshot(runs_dir(settings), result.run_id),  # for a worker that replaces this one
         chat_session=shared.session_id,
     )
 

@@ -73,12 +73,11 @@ def load(directory: Path, key: str) -> Continuation:
     finished = next((e for e in reversed(conversation[-1]) if isinstance(e, ev.RunFinished)), None)
     answers = [e for e in conversation[-1] if isinstance(e, ev.AnswerUpdated)]
     answer = finished.answer if finished else answers[-1].content if answers else ""
-    state = snapshot_dir(directory, start.run_id)
     return Continuation(
         continues=start.run_id, answer=answer, conversation=conversation, sources=list(start.sources),
         source_paths=list(start.source_paths) or list(start.sources), input=dict(start.input),
-        snapshot=state / SNAPSHOT if (state / SNAPSHOT).is_file() else None,
-        lost=_saved_lost(state), chat_session=start.chat_session,
+        snapshot=saved_snapshot(directory, start.run_id),
+        lost=_saved_lost(snapshot_dir(directory, start.run_id)), chat_session=start.chat_session,
     )
 
 
@@ -125,13 +124,16 @@ def check_input(continuation: Continuation, now: dict[str, int]) -> None:
 
 def restore(sandbox: Sandbox, sources: list[str], continuation: Continuation | None, shared: SharedRepl | None) -> Lineage:
     """A root run's links and, for a follow-up, its earlier conversation. A new REPL first loads
-    the earlier run's variables (the worker unpickles them), and the model hears what came back."""
+    the earlier run's variables (the worker unpickles them), and the model hears what came back.
+    `shared`: the chat session's REPL, which keeps its variables while its worker lives."""
     session = shared.session_id if shared else None
     if continuation is None:
         return Lineage(absolute_sources(sources), chat_session=session)
-    kept: list[str] | None = None if shared else []  # None: the same REPL goes on
-    lost = list(continuation.lost)
-    if continuation.snapshot is not None and shared is None:
+    # A chat's REPL goes on as it was, unless Ctrl-C or a crash replaced its worker since.
+    same_repl = shared is not None and shared.worker != 0 and sandbox.worker == shared.worker
+    kept: list[str] | None = None if same_repl else []  # None: every variable is still there
+    lost = [] if same_repl else list(continuation.lost)
+    if continuation.snapshot is not None and not same_repl:
         stored = sandbox.load_variables(continuation.snapshot)
         kept = stored.kept if stored else []
         lost += stored.lost if stored else ["(every variable): the REPL did not load the snapshot in time"]
@@ -151,6 +153,12 @@ def keep_variables(sandbox: Sandbox, settings: Settings, run_id: str) -> None:
 def snapshot_dir(directory: Path, run_id: str) -> Path:
     """Where a run's REPL variables are kept: `<runs dir>/<run id>.state/`."""
     return directory / f"{run_id}.state"
+
+
+def saved_snapshot(directory: Path, run_id: str) -> Path | None:
+    """The snapshot of a run's variables, when it kept one."""
+    path = snapshot_dir(directory, run_id) / SNAPSHOT
+    return path if path.is_file() else None
 
 
 def write_index(directory: Path, run_id: str, kept: list[str], lost: list[str]) -> None:

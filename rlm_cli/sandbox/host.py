@@ -56,6 +56,7 @@ class Sandbox:
         self._timeout = config.cell_timeout  # the limit of the cell that ran last
         self._scratch_walked = float("-inf")  # when the scratch was last measured (monotonic)
         self._scratch_over = False  # what that measure found
+        self._spawned = 0  # workers started so far
 
     @property
     def mode(self) -> str:
@@ -66,6 +67,13 @@ class Sandbox:
     def answer(self) -> dict[str, Any]:
         """The last known answer, `{"content": str, "ready": bool}`; it survives restarts."""
         return self._answer.as_dict()
+
+    @property
+    def worker(self) -> int:
+        """Which worker runs now (each one started counts up, so a replaced one has a new number);
+        0 when none does."""
+        alive = self._session is not None and self._session.ended() is None
+        return self._spawned if alive else 0
 
     @property
     def scratch_dir(self) -> Path | None:
@@ -221,6 +229,7 @@ class Sandbox:
 
     def _spawn(self) -> WorkerSession | InProcessSession:
         assert self._scratch is not None
+        self._spawned += 1
         config, scratch = self.config, str(self._scratch)
         init = Init(
             manifest=str(config.manifest_path) if config.manifest_path else None,

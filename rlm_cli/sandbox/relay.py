@@ -3,7 +3,7 @@ to the broker of the run asking now, and the sandbox it belongs to. Host side.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rlm_cli.errors import SandboxError
 from rlm_cli.sandbox.calls import Broker
@@ -42,4 +42,4 @@ class SharedRepl:
     relay: Relay
     session_id: str
     questions: int = 0  # asked so far in this REPL
-    kept: list[str] = field(default_factory=list)
+    worker: int = 0  # the sandbox's worker when the last question ended (Sandbox.worker)

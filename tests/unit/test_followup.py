@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import cast
+
 import pytest
 
 from rlm_cli import events as ev
 from rlm_cli.errors import InputError
-from rlm_cli.followup import HISTORY_CHARS, Continuation, check_input, earlier_block
+from rlm_cli.followup import HISTORY_CHARS, Continuation, check_input, earlier_block, restore
 from rlm_cli.prompts import EARLIER_CONVERSATION
+from rlm_cli.sandbox import Sandbox
+from rlm_cli.sandbox.messages import Stored
+from rlm_cli.sandbox.relay import Relay, SharedRepl
 
 
 def _run(run_id: str, question: str, answer: str, cells: int) -> list[ev.Event]:
@@ -45,3 +51,31 @@ def test_a_changed_input_is_refused_with_both_sizes() -> None:
     check_input(continuation, {"documents": 3, "bytes": 100, "skipped": 1})  # what was skipped may differ
     with pytest.raises(InputError, match=r"3 documents, 100 bytes then; 4 documents, 120 bytes now"):
         check_input(continuation, {"documents": 4, "bytes": 120, "skipped": 0})
+
+
+class _Repl:
+    """A sandbox stand-in: which worker runs, and the snapshots it was asked to load."""
+
+    def __init__(self, worker: int) -> None:
+        self.worker = worker
+        self.loaded: list[Path] = []
+
+    def load_variables(self, source: Path) -> Stored:
+        self.loaded.append(source)
+        return Stored(kept=["notes"], lost=[])
+
+
+def test_a_chat_repl_keeps_its_variables_unless_its_worker_was_replaced(tmp_path: Path) -> None:
+    continuation = Continuation(continues="r1", answer="A", conversation=[_run("r1", "first?", "A", 1)],
+                                snapshot=tmp_path / "variables.pickle")
+    shared = SharedRepl(cast(Sandbox, None), Relay(), session_id="s1", questions=1, worker=1)
+
+    same = _Repl(worker=1)
+    lineage = restore(cast(Sandbox, same), ["x"], continuation, shared)
+    assert same.loaded == [] and lineage.earlier is not None and "still defined" in lineage.earlier
+    assert lineage.chat_session == "s1" and lineage.continues == "r1"
+
+    replaced = _Repl(worker=2)  # Ctrl-C killed the worker: a new one loads the last snapshot
+    lineage = restore(cast(Sandbox, replaced), ["x"], continuation, shared)
+    assert replaced.loaded == [tmp_path / "variables.pickle"]
+    assert lineage.earlier is not None and "Variables restored from the earlier questions: `notes`." in lineage.earlier
