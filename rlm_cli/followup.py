@@ -81,11 +81,16 @@ def load(directory: Path, key: str) -> Continuation:
     )
 
 
-def sources_and_question(continuation: Continuation, arguments: list[str], stdin_is_tty: bool) -> tuple[list[str], str]:
+def sources_and_question(
+    continuation: Continuation, arguments: list[str], stdin_is_tty: bool, paths_from: str | None = None,
+) -> tuple[list[str], str]:
     """What a follow-up reads and asks: `[SOURCE...] QUESTION`, the sources (if given) the earlier
     run's own; they are read again from where that run found them."""
     if not arguments or not arguments[-1].strip():
         raise InputError("missing QUESTION", hint='rlm ask -c "your follow-up question"')
+    if paths_from is not None:
+        raise InputError("a follow-up reads the input of the run it continues: --paths-from does not go with it",
+                         hint=f'rlm ask -c "{arguments[-1]}"')
     *given, question = arguments
     then = continuation.source_paths
     if given and absolute_sources(given) != then:

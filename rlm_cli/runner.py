@@ -157,7 +157,7 @@ def execute(request: RunRequest, settings: Settings, emit: Emit, stage: Callable
         from rlm_cli.trace import runs_dir
 
         continuation = load(runs_dir(settings), request.continue_run)
-        sources, question = sources_and_question(continuation, request.arguments, stdin_is_tty)
+        sources, question = sources_and_question(continuation, request.arguments, stdin_is_tty, request.paths_from)
     else:
         sources, question = split_sources(request.arguments, request.paths_from, stdin_is_tty, piped_input=request.piped_input)
     from rlm_cli.keys import load_dotenv

@@ -9,7 +9,14 @@ import pytest
 
 from rlm_cli import events as ev
 from rlm_cli.errors import InputError
-from rlm_cli.followup import HISTORY_CHARS, Continuation, check_input, earlier_block, restore
+from rlm_cli.followup import (
+    HISTORY_CHARS,
+    Continuation,
+    check_input,
+    earlier_block,
+    restore,
+    sources_and_question,
+)
 from rlm_cli.prompts import EARLIER_CONVERSATION
 from rlm_cli.sandbox import Sandbox
 from rlm_cli.sandbox.messages import Stored
@@ -79,3 +86,12 @@ def test_a_chat_repl_keeps_its_variables_unless_its_worker_was_replaced(tmp_path
     lineage = restore(cast(Sandbox, replaced), ["x"], continuation, shared)
     assert replaced.loaded == [tmp_path / "variables.pickle"]
     assert lineage.earlier is not None and "Variables restored from the earlier questions: `notes`." in lineage.earlier
+
+
+def test_a_follow_up_takes_no_other_input(tmp_path: Path) -> None:
+    continuation = Continuation(continues="r1", answer="", conversation=[], sources=["-"], source_paths=["-"])
+    with pytest.raises(InputError, match="--paths-from does not go with it"):
+        sources_and_question(continuation, ["q?"], stdin_is_tty=False, paths_from="list.txt")
+    with pytest.raises(InputError, match="read its input from stdin: pipe the same input in again"):
+        sources_and_question(continuation, ["q?"], stdin_is_tty=True)
+    assert sources_and_question(continuation, ["-", "q?"], stdin_is_tty=False) == (["-"], "q?")
