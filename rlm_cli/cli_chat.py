@@ -11,6 +11,7 @@ import typer
 
 from rlm_cli.exits import DEBUG, handles_errors
 from rlm_cli.options import (
+    OUTPUT,
     ApiBaseOpt,
     ConcurrencyOpt,
     DepthOpt,
@@ -47,7 +48,7 @@ def chat(
     sandbox: SandboxOpt = None,
     quiet: QuietOpt = False,
     raw: RawOpt = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More detail: full cell output.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More detail: full cell output.", rich_help_panel=OUTPUT)] = False,
 ) -> None:
     """Ask questions in turn about SOURCEs loaded once, in one REPL: variables carry over.
 
