@@ -74,6 +74,8 @@ TraceOpt = Annotated[Path | None, typer.Option("--trace", help="Also write the r
 NoTraceOpt = Annotated[bool, typer.Option("--no-trace", help="Do not record the run in the state directory.", rich_help_panel=OUTPUT)]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="More detail: full cell output, skipped files.", rich_help_panel=OUTPUT)]
 NoCiteOpt = Annotated[bool, typer.Option("--no-cite", help="Do not ask for citations nor check them (setting: cite = false).", rich_help_panel=OUTPUT)]
+ContinueOpt = Annotated[bool, typer.Option("--continue", "-c", help="Follow up the most recent run: same input, its REPL variables, its answer and conversation; the only argument is the question.")]
+ContinueRunOpt = Annotated[str | None, typer.Option("--continue-run", metavar="ID", help="Follow up this run (a run id or any unique part of one, as `rlm show` takes).")]
 ProgressOpt = Annotated[ProgressMode | None, typer.Option("--progress", help="How progress is drawn on stderr; auto is the tree on a colour terminal, plain lines otherwise. \\[default: auto]", rich_help_panel=OUTPUT)]
 
 
@@ -139,12 +141,15 @@ def ask(
     verbose: VerboseOpt = False,
     progress: ProgressOpt = None,
     no_cite: NoCiteOpt = False,
+    continue_last: ContinueOpt = False,
+    continue_run: ContinueRunOpt = None,
 ) -> None:
     """Ask a QUESTION about one or more SOURCEs.
 
     [dim]rlm ask ./repo "where is auth handled?"[/dim]
     [dim]cat big.log | rlm ask - "why did the deploy fail?"[/dim]
     [dim]rlm ask docs/*.pdf "compare the evaluation setups" --json | jq -r .answer[/dim]
+    [dim]rlm ask -c "and which of those routes skip it?"[/dim]
     """
     flags: dict[str, Any] = {
         "model": model, "sub_model": sub_model, "api_base": api_base, "sub_api_base": sub_api_base,
@@ -167,7 +172,7 @@ def ask(
     request = RunRequest(
         arguments=arguments, paths_from=paths_from, trace_path=trace,
         json_output=json_output, quiet=quiet, verbose=verbose, events=events, debug=DEBUG.get(),
-        piped_input=True, raw=raw,
+        piped_input=True, raw=raw, continue_run=continue_run or ("last" if continue_last else None),
     )
     raise typer.Exit(run_and_report(request, flags))
 
@@ -215,6 +220,7 @@ def config_path_command() -> None:
 
 
 from rlm_cli.cli_bench import register_bench_command  # noqa: E402 (after the app exists)
+from rlm_cli.cli_chat import register_chat_command  # noqa: E402 (after the app exists)
 from rlm_cli.cli_history import register_history_commands  # noqa: E402 (after the app exists)
 from rlm_cli.cli_keys import register_keys_commands  # noqa: E402 (after the app exists)
 from rlm_cli.cli_mcp import register_mcp_command  # noqa: E402 (after the app exists)
@@ -223,6 +229,7 @@ register_history_commands(app)
 register_bench_command(app)
 register_keys_commands(app)
 register_mcp_command(app)
+register_chat_command(app)
 
 
 def main() -> None:

@@ -75,6 +75,17 @@ class EngineConfig:
     cite: bool = False  # the model is asked for citations
 
 
+@dataclass(frozen=True)
+class Lineage:
+    """Where a root run stands among others: its sources made absolute, the run it follows up,
+    its chat session, and what the model is told of the earlier conversation."""
+
+    source_paths: list[str] = field(default_factory=list)
+    continues: str | None = None
+    chat_session: str | None = None
+    earlier: str | None = None  # a prompt block after the question (prompts.earlier_conversation)
+
+
 @dataclass
 class RunOutcome:
     """How a run ended."""
@@ -124,13 +135,16 @@ class Engine:
     def run(
         self, question: str, repl: Repl, *, description: str, input_summary: dict[str, Any],
         sources: list[str], notes: list[tuple[str, str]] | None = None, mapped: bool = False,
+        lineage: Lineage | None = None,
     ) -> RunOutcome:
         """Turn after turn until the answer is ready or a limit stops the run.
 
         `mapped`: the input is memory-mapped, so `context` is the lazy form, not a str.
+        `lineage`: a follow-up's earlier conversation and links (recorded in RunStarted).
         """
         limits = self.budget.limits
-        opening = self.opening(question, description, mapped)
+        lineage = lineage or Lineage()
+        opening = self.opening(question, description, mapped, lineage.earlier)
         system = opening[0]["content"]
         self.emit(RunStarted(
             self.run_id, question=question, model=self.config.model, sub_model=self.config.sub_model,
@@ -138,7 +152,8 @@ class Engine:
             input=input_summary, sources=sources,
             budgets={"max_iterations": limits.max_iterations, "max_sub_calls": limits.max_sub_calls,
                      "max_cost": limits.max_cost, "max_tokens": limits.max_tokens, "timeout": limits.timeout_left},
-            parent_call_id=self.parent_call_id, system_prompt=system,
+            parent_call_id=self.parent_call_id, system_prompt=system, source_paths=lineage.source_paths,
+            continues=lineage.continues, chat_session=lineage.chat_session,
         ))
         for message, level in notes or []:
             self.emit(Notice(self.run_id, message=message, level=level))
@@ -177,9 +192,12 @@ class Engine:
             self.interrupted = self._finish(state, "interrupt", error="interrupted")
             raise
 
-    def opening(self, question: str, description: str, mapped: bool = False) -> list[Message]:
-        """The first request's messages: the system prompt, then the input's description and the question."""
+    def opening(self, question: str, description: str, mapped: bool = False, earlier: str | None = None) -> list[Message]:
+        """The first request's messages: the system prompt, then the input's description and the
+        question (and, for a follow-up, the earlier conversation)."""
         first = prompts.first_user_message(description, question)
+        if earlier:
+            first = f"{first}\n\n{earlier}"
         return [{"role": "system", "content": prompts.system_prompt(self._facts(mapped))}, {"role": "user", "content": first}]
 
     def _turn(self, state: _State, repl: Repl, held: Reservation) -> bool:

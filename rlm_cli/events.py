@@ -38,6 +38,9 @@ class RunStarted(Event):
     budgets: dict[str, Any]
     parent_call_id: str | None = None  # the rlm_query sub-call this child run serves
     system_prompt: str = ""  # what the root model was told, for audit
+    source_paths: list[str] = field(default_factory=list)  # the sources made absolute, to read them again
+    continues: str | None = None  # the run this one follows up (`rlm ask -c`, `rlm chat`)
+    chat_session: str | None = None  # the `rlm chat` session this question belongs to
 
 
 @dataclass(frozen=True)

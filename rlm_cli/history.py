@@ -35,6 +35,8 @@ class RunSummary:
     cost_usd: float | None = None
     tokens: int = 0
     elapsed_s: float | None = None
+    continues: str | None = None  # the run this one followed up
+    session: str | None = None  # its `rlm chat` session
 
     def to_json_dict(self) -> dict[str, Any]:
         """The object `rlm runs --json` prints for this run."""
@@ -72,7 +74,7 @@ def summarize(path: Path) -> RunSummary | None:
     run = RunSummary(
         run_id=str(start.get("run_id", path.stem)), path=str(path), started=float(start.get("ts", 0)),
         question=str(start.get("question", "")), sources=list(start.get("sources") or []),
-        model=str(start.get("model", "")),
+        model=str(start.get("model", "")), continues=start.get("continues"), session=start.get("chat_session"),
     )
     end = parse_line(last) if last else None
     if end is not None and end.get("event") == "RunFinished" and end.get("run_id") == run.run_id:

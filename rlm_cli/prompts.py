@@ -328,3 +328,34 @@ def turn_status(turn: int, max_iterations: int, remaining: str) -> str:
     if left <= 2:
         status += " Finish soon: set answer[\"content\"] to your best answer and mark it ready."
     return status
+
+
+EARLIER_CONVERSATION = """\
+This question follows up earlier ones about the same input, in the same REPL.
+
+The earlier conversation (oldest first):
+{history}
+
+{variables}
+`answer["content"]` starts as the previous answer, with `answer["ready"]` False: it is the answer \
+to the previous question, not yet to this one. Build on it or replace it, and set \
+`answer["ready"] = True` once it answers the question above."""
+
+
+def earlier_conversation(history: str, kept: list[str] | None, lost: list[str]) -> str:
+    """What a follow-up's first message says of the earlier conversation and the REPL's state.
+
+    `kept`: the variables restored in a new REPL (None: the same REPL goes on); `lost`: "name: why"
+    for those that could not come back.
+    """
+    if kept is None:
+        variables = "The variables of the earlier questions are still defined (SHOW_VARS() lists them)."
+    elif kept:
+        shown = ", ".join(f"`{name}`" for name in kept[:40]) + (f" and {len(kept) - 40} more" if len(kept) > 40 else "")
+        variables = f"Variables restored from the earlier questions: {shown}."
+    else:
+        variables = "No variables of the earlier questions were restored."
+    if lost:
+        variables += ("\nThese could not be restored; recompute them if you need them: "
+                      + "; ".join(lost[:20]) + (f"; and {len(lost) - 20} more" if len(lost) > 20 else "") + ".")
+    return EARLIER_CONVERSATION.format(history=history, variables=variables)

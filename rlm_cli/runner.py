@@ -6,6 +6,7 @@ prints one object. Never imports typer.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import glob
 import itertools
@@ -35,8 +36,10 @@ if TYPE_CHECKING:
     from rlm_cli.chat import Stop
     from rlm_cli.citations import CitationReview
     from rlm_cli.engine import EngineConfig, RunOutcome
+    from rlm_cli.followup import Continuation
     from rlm_cli.ingest import IngestResult
     from rlm_cli.sandbox import SandboxConfig
+    from rlm_cli.sandbox.relay import SharedRepl
 
 
 @dataclass
@@ -54,6 +57,7 @@ class RunRequest:
     debug: bool = False  # an internal error is raised (its traceback shown), not reported
     piped_input: bool = False  # no SOURCE: read stdin when it is not a terminal (the command line)
     raw: bool = False  # the answer unrendered on a terminal
+    continue_run: str | None = None  # follow up this run (a unique part of its id, or `last`)
 
 
 def split_sources(
@@ -115,7 +119,8 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
     try:
         settings = resolve(flags).settings
         status = Status.on_terminal(sys.stderr, settings.progress, quiet=request.quiet)
-        status.show(f"reading {_naming(request.arguments[:-1], request.paths_from)}")  # before Rich loads
+        reading = "the earlier run's input" if request.continue_run else _naming(request.arguments[:-1], request.paths_from)
+        status.show(f"reading {reading}")  # before Rich loads
         renderer = make_renderer(settings.progress, quiet=request.quiet, verbose=request.verbose, origin=process_started())
         if request.events:
             from rlm_cli.render.events import EventStream
@@ -145,10 +150,16 @@ def execute(request: RunRequest, settings: Settings, emit: Emit, stage: Callable
     `stage` hears what the run is doing before its first event (connecting to the model).
     """
     stdin = request.stdin or sys.stdin.buffer
-    sources, question = split_sources(
-        request.arguments, request.paths_from, request.stdin is None and sys.stdin.isatty(),
-        piped_input=request.piped_input,
-    )
+    stdin_is_tty = request.stdin is None and sys.stdin.isatty()
+    continuation = None
+    if request.continue_run:
+        from rlm_cli.followup import load, sources_and_question
+        from rlm_cli.trace import runs_dir
+
+        continuation = load(runs_dir(settings), request.continue_run)
+        sources, question = sources_and_question(continuation, request.arguments, stdin_is_tty, request.paths_from)
+    else:
+        sources, question = split_sources(request.arguments, request.paths_from, stdin_is_tty, piped_input=request.piped_input)
     from rlm_cli.keys import load_dotenv
 
     load_dotenv(settings.dotenv)  # before the trace opens: its redaction reads the environment
@@ -165,34 +176,66 @@ def execute(request: RunRequest, settings: Settings, emit: Emit, stage: Callable
         result.trace = trace_path
         clock = RunClock(run_id, emit)
         session = RunSession(settings, clock.emit)
-        try:
+
+        def run() -> RunOutcome:
             session.llm.check_keys([settings.model, settings.effective_sub_model])  # no key: fail in a blink
-            _warm_up_litellm()
+            warm_up_litellm()
             options = IngestOptions.from_settings(settings)
             ingested = ingest(sources, options, spool_dir=Path(spool), paths_from=request.paths_from, stdin=stdin)
             result.input = ingested.summary()
+            if continuation is not None:
+                from rlm_cli.followup import check_input
+
+                check_input(continuation, result.input)
             notes = _skipped_notes(ingested, sources, request.verbose)
             stage(f"connecting to {settings.model}")
-            outcome = session.run_root(run_id, question, ingested, sources, notes)
-        except KeyboardInterrupt as interrupt:
-            failed_result(result, interrupt)
-            if session.interrupted is not None:
-                result.answer, result.iterations = session.interrupted.answer, session.interrupted.iterations
-        except RlmError as error:  # before the loop ran: keys, input, sandbox start-up
-            failed_result(result, error)
-        else:
-            if outcome.failure is not None and should_reraise(outcome.failure, request.debug):
-                raise outcome.failure  # --debug: show where the bug is
-            result.answer, result.ready, result.iterations = outcome.answer, outcome.ready, outcome.iterations
-            _stopped(result, outcome.stopped_by, outcome.failure, outcome.error)
-        finally:
-            _fill_usage(result, session)
-            if session.citations is not None:
-                result.citations = [item.to_json_dict() for item in session.citations.citations]
+            return session.run_root(run_id, question, ingested, sources, notes, continuation)
+
+        _settle(result, session, run, request.debug)
     if result.trace and not Path(result.trace).exists():
         result.trace = None  # the run ended before its first event: no trace was kept
     result.elapsed_s = clock.elapsed_s()
     return result
+
+
+def execute_in(
+    request: RunRequest, settings: Settings, emit: Emit, question: str, ingested: IngestResult,
+    sources: list[str], shared: SharedRepl, continuation: Continuation | None,
+) -> RunResult:
+    """One question of a chat session, run in its REPL on its loaded input, recorded as any run."""
+    run_id = new_run_id()
+    result = RunResult(model=settings.model, sub_model=settings.effective_sub_model, depth=settings.depth, run_id=run_id)
+    result.input = ingested.summary()
+    started = time.monotonic()
+    from rlm_cli.llm import quiet_litellm
+
+    with quiet_litellm(), _trace(request, settings, run_id, emit) as (emit, trace_path):
+        result.trace = trace_path
+        session = RunSession(settings, emit)
+        _settle(result, session, lambda: session.run_root(run_id, question, ingested, sources, [], continuation, shared), request.debug)
+    result.elapsed_s = time.monotonic() - started
+    return result
+
+
+def _settle(result: RunResult, session: RunSession, run: Callable[[], RunOutcome], debug: bool) -> None:
+    """Run the root run and record in `result` how it ended: the answer, or the failure."""
+    try:
+        outcome = run()
+    except KeyboardInterrupt as interrupt:
+        failed_result(result, interrupt)
+        if session.interrupted is not None:
+            result.answer, result.iterations = session.interrupted.answer, session.interrupted.iterations
+    except RlmError as error:  # before the loop ran: keys, input, sandbox start-up
+        failed_result(result, error)
+    else:
+        if outcome.failure is not None and should_reraise(outcome.failure, debug):
+            raise outcome.failure  # --debug: show where the bug is
+        result.answer, result.ready, result.iterations = outcome.answer, outcome.ready, outcome.iterations
+        _stopped(result, outcome.stopped_by, outcome.failure, outcome.error)
+    finally:
+        _fill_usage(result, session)
+        if session.citations is not None:
+            result.citations = [item.to_json_dict() for item in session.citations.citations]
 
 
 class RunClock:
@@ -235,21 +278,28 @@ class RunSession:
         self.ids = itertools.count(1)  # sub-call and batch numbers, unique in the run tree
         self.citations: CitationReview | None = None  # the root run's check, when citations are checked
 
-    def run_root(self, run_id: str, question: str, ingested: IngestResult, sources: list[str], notes: list[tuple[str, str]]) -> RunOutcome:
-        """The top-level run; `notes` (message, level) are shown once it has started."""
+    def run_root(
+        self, run_id: str, question: str, ingested: IngestResult, sources: list[str], notes: list[tuple[str, str]],
+        continuation: Continuation | None = None, shared: SharedRepl | None = None,
+    ) -> RunOutcome:
+        """The top-level run; `notes` (message, level) are shown once it has started.
+
+        `continuation`: the run this one follows up; `shared`: the REPL of a chat session to run in.
+        """
         settings = self.settings
         budget = Budget(limits_for(settings))
         self.root_budget = budget
-        return self._run(run_id, None, None, question, ingested, sources, budget, notes)
+        return self._run(run_id, None, None, question, ingested, sources, budget, notes, continuation=continuation, shared=shared)
 
     def _run(
         self, run_id: str, parent_run_id: str | None, parent_call_id: str | None, question: str,
         ingested: IngestResult, sources: list[str], budget: Budget, notes: Sequence[tuple[str, str]] = (),
-        parent_stop: Stop | None = None,
+        parent_stop: Stop | None = None, continuation: Continuation | None = None, shared: SharedRepl | None = None,
     ) -> RunOutcome:
         from rlm_cli.broker import Broker, SubcallSettings
         from rlm_cli.chat import Stop
         from rlm_cli.engine import Engine
+        from rlm_cli.followup import keep_variables, restore
         from rlm_cli.sandbox import Sandbox
 
         settings = self.settings
@@ -266,17 +316,29 @@ class RunSession:
             llm=self.llm, config=config, budget=budget, emit=self.emit, run_id=run_id, parent_run_id=parent_run_id,
             parent_call_id=parent_call_id, failures=self.failures, stop=stop, review=review,
         )
-        with Sandbox(self._sandbox_config(ingested), broker) as sandbox:
+        sandbox = shared.sandbox if shared else Sandbox(self.sandbox_config(ingested), broker)
+        if shared is not None:
+            shared.relay.target = broker
+        if continuation is not None:
+            sandbox.preset_answer(continuation.answer)
+        with sandbox if shared is None else contextlib.nullcontext(sandbox):
             try:
+                lineage = None
                 if parent_run_id is None:
-                    notes = [*_sandbox_notes(sandbox.mode, settings.sandbox), *notes]
-                return engine.run(question, sandbox, description=ingested.corpus.describe(), input_summary=ingested.summary(), sources=sources, notes=list(notes), mapped=ingested.corpus.mapped)
+                    notes = [*_sandbox_notes(sandbox.mode, settings.sandbox), *notes] if not (shared and shared.questions) else list(notes)
+                    lineage = restore(sandbox, sources, continuation, shared)
+                outcome = engine.run(question, sandbox, description=ingested.corpus.describe(), input_summary=ingested.summary(), sources=sources, notes=list(notes), mapped=ingested.corpus.mapped, lineage=lineage)
+                if parent_run_id is None:
+                    keep_variables(sandbox, settings, run_id)
+                return outcome
             except KeyboardInterrupt:
                 if parent_run_id is None:
                     self.interrupted = engine.interrupted
                 raise
             finally:
                 broker.stop()
+                if shared is not None:
+                    shared.relay.target = None
 
     def _citation_review(self, run_id: str, ingested: IngestResult) -> CitationReview | None:
         """The root run's citation check (None with --no-cite); its findings end up in the result."""
@@ -321,7 +383,8 @@ class RunSession:
             instruction=settings.system if depth == 1 else None, cite=settings.cite and depth == 1,
         )
 
-    def _sandbox_config(self, ingested: IngestResult) -> SandboxConfig:
+    def sandbox_config(self, ingested: IngestResult) -> SandboxConfig:
+        """The REPL's settings for a run on `ingested`."""
         from rlm_cli.sandbox import SandboxConfig
 
         settings = self.settings
@@ -347,7 +410,7 @@ def _naming(sources: list[str], paths_from: str | None) -> str:
     return named[0] if len(named) == 1 else f"{len(named)} sources"
 
 
-def _warm_up_litellm() -> None:
+def warm_up_litellm() -> None:
     """Import LiteLLM (seconds) on a second core while the input is read and the worker starts."""
     from rlm_cli.llm import litellm_module
 

@@ -31,7 +31,8 @@ INSTRUCTIONS = (
     "rlm answers questions about inputs far larger than your context window: whole repositories, "
     "multi-gigabyte logs, folders of PDFs. It loads the files into a sandboxed Python REPL where a "
     "model explores them with code and fans out sub-model calls over the pieces (Recursive Language "
-    "Models). Use `describe` to see what a set of paths holds, `ask` to get an answer about it. "
+    "Models). Use `describe` to see what a set of paths holds, `ask` to get an answer about it, "
+    "`follow_up` to ask more about an earlier answer's input in its REPL state. "
     "Paths are relative to the server's root directory; nothing outside it can be read."
 )
 
@@ -70,30 +71,42 @@ def build_server(root: Path) -> MCPServer:
         no price is known), `iterations`, `sub_calls`, `input` (documents, bytes, skipped),
         `run_id` and `trace` (the run's recorded events). Cancel the call to stop the run.
         """
-        from rlm_cli.settings import resolve
-
         budgets = {"max_cost": max_cost, "max_iterations": max_iterations, "max_sub_calls": max_sub_calls,
                    "max_tokens": max_tokens, "timeout": timeout}
         try:
             paths = source_root.check(sources)
-            limits = tightened(resolve().settings, budgets)
         except RlmError as error:
             raise ToolError(_message(error.message, error.hint)) from None
-        flags = [*budget_flags(limits), *_option("--model", model), *_option("--sub-model", sub_model)]
+        flags = [*_option("--model", model), *_option("--sub-model", sub_model)]
         flags += [part for glob in include or () for part in ("--include", glob)]
         flags += [part for glob in exclude or () for part in ("--exclude", glob)]
-        progress = RunProgress()
+        return await _ask(ctx, source_root.root, budgets, [*flags, "--", *paths, question])
 
-        async def report(event: dict[str, Any]) -> None:
-            update = progress.update(event)
-            if update is not None:
-                await ctx.report_progress(update.step, None, update.message)
+    @server.tool()
+    async def follow_up(
+        run_id: Annotated[str, Field(min_length=1, description="The run to follow up: the run_id an earlier `ask` or `follow_up` returned (or any unique part of it).")],
+        question: Annotated[str, Field(min_length=1, description="The follow-up question.")],
+        ctx: Context,
+        max_cost: Annotated[float | None, Field(ge=0, description="Spend at most this many USD (lowered to the server's limit).")] = None,
+        timeout: Annotated[float | None, Field(gt=0, description="Wall-clock seconds at most (lowered to the server's limit).")] = None,
+    ) -> dict[str, Any]:
+        """Ask a follow-up question about the input of an earlier `ask`, in its REPL state.
 
-        outcome = await run_rlm(["ask", "--events", "-q", *flags, "--", *paths, question], source_root.root, report)
-        result = _final(outcome)
-        if result.get("stopped_by") == "error":
-            raise ToolError(_message(result.get("error") or "the run failed", result.get("hint")))
-        return result
+        The run reads the same sources again, starts with the variables the earlier run left and
+        its answer, and the model sees the earlier questions and answers: cheaper and quicker than
+        asking afresh. Returns what `ask` returns (with a new `run_id` to follow up in turn).
+        """
+        from rlm_cli.followup import load
+        from rlm_cli.settings import resolve
+        from rlm_cli.trace import runs_dir
+
+        try:  # the earlier run's sources must lie under the root too
+            continuation = load(runs_dir(resolve().settings), run_id)
+            source_root.check(continuation.source_paths)
+        except RlmError as error:
+            raise ToolError(_message(error.message, error.hint)) from None
+        budgets = {"max_cost": max_cost, "timeout": timeout}
+        return await _ask(ctx, source_root.root, budgets, ["--continue-run", continuation.continues, "--", question])
 
     @server.tool()
     async def describe(sources: Sources, include: Globs = None, exclude: Globs = None) -> dict[str, Any]:
@@ -113,6 +126,28 @@ def build_server(root: Path) -> MCPServer:
         return _final(outcome)
 
     return server
+
+
+async def _ask(ctx: Context, root: Path, budgets: dict[str, Any], arguments: list[str]) -> dict[str, Any]:
+    """One `rlm ask` child within the server's budgets (tightened by the call's), progress reported."""
+    from rlm_cli.settings import resolve
+
+    try:
+        limits = tightened(resolve().settings, budgets)
+    except RlmError as error:
+        raise ToolError(_message(error.message, error.hint)) from None
+    progress = RunProgress()
+
+    async def report(event: dict[str, Any]) -> None:
+        update = progress.update(event)
+        if update is not None:
+            await ctx.report_progress(update.step, None, update.message)
+
+    outcome = await run_rlm(["ask", "--events", "-q", *budget_flags(limits), *arguments], root, report)
+    result = _final(outcome)
+    if result.get("stopped_by") == "error":
+        raise ToolError(_message(result.get("error") or "the run failed", result.get("hint")))
+    return result
 
 
 def serve(root: Path) -> None:

@@ -35,12 +35,19 @@ def print_runs(runs: list[RunSummary], *, as_json: bool, search: str | None = No
     table.add_column("question · model · sources", ratio=1, min_width=30, overflow="fold")
     for run in runs:
         about = Text(visible(fmt.one_line(run.question, 120)))
-        about.append(visible(f" · {run.model} · {fmt.one_line(' '.join(run.sources), 40)}"), style="dim")
+        about.append(visible(f" · {run.model} · {fmt.one_line(' '.join(run.sources), 40)}{_link(run)}"), style="dim")
         table.add_row(
             short_id(run.run_id), short_when(run.started), run.status,
             fmt.cost(run.cost_usd) if run.status != "unfinished" else "-", about,
         )
     stdout_console().print(table)
+
+
+def _link(run: RunSummary) -> str:
+    """` · chat 1a2b3c` or ` · follows a3d1f4`: how a run hangs together with others."""
+    if run.session:
+        return f" · chat {short_id(run.session)}"
+    return f" · follows {short_id(run.continues)}" if run.continues else ""
 
 
 def short_id(run_id: str) -> str:

@@ -17,14 +17,24 @@ from dataclasses import dataclass
 
 from rlm_cli.sandbox import protocol
 from rlm_cli.sandbox.calls import Broker, answer_call, failure, parse_call
-from rlm_cli.sandbox.messages import Call, Failed, Message, Op, ProtocolError, Ready, Reply, Result
+from rlm_cli.sandbox.messages import (
+    Call,
+    Failed,
+    Message,
+    Op,
+    ProtocolError,
+    Ready,
+    Reply,
+    Result,
+    Stored,
+)
 
 TICK = 0.1  # seconds the host's main thread waits at a time, so Ctrl-C is seen promptly
 SEND_TIMEOUT = 5.0  # seconds a send may wait for the worker to read before it counts as wedged
 MAX_CALLS = 64  # sub-calls in flight at once; past that the channel reads no more until one ends
 MAX_CALL_BYTES = 128 * 1024**2  # bytes of sub-call messages in flight at once, likewise
 _STARTING = frozenset({Op.READY, Op.FAILED})
-_RUNNING = frozenset({Op.CALL, Op.RESULT})
+_RUNNING = frozenset({Op.CALL, Op.RESULT, Op.STORED})
 
 
 @dataclass(frozen=True)
@@ -34,7 +44,7 @@ class Closed:
     reason: str | None = None
 
 
-Event = Ready | Failed | Result | Closed
+Event = Ready | Failed | Result | Stored | Closed
 
 
 class SubcallClock:
@@ -89,6 +99,7 @@ class HostChannel:
         self._calls: dict[int, int] = {}  # id -> bytes, for the sub-calls in flight
         self._allowed = _STARTING
         self._awaiting: int | None = None  # the number of the cell whose Result may come
+        self._storing = False  # a Save or Load was sent: its Stored may come
         self.ended: str | None = None  # why the channel ended, once it has
 
     def start(self) -> None:
@@ -134,6 +145,11 @@ class HostChannel:
         with self._state:
             self._awaiting = cell
 
+    def expect_stored(self) -> None:
+        """A Save or Load is about to be sent: one Stored may now arrive."""
+        with self._state:
+            self._storing = True
+
     def cut_off(self, reason: str) -> None:
         """End the channel for `reason`: the worker is killed and waiters see Closed(reason)."""
         with self._state:
@@ -171,6 +187,12 @@ class HostChannel:
                 if message.cell != self._awaiting:
                     raise ProtocolError(f"a result for cell {message.cell} while cell {self._awaiting} ran")
                 self._awaiting = None
+            self.events.put(message)
+        elif isinstance(message, Stored):
+            with self._state:
+                if not self._storing:
+                    raise ProtocolError("a stored message when no save or load was asked for")
+                self._storing = False
             self.events.put(message)
         elif isinstance(message, Ready | Failed):
             self._allowed = _RUNNING

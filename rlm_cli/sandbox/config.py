@@ -24,3 +24,4 @@ class SandboxConfig:
     max_restarts: int = 3  # consecutive worker failures before giving up
     scratch_dir: Path | None = None  # None: a temporary directory, removed on close
     start_timeout: float = 30.0
+    keep_after_interrupt: bool = False  # a cell stopped by Ctrl-C in time leaves the worker running (rlm chat)

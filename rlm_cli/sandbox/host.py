@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +22,7 @@ from rlm_cli.sandbox.calls import Broker
 from rlm_cli.sandbox.config import SandboxConfig
 from rlm_cli.sandbox.contract import RESERVED
 from rlm_cli.sandbox.inprocess import InProcessSession
-from rlm_cli.sandbox.messages import Answer, Init, PolicySpec, Result
+from rlm_cli.sandbox.messages import Answer, Init, Load, PolicySpec, Result, Save, Stored
 from rlm_cli.sandbox.repl import load_context
 from rlm_cli.sandbox.result import CellResult
 from rlm_cli.sandbox.session import Died, WorkerSession
@@ -33,6 +35,10 @@ INTERRUPT_WAIT = 1.0  # seconds a cell gets to stop on Ctrl-C before the worker 
 # seconds within which the scratch is not walked again: a running cell is walked only every
 # second anyway, so skipping a walk after quick cells in a row adds nothing a writer could use
 SCRATCH_RECHECK = 0.05
+SNAPSHOT_NAME = ".rlm-variables.pickle"  # in the scratch directory, where the worker may write
+SNAPSHOT_VARIABLE_BYTES = 64 * 1024**2  # a variable pickled larger is not kept
+SNAPSHOT_TOTAL_BYTES = 256 * 1024**2
+SNAPSHOT_TIMEOUT = 60.0  # seconds the worker gets to pickle or unpickle its variables
 
 
 class Sandbox:
@@ -50,6 +56,7 @@ class Sandbox:
         self._timeout = config.cell_timeout  # the limit of the cell that ran last
         self._scratch_walked = float("-inf")  # when the scratch was last measured (monotonic)
         self._scratch_over = False  # what that measure found
+        self._spawned = 0  # workers started so far
 
     @property
     def mode(self) -> str:
@@ -60,6 +67,13 @@ class Sandbox:
     def answer(self) -> dict[str, Any]:
         """The last known answer, `{"content": str, "ready": bool}`; it survives restarts."""
         return self._answer.as_dict()
+
+    @property
+    def worker(self) -> int:
+        """Which worker runs now (each one started counts up, so a replaced one has a new number);
+        0 when none does."""
+        alive = self._session is not None and self._session.ended() is None
+        return self._spawned if alive else 0
 
     @property
     def scratch_dir(self) -> Path | None:
@@ -89,6 +103,32 @@ class Sandbox:
             self.close()
             raise
 
+    def preset_answer(self, content: str) -> None:
+        """Set the REPL's answer to `content`, not ready (a follow-up starts from the last answer)."""
+        self._answer = Answer(content, False)
+        if self._session is not None:
+            self.execute(f'answer["content"], answer["ready"] = {content!r}, False')
+
+    def save_variables(self, target: Path) -> Stored | None:
+        """Have the worker pickle its variables, and copy the snapshot to `target` (the host
+        never unpickles it); None when no worker runs or it gave no answer."""
+        if self._session is None or self._scratch is None or self._session.ended() is not None:
+            return None
+        inside = self._scratch / SNAPSHOT_NAME
+        stored = self._session.store(Save(str(inside), SNAPSHOT_VARIABLE_BYTES, SNAPSHOT_TOTAL_BYTES), SNAPSHOT_TIMEOUT)
+        if stored is not None and not _copy_regular(inside, target, SNAPSHOT_TOTAL_BYTES + 1024**2):
+            return None
+        return stored
+
+    def load_variables(self, source: Path) -> Stored | None:
+        """Bind the variables of a snapshot `save_variables` wrote; None when the worker gave no answer."""
+        self.start()
+        assert self._session is not None and self._scratch is not None
+        inside = self._scratch / SNAPSHOT_NAME
+        if not _copy_regular(source, inside, SNAPSHOT_TOTAL_BYTES + 1024**2):
+            return Stored(kept=[], lost=["(every variable): the snapshot is missing"])
+        return self._session.store(Load(str(inside)), SNAPSHOT_TIMEOUT)
+
     def set_variable(self, name: str, value: Any) -> None:
         """Bind a JSON-able value in the REPL; it is bound again after any restart."""
         if not name.isidentifier() or name in RESERVED:
@@ -113,10 +153,12 @@ class Sandbox:
         try:
             outcome = self._session.run(code, timeout, min(MAX_GRACE, timeout), deadline, self._scratch_full)
         except KeyboardInterrupt:
+            stopped = False
             try:
-                self._keep_answer_of_interrupted_cell()
+                stopped = self._keep_answer_of_interrupted_cell()
             finally:  # even if a second Ctrl-C cuts the wait short
-                self.close()
+                if not (stopped and self.config.keep_after_interrupt):
+                    self.close()
             raise
         except BaseException:  # a broker bug: leave no worker behind
             self.close()
@@ -167,12 +209,14 @@ class Sandbox:
         return [f"The REPL process ended after the previous cell ({reason}) and a new one was "
                 f"started before this cell: {_RESTART_COST}"]
 
-    def _keep_answer_of_interrupted_cell(self) -> None:
-        """On Ctrl-C, give the cell a moment to stop so the answer it set so far is not lost."""
+    def _keep_answer_of_interrupted_cell(self) -> bool:
+        """On Ctrl-C, give the cell a moment to stop so the answer it set so far is not lost;
+        True when it stopped in time."""
         assert self._session is not None
         outcome = self._session.interrupt(INTERRUPT_WAIT)
         if outcome is not None:
             self._answer = outcome.answer
+        return outcome is not None
 
     def close(self) -> None:
         """Stop the worker and everything it started; remove a scratch dir made here."""
@@ -185,6 +229,7 @@ class Sandbox:
 
     def _spawn(self) -> WorkerSession | InProcessSession:
         assert self._scratch is not None
+        self._spawned += 1
         config, scratch = self.config, str(self._scratch)
         init = Init(
             manifest=str(config.manifest_path) if config.manifest_path else None,
@@ -265,3 +310,23 @@ class Sandbox:
         if max(outcome.stdout_chars, outcome.stderr_chars) <= limit:
             return []
         return ["The output was cut from the middle: print less (counts, slices, samples)."]
+
+
+def _copy_regular(source: Path, target: Path, limit: int) -> bool:
+    """Copy a regular file, never through a link (the worker's code may have left one where the
+    snapshot goes), up to `limit` bytes; False when there is no such file."""
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(target.name + ".part")
+        with open(temporary, "wb") as out:
+            os.chmod(temporary, 0o600)
+            shutil.copyfileobj(handle, out)
+        os.replace(temporary, target)
+    return True

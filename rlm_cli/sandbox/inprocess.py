@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rlm_cli.sandbox.calls import Broker, serve_call
-from rlm_cli.sandbox.messages import Init, Result
+from rlm_cli.sandbox.messages import Init, Load, Result, Save, Stored
 from rlm_cli.sandbox.repl import Repl
 
 
@@ -30,6 +30,11 @@ class InProcessSession:
     def set_variable(self, name: str, value: Any) -> None:
         """Bind a name in the namespace."""
         self._repl.set_variable(name, value)
+
+    def store(self, command: Save | Load, timeout: float) -> Stored:
+        """Save or load the variables in this process (`--sandbox none` runs the model's code
+        unisolated anyway)."""
+        return self._repl.store(command)
 
     def run(
         self, code: str, timeout: float, grace: float, deadline: float | None = None,

@@ -17,8 +17,8 @@ from typing import Any, ClassVar, Union
 
 
 class Op(enum.StrEnum):
-    """The `op` of every message. Host to worker: init, exec, set, interrupt, reply. Worker to
-    host: ready, failed, call, result."""
+    """The `op` of every message. Host to worker: init, exec, set, interrupt, reply, save, load.
+    Worker to host: ready, failed, call, result, stored."""
 
     INIT = "init"
     EXEC = "exec"
@@ -29,6 +29,9 @@ class Op(enum.StrEnum):
     FAILED = "failed"
     CALL = "call"
     RESULT = "result"
+    SAVE = "save"
+    LOAD = "load"
+    STORED = "stored"
 
 
 class ProtocolError(ValueError):
@@ -170,11 +173,39 @@ class Result:
     cell: int = 0  # the Exec's number (0: in-process, where there is no channel)
 
 
-Message = Init | Exec | SetVariable | Interrupt | Reply | Ready | Failed | Call | Result
-TO_WORKER = frozenset({Op.INIT, Op.EXEC, Op.SET, Op.INTERRUPT, Op.REPLY})
-TO_HOST = frozenset({Op.READY, Op.FAILED, Op.CALL, Op.RESULT})
+@dataclass(frozen=True)
+class Save:
+    """Pickle the user variables, one by one, into the file `path` (in the worker's scratch);
+    a variable whose pickle passes `max_bytes` (or the total passing `max_total`) is left out."""
+
+    op: ClassVar[Op] = Op.SAVE
+    path: str
+    max_bytes: int
+    max_total: int
+
+
+@dataclass(frozen=True)
+class Load:
+    """Bind the variables a Save wrote to `path` (the worker unpickles them, never the host)."""
+
+    op: ClassVar[Op] = Op.LOAD
+    path: str
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The worker's answer to Save or Load: the names kept, and `lost` ones as "name: why"."""
+
+    op: ClassVar[Op] = Op.STORED
+    kept: list[str]
+    lost: list[str]
+
+
+Message = Init | Exec | SetVariable | Interrupt | Reply | Ready | Failed | Call | Result | Save | Load | Stored
+TO_WORKER = frozenset({Op.INIT, Op.EXEC, Op.SET, Op.INTERRUPT, Op.REPLY, Op.SAVE, Op.LOAD})
+TO_HOST = frozenset({Op.READY, Op.FAILED, Op.CALL, Op.RESULT, Op.STORED})
 _CLASSES: dict[Op, type[Any]] = {
-    cls.op: cls for cls in (Init, Exec, SetVariable, Interrupt, Reply, Ready, Failed, Call, Result)
+    cls.op: cls for cls in (Init, Exec, SetVariable, Interrupt, Reply, Ready, Failed, Call, Result, Save, Load, Stored)
 }
 _BY_NAME = {op.value: op for op in Op}
 MAX_ID = 2**53  # call ids stay exact integers in any JSON reader

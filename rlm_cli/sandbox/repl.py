@@ -21,7 +21,7 @@ from typing import Any
 from rlm_cli.sandbox.alarm import CellAlarm, CellTimeout
 from rlm_cli.sandbox.capture import CappedText
 from rlm_cli.sandbox.contract import RESERVED, Call, make_contract, user_variables
-from rlm_cli.sandbox.messages import Answer, Result
+from rlm_cli.sandbox.messages import Answer, Load, Result, Save, Stored
 from rlm_cli.units import clip
 
 
@@ -59,6 +59,15 @@ class Repl:
     def set_answer(self, answer: Answer) -> None:
         """Carry the answer over, e.g. into a restarted worker."""
         self.answer["content"], self.answer["ready"] = answer.content, answer.ready
+
+    def store(self, command: Save | Load) -> Stored:
+        """Save the user variables to a snapshot file, or bind those a snapshot holds."""
+        from rlm_cli.sandbox import state  # only runs that save or restore need pickle
+
+        if isinstance(command, Save):
+            names = user_variables(self.namespace)
+            return state.save(self.namespace, names, command.path, command.max_bytes, command.max_total)
+        return state.load(self.namespace, command.path, frozenset(self._fixed) | {"answer"})
 
     def run(self, code: str, timeout: float, cell: int = 0) -> Result:
         """Run one cell (numbered `cell` by the host); everything the code does ends up in the

@@ -24,7 +24,18 @@ from rlm_cli.errors import SandboxError
 from rlm_cli.sandbox.calls import Broker
 from rlm_cli.sandbox.channel import Closed, HostChannel
 from rlm_cli.sandbox.drain import RawOutput
-from rlm_cli.sandbox.messages import Exec, Failed, Init, Interrupt, Ready, Result, SetVariable
+from rlm_cli.sandbox.messages import (
+    Exec,
+    Failed,
+    Init,
+    Interrupt,
+    Load,
+    Ready,
+    Result,
+    Save,
+    SetVariable,
+    Stored,
+)
 
 EXIT_WAIT = 1.0  # seconds a worker that closed its channel gets to exit before it is killed
 CHECK_EVERY = 1.0  # seconds between a running cell's `stop_if` checks
@@ -104,6 +115,24 @@ class WorkerSession:
         """Bind a name in the worker (ordered before any later cell)."""
         with contextlib.suppress(OSError):  # a dead worker's successor gets it in its init
             self._channel.send(SetVariable(name, value))
+
+    def store(self, command: Save | Load, timeout: float) -> Stored | None:
+        """Have the worker save or load its variables; None when it did not answer in `timeout`
+        seconds (it is then closed: a worker stuck in a pickle is no use)."""
+        self._channel.expect_stored()
+        try:
+            self._channel.send(command)
+        except OSError:
+            return None
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            event = self._channel.next_event(left)
+            if isinstance(event, Stored):
+                return event
+            if isinstance(event, Closed):
+                return None
+        self.close()
+        return None
 
     def run(
         self, code: str, timeout: float, grace: float, deadline: float | None = None,

@@ -29,11 +29,13 @@ from rlm_cli.sandbox.messages import (
     Failed,
     Init,
     Interrupt,
+    Load,
     Message,
     Op,
     Ready,
     Reply,
     Result,
+    Save,
     SetVariable,
 )
 from rlm_cli.sandbox.repl import Repl, load_context
@@ -171,6 +173,8 @@ def serve(sock: socket.socket) -> None:
             channel.send(result)
         elif isinstance(command, SetVariable):
             repl.set_variable(command.name, command.value)
+        elif isinstance(command, Save | Load):
+            channel.send(repl.store(command))
 
 
 def _die_with_parent() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -15,7 +16,7 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from tests.e2e.helpers import FAKE_KEY
-from tests.fakes.provider import FakeProvider, code, script
+from tests.fakes.provider import FakeProvider, Reply, Request, code, script
 
 pytestmark = pytest.mark.anyio
 
@@ -51,7 +52,7 @@ async def connect(provider: FakeProvider, root: Path) -> AsyncIterator[tuple[Cli
 async def test_lists_ask_and_describe_with_described_arguments(provider: FakeProvider, project: Path) -> None:
     async with connect(provider, project) as (session, _):
         tools = {tool.name: tool for tool in (await session.list_tools()).tools}
-    assert set(tools) == {"ask", "describe"}
+    assert set(tools) == {"ask", "describe", "follow_up"}
     schema = tools["ask"].input_schema
     assert schema["required"] == ["sources", "question"]
     assert all(field.get("description") for field in schema["properties"].values())
@@ -114,7 +115,7 @@ async def test_cancelling_a_call_stops_the_run_and_its_worker(provider: FakeProv
             group.cancel_scope.cancel()  # the client gives up: notifications/cancelled
         await wait_for(lambda: not run_processes & set(descendants(server)))
         assert server in children_of(os.getpid())  # the server lives on and still answers
-        assert len((await session.list_tools()).tools) == 2
+        assert len((await session.list_tools()).tools) == 3
     (trace,) = (isolated_env / "state" / "rlm" / "runs").glob("*.jsonl")
     finished = json.loads(trace.read_text().splitlines()[-1])  # stopped as on Ctrl-C, not killed
     assert finished["event"] == "RunFinished" and finished["stopped_by"] == "interrupt"
@@ -193,3 +194,30 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
             await anyio.sleep(0.05)
 
 
+
+
+async def test_follow_up_continues_an_earlier_run_inside_the_root_only(provider: FakeProvider, project: Path, tmp_path: Path) -> None:
+    def root(request: Request) -> Reply:
+        follow = "again?" in str(request.messages[1]["content"])
+        turns = [code("print(len(notes))"), code("FINAL(f'{len(notes)} notes, before: {answer[\"content\"]}')")] if follow else [
+            code("notes = context.grep('note')", "print(len(notes))"), code("FINAL(f'{len(notes)} notes')")]
+        return turns[min(request.turn, len(turns) - 1)]
+
+    provider.root_script = root
+    outside = tmp_path / "outside.txt"
+    outside.write_text("note 1\n", encoding="utf-8")
+    env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY}
+    flags = ["--model", "openai/root", "--api-base", provider.url]
+    done = subprocess.run([sys.executable, "-m", "rlm_cli", "ask", str(outside), "how many?", *flags, "--json"],
+                          env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    elsewhere = json.loads(done.stdout)["run_id"]
+    async with connect(provider, project) as (session, _):
+        first = await session.call_tool("ask", {"sources": ["notes.txt"], "question": "how many?"})
+        assert first.structured_content is not None and first.structured_content["answer"] == "300 notes"
+        again = await session.call_tool("follow_up", {"run_id": first.structured_content["run_id"], "question": "again?"})
+        assert not again.is_error, again.content
+        assert again.structured_content is not None
+        assert again.structured_content["answer"] == "300 notes, before: 300 notes"
+        refused = await session.call_tool("follow_up", {"run_id": elsewhere, "question": "again?"})
+    assert refused.is_error and "outside the server's root" in refused.content[0].text  # type: ignore[union-attr]
