@@ -20,7 +20,7 @@ from rlm_cli.ingest.walk import Candidate, Walker
 from rlm_cli.urls import without_credentials
 
 BACKENDS = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "http": "aiohttp", "https": "aiohttp"}
-EXTRA = "pip install 'rlm-cli[remote]'"
+EXTRAS = {"gs": "gcs", "gcs": "gcs"}  # the others come with the remote extra
 # One streamed GET per object: with more, s3fs holds whole 50 MiB ranges in memory (10 at once).
 _OPTIONS: dict[str, dict[str, Any]] = {"s3": {"max_concurrency": 1}}
 _HINT = "check the URL; credentials come from the backend's usual places (AWS_* variables or ~/.aws for s3://, gcloud for gs://)"
@@ -99,8 +99,10 @@ def _filesystem(url: str) -> tuple[Any, str]:
 
         fsspec.get_filesystem_class(scheme)  # raises ImportError when the backend is not installed
     except ImportError:
-        raise InputError(f"reading {scheme}:// sources needs fsspec and {BACKENDS[scheme]}", hint=f"install the extra: {EXTRA}") from None
-    return _call(lambda: url_to_fs(url, **_OPTIONS.get(scheme, {})), without_credentials(url))
+        extra = EXTRAS.get(scheme, "remote")
+        raise InputError(f"reading {scheme}:// sources needs fsspec and {BACKENDS[scheme]}", hint=f"install the extra: pip install 'rlm-cli[{extra}]'") from None
+    # A fresh instance per run: a cached one would list what an earlier run in this process saw.
+    return _call(lambda: url_to_fs(url, skip_instance_cache=True, **_OPTIONS.get(scheme, {})), without_credentials(url))
 
 
 def _call(action: Any, shown: str, passing: type[Exception] = RlmError) -> Any:
