@@ -170,3 +170,11 @@ def test_only_the_named_transports_are_allowed_inside_git() -> None:
 )
 def test_which_urls_are_git_repositories(source: str, git_url: bool) -> None:
     assert gitsource.is_git_url(source) is git_url
+
+
+def test_a_url_with_a_path_for_a_question_is_told_the_question_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rlm_cli.runner import split_sources
+
+    monkeypatch.chdir(write_tree(tmp_path, {"README.md": "hi\n"}))
+    with pytest.raises(InputError, match="missing QUESTION: the last argument, 'README.md', is a path"):
+        split_sources(["https://github.com/org/repo", "README.md"], None, stdin_is_tty=True)
