@@ -176,5 +176,5 @@ def test_a_url_with_a_path_for_a_question_is_told_the_question_is_missing(tmp_pa
     from rlm_cli.runner import split_sources
 
     monkeypatch.chdir(write_tree(tmp_path, {"README.md": "hi\n"}))
-    with pytest.raises(InputError, match="missing QUESTION: the last argument, 'README.md', is a path"):
+    with pytest.raises(InputError, match=r"missing QUESTION: the last argument, 'README\.md', is a path"):
         split_sources(["https://github.com/org/repo", "README.md"], None, stdin_is_tty=True)
