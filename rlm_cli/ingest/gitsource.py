@@ -181,6 +181,7 @@ def _git(args: list[str], clock: Clock, doing: str) -> str:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
+        clock.check(doing)  # the run's --timeout, said as it is said everywhere
         raise InputError(f"git took more than {timeout:g} s {doing}", hint=_HINT) from None
     except BaseException:  # Ctrl-C: no git left behind
         os.killpg(process.pid, signal.SIGKILL)

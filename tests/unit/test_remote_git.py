@@ -178,3 +178,40 @@ def test_a_url_with_a_path_for_a_question_is_told_the_question_is_missing(tmp_pa
     monkeypatch.chdir(write_tree(tmp_path, {"README.md": "hi\n"}))
     with pytest.raises(InputError, match=r"missing QUESTION: the last argument, 'README\.md', is a path"):
         split_sources(["https://github.com/org/repo", "README.md"], None, stdin_is_tty=True)
+
+
+def test_an_older_commit_unused_for_a_day_is_dropped_when_a_new_one_is_cloned(tmp_path: Path, cache: Path, remote: tuple[str, Path]) -> None:
+    import os
+    import time
+
+    url, work = remote
+    run([url], tmp_path / "a")
+    (home,) = cache.iterdir()
+    stale, recent = home / ("0" * 40), home / ("1" * 40)
+    stale.mkdir()
+    recent.mkdir()
+    day_ago = time.time() - gitsource.KEEP_OTHER_COMMITS - 60
+    os.utime(stale, (day_ago, day_ago))
+    write_tree(work, {"src/app.py": "VERSION = 'four'\n"})
+    git("commit", "-qam", "four", cwd=work)
+    git("push", "-q", url, "main", cwd=work)
+    run([url], tmp_path / "b")
+    assert not stale.exists() and recent.exists()
+    assert (home / git("rev-parse", "main", cwd=work)).is_dir()
+
+
+def test_a_git_that_hangs_is_stopped_at_the_deadline_with_its_children(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    fake = write_tree(tmp_path / "bin", {"git": f"#!/bin/sh\nsleep 30 &\necho $! > {tmp_path}/child\nwait\n"})
+    (fake / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:/usr/bin:/bin")
+    started = time.monotonic()
+    with pytest.raises(InputError, match=r"--timeout 0\.5 s passed while listing https://example\.com/org/repo\.git"):
+        gitsource.clone("https://example.com/org/repo.git", None, Clock(0.5))
+    assert time.monotonic() - started < 5
+    child = int((tmp_path / "child").read_text())
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{child}").exists() and "Z" not in Path(f"/proc/{child}/stat").read_text().split()[2] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not Path(f"/proc/{child}").exists() or Path(f"/proc/{child}/stat").read_text().split()[2] == "Z"
