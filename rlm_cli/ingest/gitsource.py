@@ -38,8 +38,7 @@ _HINT = "check the URL and your access to it (git's own credential helpers and s
 class Clone:
     """A checked-out commit of a repository in the cache."""
 
-    directory: Path
-    commit: str
+    directory: Path  # named by its commit
     name: str  # the repository's name: its files are shown as `name/path`
 
 
@@ -78,12 +77,12 @@ def check_url(url: str) -> None:
         raise InputError(f"refused git source {without_credentials(url)}: {reason}", hint=_HINT)
 
 
-def clone(url: str, ref: str | None, clock: Clock, cache: Path | None = None) -> Clone:
+def clone(url: str, ref: str | None, clock: Clock) -> Clone:
     """The commit `ref` (default: the remote's HEAD) of `url`, cloned once and then reused."""
     check_url(url)
     if ref is not None and (ref.startswith("-") or not ref.strip() or any(ch.isspace() or ch in ":^~?*[\\" for ch in ref)):
         raise InputError(f"refused --ref {ref!r}: not a branch, tag or commit name", hint=_HINT)
-    home = (cache or cache_root()) / hashlib.sha256(without_credentials(url).encode()).hexdigest()[:16]
+    home = cache_root() / hashlib.sha256(without_credentials(url).encode()).hexdigest()[:16]
     wanted, commit = _resolve(url, ref, clock)
     directory = home / commit
     if directory.is_dir():
@@ -91,7 +90,7 @@ def clone(url: str, ref: str | None, clock: Clock, cache: Path | None = None) ->
     else:
         directory = _fetch(url, wanted, home, clock)
         _drop_stale(home, keep=directory)
-    return Clone(directory, directory.name, _name(url))
+    return Clone(directory, _name(url))
 
 
 def _name(url: str) -> str:

@@ -7,6 +7,7 @@ credentials come from each backend's usual places (AWS_* variables, ~/.aws, gclo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -42,15 +43,21 @@ def add_objects(url: str, walker: Walker, spool: Spool, limits: Limits, gitignor
         walker.skipped.append(Skipped(shown, "not found"))
         walker.missing.append(shown)
         return
-    if info["type"] != "directory":
+    if info["type"] == "directory":
+        _add_prefix(fs, path, shown, walker, spool, limits, gitignore)
+    else:
         _download(fs, path, Candidate(shown, "", info.get("size"), explicit=True), walker, spool)
-        return
+
+
+def _add_prefix(fs: Any, path: str, shown: str, walker: Walker, spool: Spool, limits: Limits, gitignore: bool) -> None:
+    """Every object under a prefix, in key order, by the rules of a directory walk."""
     base = path.rstrip("/") + "/"
     found: dict[str, dict[str, Any]] = _call(lambda: fs.find(path, detail=True), shown)
     files = {key.removeprefix(base): item for key, item in sorted(found.items()) if key.startswith(base)}
     rules_of = _rules(fs, base, files, spool) if gitignore else lambda folder: IgnoreRules()
     prefix, reported = shown.rstrip("/") + "/", set()
     for relative, item in files.items():
+        spool.clock.check("reading " + shown)
         if (skip := walker.listed_skip(relative, rules_of)) is not None:
             if skip[0] not in reported:  # a skipped folder is reported once, as a walk does
                 reported.add(skip[0])
@@ -73,7 +80,7 @@ def _download(fs: Any, path: str, candidate: Candidate, walker: Walker, spool: S
     walker.add_file(candidate)
 
 
-def _rules(fs: Any, base: str, files: dict[str, dict[str, Any]], spool: Spool) -> Any:
+def _rules(fs: Any, base: str, files: dict[str, dict[str, Any]], spool: Spool) -> Callable[[str], IgnoreRules]:
     """`rules_of(folder)`: the gitignore rules in force in a folder of the listing, from the
     .gitignore objects found in it and above it (each fetched once, when first needed)."""
     ignores = {relative.removesuffix(".gitignore") for relative in files if relative.rsplit("/", 1)[-1] == ".gitignore"}

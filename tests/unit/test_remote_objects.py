@@ -77,6 +77,12 @@ def test_a_missing_object_is_named(tmp_path: Path, s3: FakeS3) -> None:
         run([f"s3://{BUCKET}/nothing.log"], tmp_path)
 
 
+def test_the_runs_timeout_stops_a_download(tmp_path: Path, s3: FakeS3) -> None:
+    url = s3.put("logs/app.log", "x" * 1024 * 1024)
+    with pytest.raises(InputError, match=f"--timeout 0.001 s passed while downloading {url}"):
+        run([url], tmp_path, timeout=0.001)
+
+
 def test_a_backend_failure_is_one_clear_error(tmp_path: Path, s3: FakeS3, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
