@@ -65,6 +65,7 @@ TimeoutOpt = Annotated[float | None, typer.Option("--timeout", callback=above_ze
 IncludeOpt = Annotated[list[str] | None, typer.Option("--include", help="Only files matching this glob (repeatable).", rich_help_panel=INPUT)]
 ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude", help="Skip files matching this glob (repeatable).", rich_help_panel=INPUT)]
 GitignoreOpt = Annotated[bool | None, typer.Option("--gitignore/--no-gitignore", help="Honour .gitignore files in directory walks. \\[default: gitignore]", rich_help_panel=INPUT)]
+RefOpt = Annotated[str | None, typer.Option("--ref", help="Branch, tag or full commit hash to clone from git URL sources. \\[default: the remote's HEAD]", rich_help_panel=INPUT)]
 PathsFromOpt = Annotated[str | None, typer.Option("--paths-from", help="Read more source paths (NUL- or newline-separated) from this file, or - for stdin.", rich_help_panel=INPUT)]
 CellTimeoutOpt = Annotated[float | None, typer.Option("--cell-timeout", min=0.1, help="Seconds one REPL cell may run. \\[default: 120]", rich_help_panel=SANDBOX)]
 AllowNetOpt = Annotated[bool | None, typer.Option("--allow-net", help="Let the REPL open network connections.", rich_help_panel=SANDBOX)]
@@ -105,7 +106,7 @@ ASK_EPILOG = (
 @app.command(epilog=ASK_EPILOG, cls=ModelOptionCommand)
 @handles_errors
 def ask(
-    arguments: Annotated[list[str], typer.Argument(metavar="[SOURCE]... QUESTION", help="Files, directories, globs, or - for stdin; the last argument is the question.", show_default=False)],
+    arguments: Annotated[list[str], typer.Argument(metavar="[SOURCE]... QUESTION", help="Files, directories, globs, git or s3:// gs:// https:// URLs, or - for stdin; the last argument is the question.", show_default=False)],
     model: ModelOpt = None,
     sub_model: SubModelOpt = None,
     api_base: ApiBaseOpt = None,
@@ -128,6 +129,7 @@ def ask(
     follow_links: FollowLinksOpt = None,
     max_file_size: MaxFileOpt = None,
     paths_from: PathsFromOpt = None,
+    ref: RefOpt = None,
     sandbox: SandboxOpt = None,
     cell_timeout: CellTimeoutOpt = None,
     allow_net: AllowNetOpt = None,
@@ -157,7 +159,7 @@ def ask(
         "max_iterations": max_iterations, "max_cost": max_cost, "max_sub_calls": max_sub_calls,
         "max_tokens": max_tokens, "timeout": timeout, "concurrency": concurrency,
         "include": tuple(include) if include else None, "exclude": tuple(exclude) if exclude else None,
-        "gitignore": gitignore, "follow_links": follow_links, "max_file_size": max_file_size, "sandbox": sandbox,
+        "gitignore": gitignore, "follow_links": follow_links, "max_file_size": max_file_size, "git_ref": ref, "sandbox": sandbox,
         "cell_timeout": cell_timeout, "allow_net": allow_net,
         "allow_write": tuple(allow_write) if allow_write else None,
         "progress": progress, "trace": False if no_trace else None, "cite": False if no_cite else None,

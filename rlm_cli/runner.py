@@ -31,6 +31,7 @@ from rlm_cli.result import RunResult
 from rlm_cli.settings import Settings
 from rlm_cli.signals import stop_signals_interrupt
 from rlm_cli.uptime import elapsed, process_started
+from rlm_cli.urls import without_credentials
 
 if TYPE_CHECKING:
     from rlm_cli.chat import Stop
@@ -94,7 +95,9 @@ def _refuse_path_as_question(sources: list[str], question: str) -> None:
     """`rlm ask repo` or `rlm ask repo small.log`: the last argument names a path, not a question."""
     if question == "-" or any(c.isspace() for c in question) or not os.path.lexists(question):
         return
-    missing = [s for s in sources if s != "-" and not os.path.lexists(s) and not glob.glob(s, recursive=True)]
+    from rlm_cli.ingest.remote import is_remote
+
+    missing = [s for s in sources if s != "-" and not os.path.lexists(s) and not glob.glob(s, recursive=True) and not is_remote(s)]
     if missing:  # `rlm ask "why?" small.log`: the question came first
         raise InputError(
             f"the question comes last, but {question!r} is a path and {missing[0]!r} is not",
@@ -407,7 +410,7 @@ def _naming(sources: list[str], paths_from: str | None) -> str:
     named = ["stdin" if source == "-" else source for source in sources or ([] if paths_from else ["-"])]
     if paths_from:
         named.append(f"the paths in {'stdin' if paths_from == '-' else paths_from}")
-    return named[0] if len(named) == 1 else f"{len(named)} sources"
+    return without_credentials(named[0]) if len(named) == 1 else f"{len(named)} sources"
 
 
 def warm_up_litellm() -> None:

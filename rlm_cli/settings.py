@@ -65,6 +65,7 @@ class Settings:
     gitignore: bool = field(default=True, metadata=_doc("Honour .gitignore files in directory walks."))
     follow_links: bool = field(default=False, metadata=_doc("Follow links that lead out of a directory being walked."))
     max_file_size: Bytes = field(default=Bytes(50 * 1024**2), metadata=_doc("Skip larger files in directory walks (files named explicitly are always read).", minimum=1))
+    git_ref: str | None = field(default=None, metadata=_doc("Branch, tag or full commit hash to clone from git URL sources (default: the remote's HEAD).", example="v1.2.0"))
     max_stdin: Bytes = field(default=Bytes(64 * 1024**3), metadata=_doc("Bytes of stdin spooled at most.", minimum=1))
     pdf_timeout: float = field(default=60.0, metadata=_doc("Seconds to parse one PDF.", above=0))
     pdf_memory: Bytes = field(default=Bytes(1024**3), metadata=_doc("Heap the PDF parser may use.", minimum=1))

@@ -22,6 +22,7 @@ from rlm_cli.keys import secret_variables, stored_values
 from rlm_cli.result import RunResult
 from rlm_cli.settings import Settings, state_dir
 from rlm_cli.units import clip
+from rlm_cli.urls import without_credentials
 
 MAX_FIELD_CHARS = 50_000
 # The answer is the product of the run: `rlm show` prints it from the trace, so it is kept whole.
@@ -75,7 +76,8 @@ def spellings(secret: str) -> set[str]:
 
 
 class Redactor:
-    """Replaces every key value (environment, `.env`, keys file) in a text, in each of its spellings."""
+    """Replaces every key value (environment, `.env`, keys file) in a text, in each of its spellings,
+    and drops the credentials written into URLs."""
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self.secrets = sorted({form for value in secret_values(env) for form in spellings(value)}, key=len, reverse=True)
@@ -83,7 +85,7 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
-        return text
+        return without_credentials(text)
 
 
 class TraceWriter:

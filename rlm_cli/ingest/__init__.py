@@ -24,6 +24,7 @@ from rlm_cli.ingest.clock import Clock
 from rlm_cli.ingest.documents import Limits, examine_all
 from rlm_cli.ingest.mounts import readable_roots
 from rlm_cli.ingest.pdfs import PdfParser
+from rlm_cli.ingest.remote import add_remote, is_remote
 from rlm_cli.ingest.spool import Spool
 from rlm_cli.ingest.walk import Candidate, Walker, read_path_list
 
@@ -42,6 +43,7 @@ class IngestOptions:
     max_file_size: int = 50 * 1024 * 1024
     mmap_threshold: int = 256 * 1024 * 1024
     max_stdin: int = 64 * 1024**3  # bytes of stdin spooled at most
+    git_ref: str | None = None  # what git URL sources check out (None: the remote's HEAD)
     pdf_timeout: float = 60.0  # seconds one PDF may take to parse
     pdf_memory: int = 1024**3  # bytes of heap the PDF parser may use
     timeout: float | None = None  # the run's --timeout: ingestion stops when it passes
@@ -49,7 +51,7 @@ class IngestOptions:
     @classmethod
     def from_settings(cls, settings: Settings) -> IngestOptions:
         """The options a run's Settings give."""
-        names = ("include", "exclude", "gitignore", "follow_links", "max_file_size", "max_stdin", "pdf_timeout", "pdf_memory", "timeout")
+        names = ("include", "exclude", "gitignore", "follow_links", "max_file_size", "max_stdin", "git_ref", "pdf_timeout", "pdf_memory", "timeout")
         return cls(**{name: getattr(settings, name) for name in names})
 
 
@@ -126,6 +128,8 @@ def _ingest(
     for source in [*sources, *_listed(paths_from, stream)]:
         if source == "-":
             _add_stdin(walker, spool, stream, options.max_stdin)
+        elif is_remote(source):
+            add_remote(source, walker, spool, options)
         else:
             walker.add_source(source)
     entries: list[dict[str, Any]] = []

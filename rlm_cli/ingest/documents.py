@@ -48,8 +48,8 @@ def examine(candidate: Candidate, limits: Limits, spool: Spool, pdfs: PdfParser,
         size = candidate.size
         if size is None:  # a short first read of a regular file is the whole file
             size = candidate.size = len(head) if len(head) < decode.HEAD else os.fstat(fd).st_size
-        if size > limits.max_file_size and not candidate.explicit:
-            return Skipped(candidate.path, f"too large: {size:,} bytes over --max-file-size {limits.max_file_size:,}")
+        if (skipped := too_large(candidate, size, limits)) is not None:
+            return skipped
         if head.startswith(b"%PDF-") or (candidate.path.lower().endswith(".pdf") and head.find(b"%PDF-", 0, 1024) != -1):
             return pdfs.extract(candidate.path, candidate.file, size)
         bom = decode.bom_encoding(head)
@@ -65,6 +65,13 @@ def examine(candidate: Candidate, limits: Limits, spool: Spool, pdfs: PdfParser,
         os.close(fd)
     decoded = decode.measure(data, bom)
     return _entry(candidate, candidate.file, decoded, len(data), mapped=False, offset=0)
+
+
+def too_large(candidate: Candidate, size: int, limits: Limits) -> Skipped | None:
+    """A walked file past --max-file-size is skipped (a file named explicitly is always read)."""
+    if size > limits.max_file_size and not candidate.explicit:
+        return Skipped(candidate.path, f"too large: {size:,} bytes over --max-file-size {limits.max_file_size:,}")
+    return None
 
 
 def _open_folder(folder: str | None) -> int | None:

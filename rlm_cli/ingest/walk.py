@@ -10,6 +10,7 @@ import glob
 import operator
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -95,8 +96,11 @@ class Walker:
         self._seen_dirs: set[tuple[int, int]] = set()
         self._seen_files: dict[tuple[int, int], str] = {}
 
-    def add_source(self, source: str) -> None:
-        """A file, a directory, or a shell-style glob (with ** for any depth)."""
+    def add_source(self, source: str, shown_as: str | None = None) -> None:
+        """A file, a directory, or a shell-style glob (with ** for any depth).
+
+        `shown_as`: how a directory's files are named instead of by its path (a clone: "repo/").
+        """
         if not os.path.lexists(source) and _GLOB_MAGIC & set(source):
             matches = sorted(glob.glob(source, recursive=True))
             if not matches:
@@ -105,13 +109,13 @@ class Walker:
             for match in matches:
                 self._add_path(match, named=False)
             return
-        self._add_path(source, named=True)
+        self._add_path(source, named=True, shown_as=shown_as)
 
     def add_file(self, candidate: Candidate) -> None:
         """A file prepared elsewhere (spooled stdin)."""
         self.candidates.append(candidate)
 
-    def _add_path(self, source: str, *, named: bool) -> None:
+    def _add_path(self, source: str, *, named: bool, shown_as: str | None = None) -> None:
         shown = display(os.path.normpath(source))
         try:
             info = os.stat(source)
@@ -123,7 +127,7 @@ class Walker:
             self._skip(shown, f"unreadable: {error.strerror}")
             return
         if stat.S_ISDIR(info.st_mode):
-            self._walk(source, info)
+            self._walk(source, info, _display_prefix(source) if shown_as is None else shown_as)
         elif not stat.S_ISREG(info.st_mode):
             self._skip(shown, "not a regular file")
         elif named or self._filter.wants_file(shown):
@@ -146,9 +150,8 @@ class Walker:
         folder, name = listed or (None, "")
         self.candidates.append(Candidate(shown, file, size, size is not None, "text", folder, name))
 
-    def _walk(self, source: str, info: os.stat_result) -> None:
+    def _walk(self, source: str, info: os.stat_result, prefix: str) -> None:
         root = Path(os.path.abspath(source))
-        prefix = _display_prefix(source)
         if (info.st_dev, info.st_ino) in self._seen_dirs:
             self._skip(prefix or ".", "already included")
             return
@@ -234,9 +237,38 @@ class Walker:
         self._seen_dirs.add((info.st_dev, info.st_ino))
         return folder, child + "/", rules, info.st_dev
 
+    def listed_skip(self, relative: str, rules_of: Callable[[str], IgnoreRules]) -> tuple[str, str] | None:
+        """Why a file named by a listing (an object store's prefix) is left out, as (what, reason),
+        by the rules of a walk; `what` is the file or its first skipped folder ("logs/.git/").
+
+        `rules_of(folder)` gives the gitignore rules in force inside a folder ("" or "a/b/").
+        """
+        folder = ""
+        *folders, name = relative.split("/")
+        for part in folders:
+            child, rules = folder + part, rules_of(folder)
+            reason = (
+                "version control" if part in VCS_DIRS
+                else CREDENTIAL_REASON if _is_credentials(child)
+                else "ignored (.gitignore)" if rules and rules.ignored(child, is_dir=True)
+                else "excluded (--exclude)" if self._filter.excludes_dir(child)
+                else None
+            )
+            if reason:
+                return child + "/", reason
+            folder = child + "/"
+        rules = rules_of(folder)
+        reason = (
+            CREDENTIAL_REASON if name in _CREDENTIAL_NAMES and _is_credentials(relative)
+            else "ignored (.gitignore)" if rules and rules.ignored(relative)
+            else "excluded (--include/--exclude)" if self._filter.active and not self._filter.wants_file(relative)
+            else None
+        )
+        return (relative, reason) if reason else None
+
     def _credentials(self, path: str) -> bool:
         """True for a credential file or folder; recorded so the sandbox hides it too."""
-        if any(path.endswith("/" + name) for name in CREDENTIALS):
+        if _is_credentials(path):
             self.hidden.append(path)
             return True
         return False
@@ -251,6 +283,11 @@ class Walker:
 
     def _skip(self, path: str, reason: str) -> None:
         self.skipped.append(Skipped(path if path.isascii() else display(path), reason))
+
+
+def _is_credentials(path: str) -> bool:
+    """True when a path ends in one of the CREDENTIALS."""
+    return any(("/" + path).endswith("/" + name) for name in CREDENTIALS)
 
 
 def display(path: str) -> str:
