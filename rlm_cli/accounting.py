@@ -21,27 +21,53 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = 0.0
+    cached_input_tokens: int = 0  # of the prompt tokens, those read from the provider's prompt cache
 
     @property
     def tokens(self) -> int:
         """Prompt and completion tokens together."""
         return self.prompt_tokens + self.completion_tokens
 
-    def add(self, prompt: int, completion: int, cost: float | None) -> None:
+    def add(self, prompt: int, completion: int, cost: float | None, cached_input: int = 0) -> None:
         """Count one model call (`cost` None: its price is not known)."""
         self.prompt_tokens += prompt
         self.completion_tokens += completion
         self.cost_usd = total_cost([self.cost_usd, cost])
+        self.cached_input_tokens += cached_input
 
     def as_dict(self) -> dict[str, Any]:
-        """The bucket form of RunResult.usage: prompt_tokens, completion_tokens, cost_usd."""
-        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "cost_usd": self.cost_usd}
+        """The bucket form of RunResult.usage: prompt_tokens, completion_tokens, cost_usd,
+        cached_input_tokens."""
+        return {
+            "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "cost_usd": self.cost_usd,
+            "cached_input_tokens": self.cached_input_tokens,
+        }
 
     @classmethod
     def of(cls, bucket: Mapping[str, Any] | None) -> Usage:
         """A bucket read back from its dict form (a trace, `--json`); missing counts are 0."""
         bucket = bucket or {}
-        return cls(int(bucket.get("prompt_tokens", 0)), int(bucket.get("completion_tokens", 0)), bucket.get("cost_usd"))
+        return cls(
+            int(bucket.get("prompt_tokens", 0)), int(bucket.get("completion_tokens", 0)), bucket.get("cost_usd"),
+            int(bucket.get("cached_input_tokens", 0)),
+        )
+
+
+@dataclass
+class Savings:
+    """Calls answered from the response cache: how many, and what they would have cost (not spent)."""
+
+    calls: int = 0
+    usage: Usage = field(default_factory=Usage)
+
+    def add(self, prompt: int, completion: int, cost: float | None) -> None:
+        """Count one call answered from the cache, with the usage of the reply it reused."""
+        self.calls += 1
+        self.usage.add(prompt, completion, cost)
+
+    def as_dict(self) -> dict[str, Any]:
+        """RunResult.usage["cached"]: calls, and the prompt_tokens, completion_tokens and cost_usd saved."""
+        return {"calls": self.calls, "prompt_tokens": self.usage.prompt_tokens, "completion_tokens": self.usage.completion_tokens, "cost_usd": self.usage.cost_usd}
 
 
 @dataclass
@@ -52,18 +78,31 @@ class Ledger:
     sub: Usage = field(default_factory=Usage)
     total: Usage = field(default_factory=Usage)
     by_depth: dict[int, dict[str, Usage]] = field(default_factory=dict)
+    cached: Savings = field(default_factory=Savings)
 
-    def add(self, role: str, prompt: int, completion: int, cost: float | None, *, depth: int | None = None) -> None:
-        """Count one call under `role` ("root" or "sub"), and under the depth it was made at."""
+    def add(
+        self, role: str, prompt: int, completion: int, cost: float | None, *, depth: int | None = None,
+        cached_input: int = 0, from_cache: bool = False,
+    ) -> None:
+        """Count one call under `role` ("root" or "sub"), and under the depth it was made at.
+
+        A call answered from the response cache (`from_cache`) spent nothing: its usage is what
+        it saved, counted under `cached` only.
+        """
+        if from_cache:
+            self.cached.add(prompt, completion, cost)
+            return
         buckets = [self.root if role == "root" else self.sub, self.total]
         if depth is not None:
             buckets.append(self.by_depth.setdefault(depth, {}).setdefault(role, Usage()))
         for bucket in buckets:
-            bucket.add(prompt, completion, cost)
+            bucket.add(prompt, completion, cost, cached_input)
 
     def as_dict(self) -> dict[str, Any]:
-        """RunResult.usage: root, sub, total and by_depth (depths as strings, JSON keys)."""
+        """RunResult.usage: root, sub, total, cached (what the response cache saved) and by_depth
+        (depths as strings, JSON keys)."""
         usage: dict[str, Any] = {"root": self.root.as_dict(), "sub": self.sub.as_dict(), "total": self.total.as_dict()}
+        usage["cached"] = self.cached.as_dict()
         usage["by_depth"] = {str(d): {r: u.as_dict() for r, u in roles.items()} for d, roles in self.by_depth.items()}
         return usage
 
@@ -79,8 +118,8 @@ def total_cost(costs: Iterable[float | None]) -> float | None:
 
 
 def empty_usage() -> dict[str, dict[str, Any]]:
-    """RunResult.usage of a run that made no call: zeroed root, sub and total."""
-    return {part: Usage().as_dict() for part in (*ROLES, "total")}
+    """RunResult.usage of a run that made no call: zeroed root, sub, total and cached."""
+    return {**{part: Usage().as_dict() for part in (*ROLES, "total")}, "cached": Savings().as_dict()}
 
 
 class Linked(Protocol):
@@ -103,11 +142,14 @@ def payers(run: L) -> list[L]:
     return chain
 
 
-def charge(ledgers: Iterable[Ledger], role: str, prompt: int, completion: int, cost: float | None, *, depth: int | None = None) -> None:
+def charge(
+    ledgers: Iterable[Ledger], role: str, prompt: int, completion: int, cost: float | None, *,
+    depth: int | None = None, cached_input: int = 0, from_cache: bool = False,
+) -> None:
     """Charge one call to the payers' ledgers (see `payers`): the run that made it under `role`,
     every ancestor under "sub" (seen from above, all a child spends is sub-call spending)."""
     for level, ledger in enumerate(ledgers):
-        ledger.add(role if level == 0 else "sub", prompt, completion, cost, depth=depth)
+        ledger.add(role if level == 0 else "sub", prompt, completion, cost, depth=depth, cached_input=cached_input, from_cache=from_cache)
 
 
 def charged_when_finished(kind: str) -> bool:

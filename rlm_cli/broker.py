@@ -273,6 +273,8 @@ class Broker:
             completion_tokens=completion.completion_tokens if completion else 0,
             cost_usd=completion.cost_usd if completion else None,
             latency_s=time.monotonic() - started, error=error,
+            cached_input_tokens=completion.cached_input_tokens if completion else 0,
+            from_cache=completion.from_cache if completion else False,
         ))
 
 

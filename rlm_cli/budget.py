@@ -60,11 +60,14 @@ class Reservation:
         self.unpriced = unpriced  # True once per run tree: a cost limit cannot apply to this call
         self._open = True
 
-    def settle(self, role: str, prompt_tokens: int, completion_tokens: int, cost: float | None) -> bool:
+    def settle(
+        self, role: str, prompt_tokens: int, completion_tokens: int, cost: float | None, *,
+        cached_input: int = 0, from_cache: bool = False,
+    ) -> bool:
         """Give the reservation back and charge what the call really used (see Budget.charge)."""
         with self.budget._lock:
             self.release()
-            return self.budget.charge(role, prompt_tokens, completion_tokens, cost)
+            return self.budget.charge(role, prompt_tokens, completion_tokens, cost, cached_input=cached_input, from_cache=from_cache)
 
     def release(self) -> None:
         """Give the reservation back: the call was not answered, nothing known was spent."""
@@ -206,8 +209,12 @@ class Budget:
             budget.cost_known = False
         return True
 
-    def charge(self, role: str, prompt_tokens: int, completion_tokens: int, cost: float | None, *, depth: int | None = None) -> bool:
-        """Record one model call (role "root": this run's own model, or "sub").
+    def charge(
+        self, role: str, prompt_tokens: int, completion_tokens: int, cost: float | None, *, depth: int | None = None,
+        cached_input: int = 0, from_cache: bool = False,
+    ) -> bool:
+        """Record one model call (role "root": this run's own model, or "sub"); one answered from
+        the response cache (`from_cache`) is counted as saved, and spends nothing.
 
         True the first time an unpriced call makes a cost limit inapplicable (to say so once).
         """
@@ -215,7 +222,10 @@ class Budget:
         chain = payers(self)
         with self._lock:
             had_price = all(budget.cost_known for budget in chain)
-            charge((budget.ledger for budget in chain), role, prompt_tokens, completion_tokens, cost, depth=depth)
+            charge((budget.ledger for budget in chain), role, prompt_tokens, completion_tokens, cost, depth=depth,
+                   cached_input=cached_input, from_cache=from_cache)
+            if from_cache:
+                return False
             for budget in chain:
                 budget._spend(cost)
             self._changed.notify_all()

@@ -300,7 +300,8 @@ class Engine:
             self.run_id, turn=state.turn, prompt_chars=sum(len(m["content"] or "") for m in messages),
             reply=completion.text, prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens, cost_usd=completion.cost_usd,
-            latency_s=completion.latency_s,
+            latency_s=completion.latency_s, cached_input_tokens=completion.cached_input_tokens,
+            from_cache=completion.from_cache,
         ))
         return completion.text
 

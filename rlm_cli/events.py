@@ -57,6 +57,8 @@ class ModelReplied(Event):
     completion_tokens: int
     cost_usd: float | None
     latency_s: float
+    cached_input_tokens: int = 0  # of the prompt tokens, those read from the provider's prompt cache
+    from_cache: bool = False  # answered from the response cache (a replay): the usage is what it saved
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,8 @@ class SubcallFinished(Event):
     latency_s: float
     error: str | None
     child_run_id: str | None = None
+    cached_input_tokens: int = 0  # of the prompt tokens, those read from the provider's prompt cache
+    from_cache: bool = False  # answered from the response cache: the usage is what it saved
 
 
 @dataclass(frozen=True)

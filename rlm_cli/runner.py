@@ -32,10 +32,11 @@ from rlm_cli.signals import stop_signals_interrupt
 from rlm_cli.uptime import elapsed, process_started
 
 if TYPE_CHECKING:
-    from rlm_cli.chat import Stop
+    from rlm_cli.chat import ChatModel, Stop
     from rlm_cli.citations import CitationReview
     from rlm_cli.engine import EngineConfig, RunOutcome
     from rlm_cli.ingest import IngestResult
+    from rlm_cli.llm import LLMClient
     from rlm_cli.sandbox import SandboxConfig
 
 
@@ -215,7 +216,9 @@ class RunClock:
 class RunSession:
     """The shared pieces of a run tree: the LLM client, the concurrency gate, child runs."""
 
-    def __init__(self, settings: Settings, emit: Emit) -> None:
+    def __init__(self, settings: Settings, emit: Emit, *, replay: bool = False) -> None:
+        """`replay`: the root model's calls are answered from the response cache too (a run
+        repeated to rebuild its state); otherwise only sub-calls are, and root replies are kept."""
         from rlm_cli.failures import Failures
         from rlm_cli.llm import LLMClient
         from rlm_cli.sandbox.libraries import available_libraries
@@ -223,6 +226,7 @@ class RunSession:
         self.settings = settings
         self.emit = emit
         self.llm = LLMClient.from_settings(settings)
+        self.root_llm, self.sub_llm = _models(self.llm, settings, replay=replay)
         self.failures = Failures()  # one failure policy for the whole run tree
         self.gate = threading.BoundedSemaphore(settings.concurrency)
         self.libraries = tuple(available_libraries())
@@ -252,14 +256,14 @@ class RunSession:
         config = self.engine_config(budget.depth)
         stop = parent_stop.child() if parent_stop else Stop()  # a child run ends with its parent
         broker = Broker(
-            run_id=run_id, llm=self.llm, budget=budget, gate=self.gate, concurrency=settings.concurrency,
+            run_id=run_id, llm=self.sub_llm, budget=budget, gate=self.gate, concurrency=settings.concurrency,
             emit=self.emit, corpus=ingested.corpus, failures=self.failures, stop=stop, ids=self.ids,
             settings=SubcallSettings(config.sub_model, config.sub_window_tokens, budget.depth < settings.depth),
             child_runner=lambda prompt, context, child_budget, call_id: self._child(run_id, call_id, prompt, context, ingested, child_budget, stop),
         )
         review = self._citation_review(run_id, ingested) if parent_run_id is None else None
         engine = Engine(
-            llm=self.llm, config=config, budget=budget, emit=self.emit, run_id=run_id, parent_run_id=parent_run_id,
+            llm=self.root_llm, config=config, budget=budget, emit=self.emit, run_id=run_id, parent_run_id=parent_run_id,
             parent_call_id=parent_call_id, failures=self.failures, stop=stop, review=review,
         )
         with Sandbox(self._sandbox_config(ingested), broker) as sandbox:
@@ -327,6 +331,21 @@ class RunSession:
             cell_timeout=settings.cell_timeout, output_limit=settings.output_limit,
             allow_net=settings.allow_net, allow_write=tuple(Path(p).resolve() for p in settings.allow_write),
         )
+
+
+def _models(llm: LLMClient, settings: Settings, *, replay: bool) -> tuple[ChatModel, ChatModel]:
+    """The root model (its repeated prefix marked for the provider's prompt cache) and the
+    sub-model, both through the response cache unless it is off (`cache = false`)."""
+    from rlm_cli.prompt_cache import PromptCaching
+
+    root: ChatModel = PromptCaching(llm, llm.caches_prompts)
+    if not settings.cache:
+        return root, llm
+    from rlm_cli.response_cache import CachedModel, response_cache
+    from rlm_cli.settings import cache_dir
+
+    cache = response_cache(cache_dir(settings), settings.cache_size)
+    return CachedModel(root, cache, llm.call_identity, read=replay), CachedModel(llm, cache, llm.call_identity)
 
 
 def limits_for(settings: Settings) -> Limits:
