@@ -15,6 +15,7 @@ from rlm_cli.options import JsonOpt
 
 if TYPE_CHECKING:
     from rlm_cli.response_cache import ResponseCache
+    from rlm_cli.settings import Settings
 
 
 def register_cache_commands(app: typer.Typer) -> None:
@@ -37,15 +38,25 @@ def cache_info(json_output: JsonOpt = False) -> None:
 
 
 def cache_clear() -> None:
-    """Remove every cached reply (the next runs call the model again)."""
+    """Remove every cached reply and ingest record (the next runs call the model and read every file again)."""
+    from rlm_cli.ingest import reuse
+    from rlm_cli.settings import cache_dir
+
     cache = _cache()
     removed = cache.clear()
     typer.echo(f"rlm: removed {removed:,} cached {'reply' if removed == 1 else 'replies'} from {cache.directory}", err=True)
+    reuse.clear(reuse.ingest_cache(cache_dir(_settings())))
+
+
+def _settings() -> Settings:
+    from rlm_cli.settings import resolve
+
+    return resolve().settings
 
 
 def _cache() -> ResponseCache:
     from rlm_cli.response_cache import response_cache
-    from rlm_cli.settings import cache_dir, resolve
+    from rlm_cli.settings import cache_dir
 
-    settings = resolve().settings
+    settings = _settings()
     return response_cache(cache_dir(settings), settings.cache_size)

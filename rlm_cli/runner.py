@@ -166,9 +166,9 @@ def execute(request: RunRequest, settings: Settings, emit: Emit, stage: Callable
             session.llm.check_keys([settings.model, settings.effective_sub_model])  # no key: fail in a blink
             _warm_up_litellm()
             options = IngestOptions.from_settings(settings)
-            ingested = ingest(sources, options, spool_dir=Path(spool), paths_from=request.paths_from, stdin=stdin)
+            ingested = ingest(sources, options, spool_dir=Path(spool), paths_from=request.paths_from, stdin=stdin, reuse=_ingest_cache(settings))
             result.input = ingested.summary()
-            notes = _skipped_notes(ingested, sources, request.verbose)
+            notes = _skipped_notes(ingested, sources, request.verbose) + _reused_notes(ingested)
             stage(f"connecting to {settings.model}")
             outcome = session.run_root(run_id, question, ingested, sources, notes)
         except KeyboardInterrupt as interrupt:
@@ -427,6 +427,22 @@ def _trace(request: RunRequest, settings: Settings, run_id: str, emit: Emit) -> 
                 emit(event)
 
         yield fanout, str(paths[0]) if paths else None
+
+
+def _ingest_cache(settings: Settings) -> Path | None:
+    """The ingest cache's directory (None with `cache = false`: every file is read again)."""
+    from rlm_cli.ingest.reuse import ingest_cache
+    from rlm_cli.settings import cache_dir
+
+    return ingest_cache(cache_dir(settings)) if settings.cache else None
+
+
+def _reused_notes(ingested: IngestResult) -> list[tuple[str, str]]:
+    """Say how many files were taken from the ingest cache, unread."""
+    if not ingested.reused:
+        return []
+    files = "file" if ingested.reused == 1 else "files"
+    return [(f"reused ingest of {ingested.reused:,} {files} (unchanged since an earlier run)", "info")]
 
 
 def _skipped_notes(ingested: IngestResult, sources: list[str], verbose: bool) -> list[tuple[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sysconfig
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -132,3 +133,16 @@ def _consistent(directory: Path) -> bool:
         warnings.simplefilter("always")
         cache.check()
     return not caught
+
+
+def test_a_second_run_on_an_unchanged_tree_reuses_its_ingest_and_says_so(provider: FakeProvider, tmp_path: Path) -> None:
+    tree = Path(sysconfig.get_paths()["stdlib"]) / "json"  # files older than any test: settled
+    provider.root_script = script(code("print(len(context.files), context.read('decoder.py')[:40])"), code("FINAL('ok')"))
+    runs = [rlm(["ask", str(tree), "q?", "--json", *model_flags(provider), *extra], cwd=tmp_path) for extra in ([], [], ["--no-cache"])]
+    assert all(done.returncode == 0 for done in runs), runs[-1].stderr
+    documents = json.loads(runs[1].stdout)["input"]["documents"]
+    assert "reused ingest" not in runs[0].stderr + runs[2].stderr
+    assert f"reused ingest of {documents} files (unchanged since an earlier run)" in runs[1].stderr
+    # What the model saw of the input is the same either way.
+    seen = [r.last_user for r in provider.root_requests() if r.turn == 1]
+    assert len(seen) == 3 and len(set(seen)) == 1 and "JSON" in seen[0]
