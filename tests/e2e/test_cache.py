@@ -63,6 +63,12 @@ def test_a_repeated_run_makes_no_sub_call_and_reports_what_the_cache_saved(fanou
     assert (saved["prompt_tokens"], saved["completion_tokens"]) == (spent["prompt_tokens"], spent["completion_tokens"])
     assert second["usage"]["sub"]["prompt_tokens"] == 0  # nothing was spent on them
 
+    shown = rlm(["show", "last", "--json"], cwd=notes)  # the trace keeps the hits: `rlm show` replays them
+    assert json.loads(shown.stdout)["usage"]["cached"] == saved
+    assert f"{PROMPTS} cached calls saved" in shown.stderr
+    tree = rlm(["replay", "last", "-v"], cwd=notes, env={"COLUMNS": "200"}).stdout
+    assert tree.count("cached ·") == PROMPTS and f"{PROMPTS} cached calls saved" in tree
+
 
 def test_no_cache_calls_the_model_again(fanout: FakeProvider, notes: Path) -> None:
     ask(fanout, notes)
@@ -146,3 +152,21 @@ def test_a_second_run_on_an_unchanged_tree_reuses_its_ingest_and_says_so(provide
     # What the model saw of the input is the same either way.
     seen = [r.last_user for r in provider.root_requests() if r.turn == 1]
     assert len(seen) == 3 and len(set(seen)) == 1 and "JSON" in seen[0]
+
+
+def test_the_root_models_prefix_is_marked_for_the_provider_cache_and_cached_input_is_priced_lower(notes: Path) -> None:
+    claude = "anthropic/claude-sonnet-4-5"
+    with FakeProvider(api="anthropic", prompt_cache=lambda request: request.prompt_chars // 8 if request.turn else 0) as server:
+        server.root_script = script(code("print(len(context))"), code("FINAL('ok')"))
+        done = rlm(["ask", "notes.txt", "q?", "--json", "-m", claude, "--api-base", server.url], cwd=notes,
+                   env={"ANTHROPIC_API_KEY": "sk-ant-test"})
+        assert done.returncode == 0, done.stderr
+        roots = server.root_requests()
+    assert len(roots) == 2
+    for request in roots:
+        assert request.body["system"][-1]["cache_control"] == {"type": "ephemeral"}
+        assert request.body["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+    root = json.loads(done.stdout)["usage"]["root"]
+    assert root["cached_input_tokens"] == roots[1].prompt_chars // 8 > 0
+    full_price = root["prompt_tokens"] * 3e-6 + root["completion_tokens"] * 15e-6  # claude-sonnet-4-5, no cache
+    assert root["cost_usd"] < full_price
