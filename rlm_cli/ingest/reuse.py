@@ -54,6 +54,7 @@ class IngestCache:
             return None
         self.reused += 1
         entry: dict[str, Any] = earlier["entry"]
+        self._entries[file] = entry
         return entry
 
     def keep(self, file: str, entry: dict[str, Any]) -> None:
@@ -64,7 +65,10 @@ class IngestCache:
             self._entries[file] = entry
 
     def save(self) -> None:
-        """Write what this run found; a cache that cannot be written is left as it was."""
+        """Write what this run found (nothing when it all came from the cache); a cache that
+        cannot be written is left as it was."""
+        if self.reused == len(self._entries) == len(self._earlier):
+            return
         files = {file: {"stamp": self._stamps[file], "entry": entry} for file, entry in self._entries.items()}
         with contextlib.suppress(OSError):
             self.directory.mkdir(parents=True, exist_ok=True)
