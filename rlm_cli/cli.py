@@ -72,7 +72,7 @@ EventsOpt = Annotated[bool, typer.Option("--events", help="Print each event of t
 TraceOpt = Annotated[Path | None, typer.Option("--trace", help="Also write the run's events as JSONL to this path.", rich_help_panel=OUTPUT)]
 NoTraceOpt = Annotated[bool, typer.Option("--no-trace", help="Do not record the run in the state directory.", rich_help_panel=OUTPUT)]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="More detail: full cell output, skipped files.", rich_help_panel=OUTPUT)]
-NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Call the model for every sub-call, even one asked before (setting: cache = false).", rich_help_panel=BUDGETS)]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Call the model for every sub-call, even one asked before, and read every input file again (setting: cache = false).", rich_help_panel=BUDGETS)]
 NoCiteOpt = Annotated[bool, typer.Option("--no-cite", help="Do not ask for citations nor check them (setting: cite = false).", rich_help_panel=OUTPUT)]
 ProgressOpt = Annotated[ProgressMode | None, typer.Option("--progress", help="How progress is drawn on stderr; auto is the tree on a colour terminal, plain lines otherwise. \\[default: auto]", rich_help_panel=OUTPUT)]
 

@@ -73,7 +73,7 @@ class Settings:
     cite: bool = field(default=True, metadata=_doc("Ask the model for citations and check them against the input before printing."))
     trace: bool = field(default=True, metadata=_doc("Record each run in the state directory."))
     state_dir: str | None = field(default=None, metadata=_doc("Where runs are recorded (default: the platform's state directory, $XDG_STATE_HOME/rlm on Linux).", example="/var/tmp/rlm"))
-    cache: bool = field(default=True, metadata=_doc("Answer a sub-call asked before (same model, messages, tools, options and API base) from the response cache."))
+    cache: bool = field(default=True, metadata=_doc("Answer a sub-call asked before (same model, messages, tools, options and API base) from the response cache, and skip reading input files unchanged since an earlier run."))
     cache_size: Bytes = field(default=Bytes(512 * 1024**2), metadata=_doc("The response cache's size on disk at most; the least recently used replies go first.", minimum=1))
     cache_dir: str | None = field(default=None, metadata=_doc("Where the response cache lives (default: the platform's cache directory, $XDG_CACHE_HOME/rlm on Linux).", example="/var/tmp/rlm-cache"))
 
