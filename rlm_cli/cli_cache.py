@@ -55,8 +55,13 @@ def _settings() -> Settings:
 
 
 def _cache() -> ResponseCache:
+    """The response cache the settings name; ConfigError when it cannot be opened."""
+    from rlm_cli.errors import ConfigError
     from rlm_cli.response_cache import response_cache
     from rlm_cli.settings import cache_dir
 
     settings = _settings()
-    return response_cache(cache_dir(settings), settings.cache_size)
+    cache = response_cache(cache_dir(settings), settings.cache_size)
+    if cache.open() is None:
+        raise ConfigError(f"cannot open the response cache in {cache.directory}: {cache.error}", hint="check the cache-dir setting (RLM_CACHE_DIR)")
+    return cache

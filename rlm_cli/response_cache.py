@@ -70,7 +70,8 @@ class ResponseCache:
         self._errors: tuple[type[BaseException], ...] = (OSError, sqlite3.Error)
         self._lock = threading.Lock()
 
-    def _open(self) -> Any:
+    def open(self) -> Any:
+        """The diskcache store, opened on first use; None when it cannot be (see `error`)."""
         with self._lock:
             if self._store is None and self.error is None:
                 import diskcache
@@ -86,7 +87,7 @@ class ResponseCache:
 
     def get(self, key: str) -> Completion | None:
         """The reply kept under `key`, marked as answered from the cache; None when there is none."""
-        store = self._open()
+        store = self.open()
         if store is None:
             return None
         try:
@@ -101,7 +102,7 @@ class ResponseCache:
 
     def put(self, key: str, completion: Completion) -> None:
         """Keep a reply under `key` (the least recently used ones go once the cap is reached)."""
-        store = self._open()
+        store = self.open()
         if store is None:
             return
         kept = {k: v for k, v in dataclasses.asdict(completion).items() if k not in ("latency_s", "from_cache")}
@@ -112,14 +113,14 @@ class ResponseCache:
 
     def info(self) -> CacheInfo:
         """Its path, entries, bytes on disk and cap."""
-        store = self._open()
+        store = self.open()
         if store is None:
             return CacheInfo(str(self.directory), 0, 0, self.size_limit)
         return CacheInfo(str(self.directory), len(store), int(store.volume()), self.size_limit)
 
     def clear(self) -> int:
         """Remove every entry; returns how many there were."""
-        store = self._open()
+        store = self.open()
         return 0 if store is None else int(store.clear())
 
     def close(self) -> None:

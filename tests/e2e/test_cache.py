@@ -170,3 +170,10 @@ def test_the_root_models_prefix_is_marked_for_the_provider_cache_and_cached_inpu
     assert root["cached_input_tokens"] == roots[1].prompt_chars // 8 > 0
     full_price = root["prompt_tokens"] * 3e-6 + root["completion_tokens"] * 15e-6  # claude-sonnet-4-5, no cache
     assert root["cost_usd"] < full_price
+
+
+def test_a_cache_directory_that_cannot_be_used_is_one_error_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    done = rlm(["cache", "info"], cwd=tmp_path, env={"RLM_CACHE_DIR": str(tmp_path / "file" / "cache")})
+    assert done.returncode == 4
+    assert done.stderr.startswith("rlm: error: cannot open the response cache in ") and "Traceback" not in done.stderr
