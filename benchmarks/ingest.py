@@ -1,6 +1,9 @@
 """Ingestion speed: rlm's ingest vs a raw read of the same files vs files-to-prompt.
 
 Run: python benchmarks/ingest.py [--repeat 3] [--files 20000]
+     python benchmarks/ingest.py --reuse [--files 2000]: the ingest cache, CPU seconds of an
+     ingest without it, one that fills it and one that reuses it, on the generated tree and on
+     200 larger logs
 Trees: a generated tree of --files files and this interpreter's standard library directory.
 files-to-prompt is installed from PyPI into its own virtual environment under ~/.cache; it and
 `python -m rlm_cli.ingest` are timed as processes, taking turns, best of --repeat each.
@@ -45,6 +48,15 @@ def generate_tree(root: Path, files: int) -> None:
         ]
         suffix = ".tmp" if number % 97 == 0 else ".py"
         (folder / f"file{number}{suffix}").write_text("\n".join(lines) + "\n")
+
+
+def generate_logs(root: Path, files: int) -> None:
+    """Larger text files (about 680 KB each, not ASCII), where reading and decoding dominate."""
+    rng = random.Random(0)
+    root.mkdir(parents=True)
+    line = " ".join(rng.choice(WORDS) for _ in range(12))
+    for number in range(files):
+        (root / f"app{number}.log").write_text(f"{number} é {line}\n" * 8000)
 
 
 def raw_read(root: str) -> int:
@@ -121,11 +133,42 @@ def measure(name: str, root: str, repeat: int, f2p: Path | None) -> dict[str, fl
     return row
 
 
+def cpu_s() -> float:
+    """User and system CPU seconds of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure_reuse(root: str, repeat: int) -> None:
+    """CPU seconds (best of `repeat`, taking turns) of ingests without, filling and reusing the cache."""
+    best = {"no cache": float("inf"), "fills the cache": float("inf"), "reuses it": float("inf")}
+    with tempfile.TemporaryDirectory() as scratch:
+        spool = Path(scratch)
+        for round_ in range(repeat):
+            cache = spool / f"cache{round_}"
+            for name, reuse in (("no cache", None), ("fills the cache", cache), ("reuses it", cache)):
+                started = cpu_s()
+                result = ingest([root], IngestOptions(), spool_dir=spool, reuse=reuse)
+                best[name] = min(best[name], cpu_s() - started)
+    print(f"\ningest cache: {root} ({result.summary()}, {result.reused:,} reused), CPU s, best of {repeat}")
+    for name, seconds in best.items():
+        print(f"  {name:<16} {seconds:7.3f} s  ({seconds / best['no cache']:.2f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--files", type=int, default=20_000)
+    parser.add_argument("--reuse", action="store_true", help="measure the ingest cache only")
     args = parser.parse_args()
+    if args.reuse:
+        with tempfile.TemporaryDirectory() as directory:
+            tree, logs = Path(directory) / "tree", Path(directory) / "logs"
+            generate_tree(tree, args.files)
+            generate_logs(logs, 200)
+            for root in (tree, logs):
+                measure_reuse(str(root), args.repeat)
+        return
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, best of {args.repeat}, warm page cache")
     f2p = files_to_prompt()
     if f2p is None:

@@ -21,42 +21,52 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = 0.0
+    cached_input_tokens: int = 0  # of the prompt tokens, those read from the provider's prompt cache
 
     @property
     def tokens(self) -> int:
         """Prompt and completion tokens together."""
         return self.prompt_tokens + self.completion_tokens
 
-    def add(self, prompt: int, completion: int, cost: float | None) -> None:
+    def add(self, prompt: int, completion: int, cost: float | None, cached_input: int = 0) -> None:
         """Count one model call (`cost` None: its price is not known)."""
         self.prompt_tokens += prompt
         self.completion_tokens += completion
         self.cost_usd = total_cost([self.cost_usd, cost])
+        self.cached_input_tokens += cached_input
 
     def as_dict(self) -> dict[str, Any]:
-        """The bucket form of RunResult.usage: prompt_tokens, completion_tokens, cost_usd."""
-        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "cost_usd": self.cost_usd}
+        """The bucket form of RunResult.usage: prompt_tokens, completion_tokens, cost_usd,
+        cached_input_tokens."""
+        return {
+            "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "cost_usd": self.cost_usd,
+            "cached_input_tokens": self.cached_input_tokens,
+        }
 
     @classmethod
     def of(cls, bucket: Mapping[str, Any] | None) -> Usage:
         """A bucket read back from its dict form (a trace, `--json`); missing counts are 0."""
         bucket = bucket or {}
-        return cls(int(bucket.get("prompt_tokens", 0)), int(bucket.get("completion_tokens", 0)), bucket.get("cost_usd"))
+        return cls(
+            int(bucket.get("prompt_tokens", 0)), int(bucket.get("completion_tokens", 0)), bucket.get("cost_usd"),
+            int(bucket.get("cached_input_tokens", 0)),
+        )
 
 
 @dataclass
 class Calls(Usage):
-    """Usage with a count of the calls: what one deployment served."""
+    """Usage with a count of the calls: what one deployment served, or what the response cache
+    saved."""
 
     calls: int = 0
 
-    def add(self, prompt: int, completion: int, cost: float | None) -> None:
+    def add(self, prompt: int, completion: int, cost: float | None, cached_input: int = 0) -> None:
         """Count one model call."""
-        super().add(prompt, completion, cost)
+        super().add(prompt, completion, cost, cached_input)
         self.calls += 1
 
     def as_dict(self) -> dict[str, Any]:
-        """calls, prompt_tokens, completion_tokens, cost_usd."""
+        """calls, prompt_tokens, completion_tokens, cost_usd, cached_input_tokens."""
         return {"calls": self.calls, **super().as_dict()}
 
 
@@ -70,25 +80,35 @@ class Ledger:
     total: Usage = field(default_factory=Usage)
     by_depth: dict[int, dict[str, Usage]] = field(default_factory=dict)
     by_deployment: dict[str, Calls] = field(default_factory=dict)
+    cached: Calls = field(default_factory=Calls)
 
     def add(
         self, role: str, prompt: int, completion: int, cost: float | None, *, depth: int | None = None,
-        deployment: str | None = None,
+        deployment: str | None = None, cached_input: int = 0, from_cache: bool = False,
     ) -> None:
         """Count one call under `role` ("root" or "sub"), the depth it was made at and the
-        deployment that answered it."""
+        deployment that answered it.
+
+        A call answered from the response cache (`from_cache`) spent nothing: its usage is what
+        it saved, counted under `cached` only.
+        """
+        if from_cache:
+            self.cached.add(prompt, completion, cost)
+            return
         buckets = [self.root if role == "root" else self.sub, self.total]
         if depth is not None:
             buckets.append(self.by_depth.setdefault(depth, {}).setdefault(role, Usage()))
         if deployment is not None:
             buckets.append(self.by_deployment.setdefault(deployment, Calls()))
         for bucket in buckets:
-            bucket.add(prompt, completion, cost)
+            bucket.add(prompt, completion, cost, cached_input)
 
     def as_dict(self) -> dict[str, Any]:
-        """RunResult.usage: root, sub, total, by_depth (depths as strings, JSON keys) and
-        by_deployment (deployment name -> calls and usage; empty without deployments)."""
+        """RunResult.usage: root, sub, total, cached (what the response cache saved), by_depth
+        (depths as strings, JSON keys) and by_deployment (deployment name -> calls and usage; empty
+        without deployments)."""
         usage: dict[str, Any] = {"root": self.root.as_dict(), "sub": self.sub.as_dict(), "total": self.total.as_dict()}
+        usage["cached"] = self.cached.as_dict()
         usage["by_depth"] = {str(d): {r: u.as_dict() for r, u in roles.items()} for d, roles in self.by_depth.items()}
         usage["by_deployment"] = {name: calls.as_dict() for name, calls in sorted(self.by_deployment.items())}
         return usage
@@ -105,8 +125,8 @@ def total_cost(costs: Iterable[float | None]) -> float | None:
 
 
 def empty_usage() -> dict[str, dict[str, Any]]:
-    """RunResult.usage of a run that made no call: zeroed root, sub and total."""
-    return {part: Usage().as_dict() for part in (*ROLES, "total")}
+    """RunResult.usage of a run that made no call: zeroed root, sub, total and cached."""
+    return {**{part: Usage().as_dict() for part in (*ROLES, "total")}, "cached": Calls().as_dict()}
 
 
 class Linked(Protocol):
@@ -131,12 +151,13 @@ def payers(run: L) -> list[L]:
 
 def charge(
     ledgers: Iterable[Ledger], role: str, prompt: int, completion: int, cost: float | None, *,
-    depth: int | None = None, deployment: str | None = None,
+    depth: int | None = None, deployment: str | None = None, cached_input: int = 0, from_cache: bool = False,
 ) -> None:
     """Charge one call to the payers' ledgers (see `payers`): the run that made it under `role`,
     every ancestor under "sub" (seen from above, all a child spends is sub-call spending)."""
     for level, ledger in enumerate(ledgers):
-        ledger.add(role if level == 0 else "sub", prompt, completion, cost, depth=depth, deployment=deployment)
+        ledger.add(role if level == 0 else "sub", prompt, completion, cost, depth=depth, deployment=deployment,
+                   cached_input=cached_input, from_cache=from_cache)
 
 
 def charged_when_finished(kind: str) -> bool:

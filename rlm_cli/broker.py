@@ -274,6 +274,8 @@ class Broker:
             cost_usd=completion.cost_usd if completion else None,
             latency_s=time.monotonic() - started, error=error,
             deployment=completion.deployment if completion else None,
+            cached_input_tokens=completion.cached_input_tokens if completion else 0,
+            from_cache=completion.from_cache if completion else False,
         ))
 
 

@@ -60,11 +60,17 @@ class Reservation:
         self.unpriced = unpriced  # True once per run tree: a cost limit cannot apply to this call
         self._open = True
 
-    def settle(self, role: str, prompt_tokens: int, completion_tokens: int, cost: float | None, *, deployment: str | None = None) -> bool:
+    def settle(
+        self, role: str, prompt_tokens: int, completion_tokens: int, cost: float | None, *,
+        deployment: str | None = None, cached_input: int = 0, from_cache: bool = False,
+    ) -> bool:
         """Give the reservation back and charge what the call really used (see Budget.charge)."""
         with self.budget._lock:
             self.release()
-            return self.budget.charge(role, prompt_tokens, completion_tokens, cost, deployment=deployment)
+            return self.budget.charge(
+                role, prompt_tokens, completion_tokens, cost,
+                deployment=deployment, cached_input=cached_input, from_cache=from_cache,
+            )
 
     def release(self) -> None:
         """Give the reservation back: the call was not answered, nothing known was spent."""
@@ -208,10 +214,11 @@ class Budget:
 
     def charge(
         self, role: str, prompt_tokens: int, completion_tokens: int, cost: float | None, *,
-        depth: int | None = None, deployment: str | None = None,
+        depth: int | None = None, deployment: str | None = None, cached_input: int = 0, from_cache: bool = False,
     ) -> bool:
         """Record one model call (role "root": this run's own model, or "sub"; `deployment`: which
-        of the model's deployments answered, when it has several).
+        of the model's deployments answered, when it has several); one answered from the response
+        cache (`from_cache`) is counted as saved, and spends nothing.
 
         True the first time an unpriced call makes a cost limit inapplicable (to say so once).
         """
@@ -219,7 +226,10 @@ class Budget:
         chain = payers(self)
         with self._lock:
             had_price = all(budget.cost_known for budget in chain)
-            charge((budget.ledger for budget in chain), role, prompt_tokens, completion_tokens, cost, depth=depth, deployment=deployment)
+            charge((budget.ledger for budget in chain), role, prompt_tokens, completion_tokens, cost, depth=depth,
+                   deployment=deployment, cached_input=cached_input, from_cache=from_cache)
+            if from_cache:
+                return False
             for budget in chain:
                 budget._spend(cost)
             self._changed.notify_all()

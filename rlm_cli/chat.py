@@ -29,6 +29,8 @@ class Completion:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     finish_reason: str | None = None  # "stop", "length" (the output cap was reached), ...
     deployment: str | None = None  # which of the model's deployments answered (--router), if several
+    cached_input_tokens: int = 0  # of the prompt tokens, those read from the provider's prompt cache
+    from_cache: bool = False  # answered from the response cache: the usage is what it saved
 
 
 @dataclass(frozen=True)

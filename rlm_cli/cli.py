@@ -74,6 +74,7 @@ EventsOpt = Annotated[bool, typer.Option("--events", help="Print each event of t
 TraceOpt = Annotated[Path | None, typer.Option("--trace", help="Also write the run's events as JSONL to this path.", rich_help_panel=OUTPUT)]
 NoTraceOpt = Annotated[bool, typer.Option("--no-trace", help="Do not record the run in the state directory.", rich_help_panel=OUTPUT)]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="More detail: full cell output, skipped files.", rich_help_panel=OUTPUT)]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Call the model for every sub-call, even one asked before, and read every input file again (setting: cache = false).", rich_help_panel=BUDGETS)]
 NoCiteOpt = Annotated[bool, typer.Option("--no-cite", help="Do not ask for citations nor check them (setting: cite = false).", rich_help_panel=OUTPUT)]
 ContinueOpt = Annotated[bool, typer.Option("--continue", "-c", help="Follow up the most recent run: same input, its REPL variables, its answer and conversation; the only argument is the question.")]
 ContinueRunOpt = Annotated[str | None, typer.Option("--continue-run", metavar="ID", help="Follow up this run (a run id or any unique part of one, as `rlm show` takes).")]
@@ -98,7 +99,7 @@ def main_callback(
 ASK_EPILOG = (
     "The Model, Budgets, Input and Sandbox options and --progress can also be set as RLM_<OPTION> "
     "(e.g. RLM_MAX_COST) or in the config file; flags win, then the environment, then the file. "
-    "--no-trace is RLM_TRACE=false there, --no-dotenv RLM_DOTENV=false, --no-cite RLM_CITE=false; --paths-from, --json, --events, --trace, --quiet and --verbose are flags only. "
+    "--no-trace is RLM_TRACE=false there, --no-dotenv RLM_DOTENV=false, --no-cite RLM_CITE=false, --no-cache RLM_CACHE=false; --paths-from, --json, --events, --trace, --quiet and --verbose are flags only. "
     "`rlm config show` lists the settings.\n\n" + EXIT_CODES_HELP
 )
 
@@ -145,6 +146,7 @@ def ask(
     no_cite: NoCiteOpt = False,
     continue_last: ContinueOpt = False,
     continue_run: ContinueRunOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Ask a QUESTION about one or more SOURCEs.
 
@@ -163,6 +165,7 @@ def ask(
         "cell_timeout": cell_timeout, "allow_net": allow_net,
         "allow_write": tuple(allow_write) if allow_write else None,
         "progress": progress, "trace": False if no_trace else None, "cite": False if no_cite else None,
+        "cache": False if no_cache else None,
         "system": system, "options": as_model_options(option),
     }
     if estimate:
@@ -222,6 +225,7 @@ def config_path_command() -> None:
 
 
 from rlm_cli.cli_bench import register_bench_command  # noqa: E402 (after the app exists)
+from rlm_cli.cli_cache import register_cache_commands  # noqa: E402 (after the app exists)
 from rlm_cli.cli_chat import register_chat_command  # noqa: E402 (after the app exists)
 from rlm_cli.cli_history import register_history_commands  # noqa: E402 (after the app exists)
 from rlm_cli.cli_keys import register_keys_commands  # noqa: E402 (after the app exists)
@@ -232,6 +236,7 @@ register_bench_command(app)
 register_keys_commands(app)
 register_mcp_command(app)
 register_chat_command(app)
+register_cache_commands(app)
 
 
 def main() -> None:

@@ -319,6 +319,7 @@ class Engine:
             reply=completion.text, prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens, cost_usd=completion.cost_usd,
             latency_s=completion.latency_s, deployment=completion.deployment,
+            cached_input_tokens=completion.cached_input_tokens, from_cache=completion.from_cache,
         ))
         return completion.text
 

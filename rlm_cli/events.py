@@ -61,6 +61,8 @@ class ModelReplied(Event):
     cost_usd: float | None
     latency_s: float
     deployment: str | None = None  # which of the model's deployments answered (--router)
+    cached_input_tokens: int = 0  # of the prompt tokens, those read from the provider's prompt cache
+    from_cache: bool = False  # answered from the response cache (a replay): the usage is what it saved
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,8 @@ class SubcallFinished(Event):
     error: str | None
     child_run_id: str | None = None
     deployment: str | None = None  # which of the model's deployments answered (--router)
+    cached_input_tokens: int = 0  # of the prompt tokens, those read from the provider's prompt cache
+    from_cache: bool = False  # answered from the response cache: the usage is what it saved
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from rlm_cli.budget import Quote
 from rlm_cli.chat import Completion, Message, OnRetry, Retry, Stop, ToolSchema
 from rlm_cli.connections import Connections
 from rlm_cli.errors import ConfigError, ProviderError, RlmError
-from rlm_cli.providers import unknown_model_error
+from rlm_cli.providers import provider_name, unknown_model_error
 from rlm_cli.units import estimate_tokens
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ __all__ = ["Completion", "LLMClient", "Retry", "RetryPolicy", "litellm_module", 
 DEFAULT_MAX_OUTPUT_TOKENS = 8192  # as Settings.max_output_tokens
 ERROR_CHARS = 200  # provider error text shown to the user, at most
 _RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
+_MARKED_CACHE_PROVIDERS = {"anthropic", "bedrock", "bedrock_converse", "vertex_ai-anthropic_models"}
 _LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm")
 _COST_MAP_VARIABLE = "LITELLM_LOCAL_MODEL_COST_MAP"
 _setup_lock = threading.Lock()  # held while LiteLLM is imported
@@ -197,6 +198,20 @@ class LLMClient:
         """The output cap sent with every call: ours, or the model's own when that is lower."""
         own = (self.model_info(model) or {}).get("max_output_tokens")
         return min(self.max_output_tokens, int(own)) if own else self.max_output_tokens
+
+    def call_identity(self, model: str) -> dict[str, Any]:
+        """What besides the messages decides a call's reply (for the response cache's key): the
+        model options and the API base it is sent to, never the key."""
+        return {"options": self.options, "api_base": self.connections.get(model).api_base}
+
+    def caches_prompts(self, model: str) -> bool:
+        """Whether the model's provider caches a prompt prefix only where it is marked with
+        `cache_control` (Anthropic's Claude, also on Bedrock and Vertex AI). OpenAI, DeepSeek and
+        Gemini cache on their own; their cached tokens are read from the usage all the same."""
+        if provider_name(model) == "anthropic":
+            return True
+        provider = (self.model_info(model) or {}).get("litellm_provider")
+        return provider in _MARKED_CACHE_PROVIDERS and "claude" in model
 
     def price(self, model: str) -> tuple[float, float] | None:
         """USD per prompt token and per completion token, or None when LiteLLM knows no price."""
@@ -413,7 +428,16 @@ def _to_completion(litellm: Any, response: Any, latency: float, deployment: str 
         tool_calls=tool_calls,
         finish_reason=getattr(choice, "finish_reason", None),
         deployment=deployment,
+        cached_input_tokens=_cached_input_tokens(usage),
     )
+
+
+def _cached_input_tokens(usage: Any) -> int:
+    """Prompt tokens read from the provider's prompt cache: OpenAI's (and LiteLLM's normalised)
+    prompt_tokens_details.cached_tokens, else Anthropic's cache_read_input_tokens."""
+    details = getattr(usage, "prompt_tokens_details", None)
+    cached = getattr(details, "cached_tokens", None) or getattr(usage, "cache_read_input_tokens", None)
+    return int(cached) if isinstance(cached, int | float) else 0
 
 
 def _cost(litellm: Any, response: Any) -> float | None:

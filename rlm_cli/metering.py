@@ -56,7 +56,9 @@ class Meter:
             held.release()  # nothing known was spent: free the room for other calls
             raise
         # Released and charged under one lock hold, so no waiting call sees the room in between.
-        if held.settle(role, completion.prompt_tokens, completion.completion_tokens, completion.cost_usd, deployment=completion.deployment):
+        if held.settle(role, completion.prompt_tokens, completion.completion_tokens, completion.cost_usd,
+                       deployment=completion.deployment, cached_input=completion.cached_input_tokens,
+                       from_cache=completion.from_cache):
             self.emit(Notice(self.run_id, message=UNPRICED_NOTE, level="warning"))
         empty = not completion.text.strip() and not completion.tool_calls
         notice = self.failures.reply(model, empty=empty, finish_reason=completion.finish_reason)

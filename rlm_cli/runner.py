@@ -34,11 +34,12 @@ from rlm_cli.uptime import elapsed, process_started
 from rlm_cli.urls import without_credentials
 
 if TYPE_CHECKING:
-    from rlm_cli.chat import Stop
+    from rlm_cli.chat import ChatModel, Stop
     from rlm_cli.citations import CitationReview
     from rlm_cli.engine import EngineConfig, RunOutcome
     from rlm_cli.followup import Continuation
     from rlm_cli.ingest import IngestResult
+    from rlm_cli.llm import LLMClient
     from rlm_cli.sandbox import SandboxConfig
     from rlm_cli.sandbox.relay import SharedRepl
 
@@ -184,13 +185,13 @@ def execute(request: RunRequest, settings: Settings, emit: Emit, stage: Callable
             session.llm.check_keys([settings.model, settings.effective_sub_model])  # no key: fail in a blink
             warm_up_litellm()
             options = IngestOptions.from_settings(settings)
-            ingested = ingest(sources, options, spool_dir=Path(spool), paths_from=request.paths_from, stdin=stdin)
+            ingested = ingest(sources, options, spool_dir=Path(spool), paths_from=request.paths_from, stdin=stdin, reuse=_ingest_cache(settings))
             result.input = ingested.summary()
             if continuation is not None:
                 from rlm_cli.followup import check_input
 
                 check_input(continuation, result.input)
-            notes = _skipped_notes(ingested, sources, request.verbose)
+            notes = _skipped_notes(ingested, sources, request.verbose) + _reused_notes(ingested)
             stage(f"connecting to {settings.model}")
             return session.run_root(run_id, question, ingested, sources, notes, continuation)
 
@@ -265,7 +266,9 @@ class RunClock:
 class RunSession:
     """The shared pieces of a run tree: the LLM client, the concurrency gate, child runs."""
 
-    def __init__(self, settings: Settings, emit: Emit) -> None:
+    def __init__(self, settings: Settings, emit: Emit, *, replay: bool = False) -> None:
+        """`replay`: the root model's calls are answered from the response cache too (a run
+        repeated to rebuild its state); otherwise only sub-calls are, and root replies are kept."""
         from rlm_cli.failures import Failures
         from rlm_cli.llm import LLMClient
         from rlm_cli.sandbox.libraries import available_libraries
@@ -273,6 +276,7 @@ class RunSession:
         self.settings = settings
         self.emit = emit
         self.llm = LLMClient.from_settings(settings)
+        self.root_llm, self.sub_llm = _models(self.llm, settings, replay=replay)
         self.failures = Failures()  # one failure policy for the whole run tree
         self.gate = threading.BoundedSemaphore(settings.concurrency)
         self.libraries = tuple(available_libraries())
@@ -309,14 +313,14 @@ class RunSession:
         config = self.engine_config(budget.depth)
         stop = parent_stop.child() if parent_stop else Stop()  # a child run ends with its parent
         broker = Broker(
-            run_id=run_id, llm=self.llm, budget=budget, gate=self.gate, concurrency=settings.concurrency,
+            run_id=run_id, llm=self.sub_llm, budget=budget, gate=self.gate, concurrency=settings.concurrency,
             emit=self.emit, corpus=ingested.corpus, failures=self.failures, stop=stop, ids=self.ids,
             settings=SubcallSettings(config.sub_model, config.sub_window_tokens, budget.depth < settings.depth),
             child_runner=lambda prompt, context, child_budget, call_id: self._child(run_id, call_id, prompt, context, ingested, child_budget, stop),
         )
         review = self._citation_review(run_id, ingested) if parent_run_id is None else None
         engine = Engine(
-            llm=self.llm, config=config, budget=budget, emit=self.emit, run_id=run_id, parent_run_id=parent_run_id,
+            llm=self.root_llm, config=config, budget=budget, emit=self.emit, run_id=run_id, parent_run_id=parent_run_id,
             parent_call_id=parent_call_id, failures=self.failures, stop=stop, review=review,
         )
         sandbox = shared.sandbox if shared else Sandbox(self.sandbox_config(ingested), broker)
@@ -399,6 +403,21 @@ class RunSession:
         )
 
 
+def _models(llm: LLMClient, settings: Settings, *, replay: bool) -> tuple[ChatModel, ChatModel]:
+    """The root model (its repeated prefix marked for the provider's prompt cache) and the
+    sub-model, both through the response cache unless it is off (`cache = false`)."""
+    from rlm_cli.prompt_cache import PromptCaching
+
+    root: ChatModel = PromptCaching(llm, llm.caches_prompts)
+    if not settings.cache:
+        return root, llm
+    from rlm_cli.response_cache import CachedModel, response_cache
+    from rlm_cli.settings import cache_dir
+
+    cache = response_cache(cache_dir(settings), settings.cache_size)
+    return CachedModel(root, cache, llm.call_identity, read=replay), CachedModel(llm, cache, llm.call_identity)
+
+
 def limits_for(settings: Settings) -> Limits:
     """The limits of a top-level run; its --timeout starts now."""
     deadline = time.monotonic() + settings.timeout if settings.timeout else None
@@ -478,6 +497,22 @@ def _trace(request: RunRequest, settings: Settings, run_id: str, emit: Emit) -> 
                 emit(event)
 
         yield fanout, str(paths[0]) if paths else None
+
+
+def _ingest_cache(settings: Settings) -> Path | None:
+    """The ingest cache's directory (None with `cache = false`: every file is read again)."""
+    from rlm_cli.ingest.reuse import ingest_cache
+    from rlm_cli.settings import cache_dir
+
+    return ingest_cache(cache_dir(settings)) if settings.cache else None
+
+
+def _reused_notes(ingested: IngestResult) -> list[tuple[str, str]]:
+    """Say how many files were taken from the ingest cache, unread."""
+    if not ingested.reused:
+        return []
+    files = "file" if ingested.reused == 1 else "files"
+    return [(f"reused ingest of {ingested.reused:,} {files} (unchanged since an earlier run)", "info")]
 
 
 def _skipped_notes(ingested: IngestResult, sources: list[str], verbose: bool) -> list[tuple[str, str]]:

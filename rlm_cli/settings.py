@@ -76,6 +76,9 @@ class Settings:
     cite: bool = field(default=True, metadata=_doc("Ask the model for citations and check them against the input before printing."))
     trace: bool = field(default=True, metadata=_doc("Record each run in the state directory."))
     state_dir: str | None = field(default=None, metadata=_doc("Where runs are recorded (default: the platform's state directory, $XDG_STATE_HOME/rlm on Linux).", example="/var/tmp/rlm"))
+    cache: bool = field(default=True, metadata=_doc("Answer a sub-call asked before (same model, messages, tools, options and API base) from the response cache, and skip reading input files unchanged since an earlier run."))
+    cache_size: Bytes = field(default=Bytes(512 * 1024**2), metadata=_doc("The response cache's size on disk at most; the least recently used replies go first.", minimum=1))
+    cache_dir: str | None = field(default=None, metadata=_doc("Where the response cache lives (default: the platform's cache directory, $XDG_CACHE_HOME/rlm on Linux).", example="/var/tmp/rlm-cache"))
 
     @property
     def effective_sub_model(self) -> str:
@@ -123,6 +126,15 @@ def state_dir(settings: Settings) -> Path:
     from platformdirs import user_state_path
 
     return user_state_path("rlm", appauthor=False)
+
+
+def cache_dir(settings: Settings) -> Path:
+    """Where the response cache lives: the platform's cache directory ($XDG_CACHE_HOME/rlm on Linux)."""
+    if settings.cache_dir:
+        return Path(settings.cache_dir)
+    from platformdirs import user_cache_path
+
+    return user_cache_path("rlm", appauthor=False)
 
 
 def env_var_name(name: str) -> str:

@@ -13,10 +13,11 @@ from tests.unit.sandbox_helpers import REAL_MODES, FakeBroker, SandboxFactory, s
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Config and state directories per test; no RLM_* or provider settings leak in."""
+    """Config, state and cache directories per test; no RLM_* or provider settings leak in."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import os
 

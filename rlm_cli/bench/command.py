@@ -66,7 +66,8 @@ def run_bench(request: BenchRequest) -> int:
     from rlm_cli.settings import resolve
 
     plan = make_plan(request)
-    settings = resolve({**request.flags, "progress": "none", "trace": False}).settings
+    # No response cache: each item's calls are measured as made, not answered from an earlier run.
+    settings = resolve({**request.flags, "progress": "none", "trace": False, "cache": False}).settings
     jobs = max(1, min(request.jobs, settings.concurrency))
     # Items run side by side, so each gets its share of the sub-call concurrency limit.
     per_item = replace(settings, concurrency=max(1, settings.concurrency // jobs))

@@ -25,6 +25,7 @@ from rlm_cli.ingest.documents import Limits, examine_all
 from rlm_cli.ingest.mounts import readable_roots
 from rlm_cli.ingest.pdfs import PdfParser
 from rlm_cli.ingest.remote import add_remote, is_remote
+from rlm_cli.ingest.reuse import IngestCache
 from rlm_cli.ingest.spool import Spool
 from rlm_cli.ingest.walk import Candidate, Walker, read_path_list
 
@@ -62,6 +63,7 @@ class IngestResult:
     corpus: LazyCorpus
     manifest_path: Path
     roots: tuple[str, ...] = ()  # what the sandboxed worker may read: exactly the inputs and the spool
+    reused: int = 0  # files whose entries came from the ingest cache, unchanged since an earlier run
 
     @property
     def skipped(self) -> list[Skipped]:
@@ -75,11 +77,15 @@ class IngestResult:
 
 def ingest(
     sources: list[str], options: IngestOptions, *, spool_dir: Path,
-    paths_from: str | None = None, stdin: BinaryIO | None = None,
+    paths_from: str | None = None, stdin: BinaryIO | None = None, reuse: Path | None = None,
 ) -> IngestResult:
-    """Read every source into a Corpus and write its manifest into spool_dir."""
+    """Read every source into a Corpus and write its manifest into spool_dir.
+
+    `reuse`: the ingest cache's directory; files unchanged since an earlier run of the same
+    sources and options are not read again (stdin always is).
+    """
     with _fewer_collections():
-        return _ingest(sources, options, spool_dir, paths_from, stdin)
+        return _ingest(sources, options, spool_dir, paths_from, stdin, reuse)
 
 
 class _FewerCollections:
@@ -117,6 +123,7 @@ _fewer_collections = _FewerCollections()
 
 def _ingest(
     sources: list[str], options: IngestOptions, spool_dir: Path, paths_from: str | None, stdin: BinaryIO | None,
+    reuse: Path | None,
 ) -> IngestResult:
     clock = Clock(options.timeout)
     spool = Spool(spool_dir, clock)
@@ -125,7 +132,9 @@ def _ingest(
         include=options.include, exclude=options.exclude, gitignore=options.gitignore,
         follow_links=options.follow_links, clock=clock,
     )
-    for source in [*sources, *_listed(paths_from, stream)]:
+    every = [*sources, *_listed(paths_from, stream)]
+    cache = None if reuse is None or "-" in every else IngestCache(reuse, every, _cache_options(options))
+    for source in every:
         if source == "-":
             _add_stdin(walker, spool, stream, options.max_stdin)
         elif is_remote(source):
@@ -137,7 +146,7 @@ def _ingest(
     limits = Limits(options.max_file_size, options.mmap_threshold)
     pdfs = PdfParser(options.pdf_timeout, options.pdf_memory, spool, clock)
     try:
-        for result in examine_all(walker.candidates, limits, spool, pdfs):
+        for result in examine_all(walker.candidates, limits, spool, pdfs, cache):
             if isinstance(result, Skipped):
                 skipped.append(result)
             else:
@@ -155,7 +164,15 @@ def _ingest(
     manifest_path = spool.directory / "manifest.json"
     # ASCII JSON: a file name that is not UTF-8 travels as its surrogate escapes and opens as it is
     manifest_path.write_text(json.dumps(manifest, separators=(",", ":")), encoding="ascii")
-    return IngestResult(lazy_corpus(entries, skipped), manifest_path, tuple(roots))
+    if cache is not None:
+        cache.save()
+    return IngestResult(lazy_corpus(entries, skipped), manifest_path, tuple(roots), cache.reused if cache else 0)
+
+
+def _cache_options(options: IngestOptions) -> dict[str, Any]:
+    """The options that decide what the walk finds and what an entry says (the ingest cache's key)."""
+    names = ("include", "exclude", "gitignore", "follow_links", "max_file_size", "mmap_threshold")
+    return {name: getattr(options, name) for name in names}
 
 
 def _listed(paths_from: str | None, stream: BinaryIO) -> list[str]:

@@ -12,12 +12,16 @@ from typing import Any, NamedTuple
 from rlm_cli.corpus import Skipped
 from rlm_cli.ingest import decode
 from rlm_cli.ingest.pdfs import PdfParser
+from rlm_cli.ingest.reuse import IngestCache
 from rlm_cli.ingest.spool import Spool
 from rlm_cli.ingest.walk import Candidate
 
 
-def examine_all(candidates: Iterable[Candidate], limits: Limits, spool: Spool, pdfs: PdfParser) -> Iterator[dict[str, Any] | Skipped]:
-    """examine() each candidate in order, opening walked files relative to their folder.
+def examine_all(
+    candidates: Iterable[Candidate], limits: Limits, spool: Spool, pdfs: PdfParser, cache: IngestCache | None = None,
+) -> Iterator[dict[str, Any] | Skipped]:
+    """examine() each candidate in order, opening walked files relative to their folder; a file
+    unchanged since an earlier run takes its entry from `cache` instead.
 
     A walk lists a folder's files together, so each folder is opened once and every file in it
     is opened by name: the kernel then resolves one path component, not the whole path.
@@ -31,7 +35,14 @@ def examine_all(candidates: Iterable[Candidate], limits: Limits, spool: Spool, p
                 if folder_fd is not None:
                     os.close(folder_fd)
                 folder, folder_fd = candidate.folder, _open_folder(candidate.folder)
-            yield examine(candidate, limits, spool, pdfs, folder_fd)
+            reused = _reused(candidate, cache, folder_fd) if cache is not None else None
+            if reused is not None:
+                yield reused
+                continue
+            result = examine(candidate, limits, spool, pdfs, folder_fd)
+            if cache is not None and not isinstance(result, Skipped):
+                cache.keep(candidate.file, result)
+            yield result
     finally:
         if folder_fd is not None:
             os.close(folder_fd)
@@ -72,6 +83,17 @@ def too_large(candidate: Candidate, size: int, limits: Limits) -> Skipped | None
     if size > limits.max_file_size and not candidate.explicit:
         return Skipped(candidate.path, f"too large: {size:,} bytes over --max-file-size {limits.max_file_size:,}")
     return None
+
+
+def _reused(candidate: Candidate, cache: IngestCache, folder_fd: int | None) -> dict[str, Any] | None:
+    """The cached entry of a file that has not changed (one stat), else None."""
+    if candidate.kind != "text":
+        return None
+    try:
+        info = os.stat(candidate.file if folder_fd is None else candidate.name, dir_fd=folder_fd)
+    except OSError:
+        return None
+    return cache.lookup(candidate.file, info)
 
 
 def _open_folder(folder: str | None) -> int | None:

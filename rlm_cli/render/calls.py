@@ -56,7 +56,10 @@ def call_label(call: Call, view: View, name: str) -> Text:
     else:
         used = done.prompt_tokens + done.completion_tokens
         text.append(" ✓", style="green")
-        text.append(f" {fmt.tokens(used)} tok · {fmt.duration(done.latency_s)}", style="dim")
+        if done.from_cache:  # nothing was spent: the tokens are what the cache saved
+            text.append(f" cached · {fmt.tokens(used)} tok saved", style="dim")
+        else:
+            text.append(f" {fmt.tokens(used)} tok · {fmt.duration(done.latency_s)}", style="dim")
         if done.answer:
             text.append(f' · "{fmt.one_line(done.answer, view.preview)}"')
     if done is not None and call.retries:

@@ -85,7 +85,18 @@ def usage_line(usage: Mapping[str, Mapping[str, Any]]) -> str:
     """Root usage, sub usage when there was any, then the total cost, or "cost unknown" once."""
     sub = usage.get("sub", {})
     parts = [f"root {usage_part(usage.get('root', {}))}"] + ([f"sub {usage_part(sub)}"] if Usage.of(sub).tokens else [])
-    return " · ".join([*parts, total_cost(usage)])
+    return " · ".join([*parts, total_cost(usage), *filter(None, [cache_savings(usage)])])
+
+
+def cache_savings(usage: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """`3 cached calls saved 1.2k tok $0.0040`, or None when no call was answered from the cache."""
+    cached = usage.get("cached") or {}
+    calls = int(cached.get("calls", 0))
+    if not calls:
+        return None
+    saved = Usage.of(cached)
+    money = f" {cost(saved.cost_usd)}" if saved.cost_usd else ""
+    return f"{count(calls, 'cached call')} saved {tokens(saved.tokens)} tok{money}"
 
 
 def deployments(usage: Mapping[str, Any]) -> str:

@@ -102,7 +102,8 @@ class PlainRenderer:
         if event.error is not None:
             return f"{name} · failed after {fmt.duration(event.latency_s)}: {fmt.one_line(event.error, PREVIEW)}"
         used = fmt.tokens(event.prompt_tokens + event.completion_tokens)
-        return f'{name} · {used} tok · {fmt.duration(event.latency_s)} · "{fmt.one_line(event.answer, 60)}"'
+        spent = f"cached · {used} tok saved" if event.from_cache else f"{used} tok · {fmt.duration(event.latency_s)}"
+        return f'{name} · {spent} · "{fmt.one_line(event.answer, 60)}"'
 
     def _retried(self, event: ev.CallRetried) -> str:
         line = fmt.retry(event.reason, event.model, event.retry, event.max_retries, event.delay_s)

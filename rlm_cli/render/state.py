@@ -153,7 +153,8 @@ class RunState:
     def _replied(self, event: ev.ModelReplied, run: Run) -> None:
         if run.turns:
             run.turns[-1].reply = event
-        charge((r.usage for r in payers(run)), "root", event.prompt_tokens, event.completion_tokens, event.cost_usd, deployment=event.deployment)
+        charge((r.usage for r in payers(run)), "root", event.prompt_tokens, event.completion_tokens, event.cost_usd,
+               deployment=event.deployment, cached_input=event.cached_input_tokens, from_cache=event.from_cache)
 
     def _cell(self, event: ev.CellStarted, run: Run) -> None:
         if not run.turns:
@@ -203,7 +204,8 @@ class RunState:
             owner.sub_calls += 1
             owner.failed_calls += event.error is not None
         if charged_when_finished(call.kind):
-            charge((r.usage for r in payers(run)), "sub", event.prompt_tokens, event.completion_tokens, event.cost_usd, deployment=event.deployment)
+            charge((r.usage for r in payers(run)), "sub", event.prompt_tokens, event.completion_tokens, event.cost_usd,
+                   deployment=event.deployment, cached_input=event.cached_input_tokens, from_cache=event.from_cache)
 
     def _tool(self, event: ev.ToolCalled, run: Run) -> None:
         call = run.calls.get(event.call_id)

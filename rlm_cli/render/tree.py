@@ -63,6 +63,7 @@ def footer(run: Run, state: RunState, view: View) -> Text:
             parts.append(f"{name} {fmt.tokens(part.tokens)} tok" + (f" {fmt.cost(part.cost_usd)}" if priced else ""))
         if part.tokens and part.cost_usd is None:
             parts.append("cost unknown")
+    parts.extend(filter(None, [fmt.cache_savings(usage)]))
     text.append(" · ".join(dict.fromkeys(parts)), style="dim")  # "cost unknown" once
     served = fmt.deployments(usage)
     if served:

@@ -190,7 +190,7 @@ def test_a_cost_budget_holds_with_sixteen_calls_in_flight(provider: FakeProvider
     prompt_price, output_price = LLMClient().price("openai/gpt-4o-mini") or (0.0, 0.0)
     worst = 40_000 / 3 * prompt_price + 1000 * output_price  # one sub-call: its prompt, 1,000 tokens out
     provider.sub_latency = 0.3
-    work = code("answer['content'] = 'draft'", "print(len(llm_batch(['x' * 40_000] * 48)))")
+    work = code("answer['content'] = 'draft'", "print(len(llm_batch([f'{i} ' + 'x' * 40_000 for i in range(48)])))")
     provider.root_script = script(work, after=work)
     flags = ["--model", "openai/gpt-4o-mini", "--api-base", provider.url, "--concurrency", "16", "--max-cost", "0.05"]
     done = rlm(["ask", str(logs), "why?", "--json", *flags], env={"RLM_MAX_OUTPUT_TOKENS": "1000"})
@@ -286,7 +286,8 @@ def test_json_contract_keys(provider: FakeProvider, logs: Path) -> None:
                            "sub_calls", "depth", "usage", "elapsed_s", "input", "trace", "error"}
     assert result["schema"] == 1 and result["ready"] is True and result["stopped_by"] == "answer"
     assert set(result["usage"]) >= {"root", "sub", "total"}
-    assert set(result["usage"]["root"]) == {"prompt_tokens", "completion_tokens", "cost_usd"}
+    assert set(result["usage"]["root"]) == {"prompt_tokens", "completion_tokens", "cost_usd", "cached_input_tokens"}
+    assert set(result["usage"]["cached"]) == {"calls", "prompt_tokens", "completion_tokens", "cost_usd"}
     assert result["usage"]["root"]["cost_usd"] is None  # the fake model has no price
     assert result["input"]["documents"] == 3 and result["iterations"] == 2
     trace = Path(result["trace"]).read_text()

@@ -114,6 +114,8 @@ class FakeProvider:
     requests: list[Request] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     api: str = "openai"  # or "anthropic": the API this server speaks
+    # Prompt tokens a request reports as read from the provider's prompt cache (None: no such field).
+    prompt_cache: Callable[[Request], int] | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -278,6 +280,8 @@ def _make_handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
                 "completion_tokens": max(1, len(message.get("content") or "") // 4),
             }
             usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+            if provider.prompt_cache is not None:
+                usage["cached_tokens"] = provider.prompt_cache(request)
             if provider.api == "anthropic":
                 self._send_json(200, _anthropic_message(request.model, message, usage))
             elif request.stream:
@@ -347,6 +351,14 @@ def _as_message(reply: Reply) -> dict[str, Any]:
     return {"role": "assistant", "content": None, **reply}
 
 
+def _openai_usage(usage: dict[str, int]) -> dict[str, Any]:
+    """OpenAI's usage object: cached prompt tokens under prompt_tokens_details."""
+    shown: dict[str, Any] = {name: value for name, value in usage.items() if name != "cached_tokens"}
+    if "cached_tokens" in usage:
+        shown["prompt_tokens_details"] = {"cached_tokens": usage["cached_tokens"]}
+    return shown
+
+
 def _completion(model: str, message: dict[str, Any], usage: dict[str, int]) -> dict[str, Any]:
     finish = "tool_calls" if message.get("tool_calls") else "stop"
     return {
@@ -355,7 +367,7 @@ def _completion(model: str, message: dict[str, Any], usage: dict[str, int]) -> d
         "created": int(time.time()),
         "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-        "usage": usage,
+        "usage": _openai_usage(usage),
     }
 
 
@@ -369,7 +381,18 @@ def _anthropic_message(model: str, message: dict[str, Any], usage: dict[str, int
         "content": [{"type": "text", "text": message.get("content") or ""}],
         "stop_reason": "end_turn",
         "stop_sequence": None,
-        "usage": {"input_tokens": usage["prompt_tokens"], "output_tokens": usage["completion_tokens"]},
+        "usage": _anthropic_usage(usage),
+    }
+
+
+def _anthropic_usage(usage: dict[str, int]) -> dict[str, int]:
+    """Anthropic's usage: input_tokens counts only what was neither read from nor written to the cache."""
+    cached = usage.get("cached_tokens")
+    if cached is None:
+        return {"input_tokens": usage["prompt_tokens"], "output_tokens": usage["completion_tokens"]}
+    return {
+        "input_tokens": usage["prompt_tokens"] - cached, "output_tokens": usage["completion_tokens"],
+        "cache_read_input_tokens": cached, "cache_creation_input_tokens": 0,
     }
 
 
@@ -382,7 +405,7 @@ def _stream_chunks(model: str, message: dict[str, Any], usage: dict[str, int]) -
         if index == 0:
             delta["role"] = "assistant"
         yield {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
-    yield {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": usage}
+    yield {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": _openai_usage(usage)}
 
 
 def rule(pairs: list[tuple[str, Reply]], default: Reply = "no rule matched") -> SubRule:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from io import StringIO
 
 import pytest
 from rich.console import Console
 
+from rlm_cli import events as ev
 from rlm_cli.render import Renderer, SilentRenderer, TerminalSafe, make_renderer
 from rlm_cli.render.live import TreeRenderer
 from rlm_cli.render.plain import PlainRenderer
@@ -130,3 +132,10 @@ def test_a_child_run_still_says_how_it_finished() -> None:
     text = plain(nested_run().events)
     finished = [line for line in text.splitlines() if "finished · " in line]
     assert finished and all(line.split("] ", 1)[1].startswith("  ") for line in finished)  # indented: children only
+
+
+def test_a_call_answered_from_the_cache_says_so_and_what_it_saved() -> None:
+    events = [dataclasses.replace(e, from_cache=True) if isinstance(e, ev.SubcallFinished) else e for e in scripted_run(5).events]
+    text = plain(events, verbose=True)
+    assert "llm_batch b1 #4 · cached · 240 tok saved" in text
+    assert "llm_batch b1 #4 · 240 tok ·" not in text
