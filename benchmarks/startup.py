@@ -40,6 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.cputime import tree_cpu
 from benchmarks.peers import CACHE, peer_tool
 from tests.fakes.provider import FakeProvider, Reply, Request, code
 
@@ -72,23 +73,6 @@ class Series:
     def median(self, pick: Callable[[Sample], float | None]) -> float:
         values = [v for v in map(pick, self.samples) if v is not None]
         return statistics.median(values) if values else float("nan")
-
-
-def tree_cpu(pid: int) -> float:
-    """User + system seconds of a live process and its descendants (waited-for children included)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += sum(int(v) for v in fields[11:15]) / tick  # utime stime cutime cstime
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(c) for c in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total
 
 
 def timed(command: list[str], env: dict[str, str], on_start: Callable[[subprocess.Popen[bytes], float], None] | None = None) -> Sample:
