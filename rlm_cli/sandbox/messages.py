@@ -245,12 +245,17 @@ def _spec(cls: type[Any]) -> Spec:
     return _SPECS[cls]
 
 
-@functools.cache
-def _table(cls: type[Any]) -> tuple[dict[str, tuple[frozenset[type], Check]], frozenset[str]]:
+Table = tuple[dict[str, tuple[frozenset[type], Check]], frozenset[str]]
+_TABLES: dict[type[Any], Table] = {}
+
+
+def _table(cls: type[Any]) -> Table:
     """What `build` looks up: field name -> (exact types, checker), in field order; the required names."""
-    _, fields = _spec(cls)
-    checks = {name: (exact, check) for name, _, check, _, exact in fields}
-    return checks, frozenset(name for name, required, *_ in fields if required)
+    if cls not in _TABLES:
+        _, fields = _spec(cls)
+        checks = {name: (exact, check) for name, _, check, _, exact in fields}
+        _TABLES[cls] = (checks, frozenset(name for name, required, *_ in fields if required))
+    return _TABLES[cls]
 
 
 def _may_nest(hint: Any) -> bool:
