@@ -17,6 +17,7 @@ from rlm_cli.errors import (
     SandboxError,
     Terminated,
 )
+from rlm_cli.status import erase_early
 from rlm_cli.termsafe import visible
 
 
@@ -125,6 +126,7 @@ def handles_errors(command: F) -> F:
         except BaseException as error:
             if _is_typer_exit(error):
                 raise
+            erase_early()
             if should_reraise(error, DEBUG.get()):
                 raise
             print(visible(error_line(error)), file=sys.stderr)

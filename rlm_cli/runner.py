@@ -114,8 +114,8 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
     """Run, show progress, print the answer (or the JSON object); return the exit code."""
     from rlm_cli.render import make_renderer
     from rlm_cli.render.answer import print_result
-    from rlm_cli.render.status import Status
     from rlm_cli.settings import resolve
+    from rlm_cli.status import Status, erase_early
 
     result = RunResult()
     renderer = None
@@ -137,6 +137,7 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
             raise
         result = failed_result(result, error, debug=request.debug)
     _redact(result)
+    erase_early()  # the settings never resolved: the early line has no taker
     if status is not None:
         status.clear()
     if renderer is not None:

@@ -14,6 +14,7 @@ import typer
 from typer._click import exceptions as parser_errors  # Typer's vendored Click: its error classes
 
 from rlm_cli.exits import ExitCode
+from rlm_cli.status import erase_early
 from rlm_cli.termsafe import visible
 
 
@@ -26,16 +27,22 @@ def run(app: typer.Typer, args: list[str] | None = None) -> NoReturn:
         raise SystemExit(ExitCode.USAGE) from None
     except parser_errors.UsageError as error:
         message, hint = describe(error)
-        print(visible(f"rlm: error: {message}"), file=sys.stderr)
-        print(visible(f"hint: {hint}"), file=sys.stderr)
+        _say(f"rlm: error: {message}", f"hint: {hint}")
         raise SystemExit(ExitCode.USAGE) from None
     except parser_errors.ClickException as error:
-        print(visible(f"rlm: error: {error.format_message()}"), file=sys.stderr)
+        _say(f"rlm: error: {error.format_message()}")
         raise SystemExit(error.exit_code) from None
     except typer.Abort:
-        print("rlm: aborted", file=sys.stderr)
+        _say("rlm: aborted")
         raise SystemExit(ExitCode.INTERRUPTED) from None
     raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _say(*lines: str) -> None:
+    """Lines on stderr, control characters made visible, the early status line erased first."""
+    erase_early()
+    for line in lines:
+        print(visible(line), file=sys.stderr)
 
 
 def describe(error: Any) -> tuple[str, str]:

@@ -12,7 +12,6 @@ import builtins
 import sys
 import types
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 Call = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -62,6 +61,9 @@ def make_contract(namespace: dict[str, Any], answer: dict[str, Any], call: Call)
                 return str(rlm_query(prompt, context))
             except RuntimeError as error:
                 return f"Error: {error}"
+
+        # imported here: most workers never batch rlm_query, and the pool pulls in logging
+        from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max(1, min(CHILD_CONCURRENCY, len(texts)))) as pool:
             return _awaitable(list(pool.map(one, texts)))

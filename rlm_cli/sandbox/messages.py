@@ -242,16 +242,16 @@ def from_dict(data: object, allowed: frozenset[Op]) -> Message:
 def build(cls: type[Any], data: dict[str, Any], where: str) -> Any:
     """An instance of dataclass `cls` from `data`: no unknown keys, no missing ones, right types
     (ProtocolError otherwise)."""
-    names, fields = _spec(cls)
-    if not data.keys() <= names:
-        raise ProtocolError(f"{where}: unknown field {_short(sorted(data.keys() - names)[0])}")
+    checks, required = _table(cls)
     values = {}
-    for name, required, check, _, exact in fields:
-        if name in data:
-            value = data[name]
-            values[name] = value if type(value) in exact else check(value, where, name)
-        elif required:
-            raise ProtocolError(f"{where}: missing field {name!r}")
+    for name, value in data.items():
+        entry = checks.get(name)
+        if entry is None:
+            raise ProtocolError(f"{where}: unknown field {_short(sorted(data.keys() - checks.keys())[0])}")
+        values[name] = value if type(value) in entry[0] else entry[1](value, where, name)
+    if not values.keys() >= required:
+        missing = next(name for name in checks if name in required and name not in values)
+        raise ProtocolError(f"{where}: missing field {missing!r}")
     return cls(**values)
 
 
@@ -274,6 +274,19 @@ def _spec(cls: type[Any]) -> Spec:
         )
         _SPECS[cls] = (frozenset(name for name, *_ in fields), fields)
     return _SPECS[cls]
+
+
+Table = tuple[dict[str, tuple[frozenset[type], Check]], frozenset[str]]
+_TABLES: dict[type[Any], Table] = {}
+
+
+def _table(cls: type[Any]) -> Table:
+    """What `build` looks up: field name -> (exact types, checker), in field order; the required names."""
+    if cls not in _TABLES:
+        _, fields = _spec(cls)
+        checks = {name: (exact, check) for name, _, check, _, exact in fields}
+        _TABLES[cls] = (checks, frozenset(name for name, required, *_ in fields if required))
+    return _TABLES[cls]
 
 
 def _may_nest(hint: Any) -> bool:
@@ -299,8 +312,11 @@ def _checker(hint: Any) -> Check:
         return lambda value, where, name: value
     if origin in (Union, types.UnionType):
         options = [_checker(option) for option in typing.get_args(hint)]
+        optional = type(None) in typing.get_args(hint)
 
         def one_of(value: Any, where: str, name: str) -> Any:
+            if value is None and optional:  # the usual case, without a failed check before it
+                return None
             for option in options:
                 try:
                     return option(value, where, name)
@@ -320,9 +336,15 @@ def _checker(hint: Any) -> Check:
         return lambda value, where, name: float(number(value, where, name))
     if origin is list:
         (item,) = typing.get_args(hint)
-        each = _checker(item)
+        each, exact = _checker(item), _exact_types(item)
         listed = _instance_of(list)
-        return lambda value, where, name: [each(entry, where, name) for entry in listed(value, where, name)]
+
+        def every(value: Any, where: str, name: str) -> Any:
+            if type(value) is list and all(type(entry) in exact for entry in value):
+                return value  # JSON scalars as they are: no call per entry
+            return [each(entry, where, name) for entry in listed(value, where, name)]
+
+        return every
     if origin is dict:
         return _accepting(hint, lambda value: isinstance(value, dict) and all(isinstance(key, str) for key in value))
     if dataclasses.is_dataclass(hint):

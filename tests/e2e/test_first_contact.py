@@ -13,6 +13,7 @@ import pytest
 from tests.e2e.helpers import model_flags, rlm
 from tests.fakes.provider import FakeProvider, code, script
 
+ERASE = "\r\x1b[2K"
 READ_CONTEXT = code("print(context[:40])")
 ANSWER_WITH_INPUT = code("answer['content'] = context.strip()", "answer['ready'] = True")
 
@@ -111,11 +112,49 @@ def test_a_terminal_hears_what_is_read_then_which_model_before_the_tree(provider
     provider.root_script = script(READ_CONTEXT, ANSWER_WITH_INPUT)
     code_, screen = rlm_on_terminal(["ask", str(source), "why?", *model_flags(provider), "--no-trace"])
     assert code_ == 0, screen
+    assert screen.startswith(f"{ERASE}rlm: starting …{ERASE}rlm: reading")  # before the command line loads
     reading = screen.index(f"rlm: reading {source} …")
     connecting = screen.index("rlm: connecting to openai/root …")
     tree = screen.index("why?", connecting)
     assert reading < connecting < tree
-    assert "\r\x1b[2K" in screen[connecting:tree]  # the status line is erased before the tree draws
+    assert ERASE in screen[connecting:tree]  # the status line is erased before the tree draws
+    assert "disk quota exceeded" in screen[tree:]  # the answer
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "error"),
+    [
+        (["ask", "small.log", "why?", "--bogus"], {}, "rlm: error: no such option: --bogus"),  # the parser's
+        (["ask", "small.log", "why?"], {"RLM_MAX_COST": "lots"}, "rlm: error: RLM_MAX_COST: expected a number"),  # the settings'
+    ],
+)
+def test_an_error_after_the_early_line_starts_on_a_clean_line(isolated_env: Path, args: list[str], env: dict[str, str], error: str) -> None:
+    from tests.security.terminal import rlm_on_terminal
+
+    code_, screen = rlm_on_terminal(args, env=env)
+    assert code_ in (2, 4)
+    assert screen.startswith(f"{ERASE}rlm: starting …{ERASE}{error}"), screen
+    assert screen.count("rlm: starting") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (["ask", "small.log", "why?", "-q"], {"RLM_MAX_COST": "lots"}, "rlm: error: RLM_MAX_COST"),
+        (["ask", "small.log", "why?", "--json"], {"RLM_MAX_COST": "lots"}, '"exit_code": 4'),
+        (["ask", "small.log", "why?", "--events"], {"RLM_MAX_COST": "lots"}, '"exit_code": 4'),
+        (["ask", "--help"], {}, "QUESTION"),
+        (["ask", "small.log", "why?"], {"RLM_PROGRESS": "none", "RLM_MAX_COST": "lots"}, "rlm: error: RLM_MAX_COST"),
+        ([], {"_RLM_COMPLETE": "complete_bash", "COMP_WORDS": "rlm ask --js", "COMP_CWORD": "2"}, "--json"),
+    ],
+    ids=["quiet", "json", "events", "help", "progress-none", "completion"],
+)
+def test_no_early_line_where_nothing_is_watched(isolated_env: Path, args: list[str], env: dict[str, str], expected: str) -> None:
+    from tests.security.terminal import rlm_on_terminal
+
+    _, screen = rlm_on_terminal(args, env=env)
+    assert expected in screen
+    assert "rlm: starting" not in screen and ERASE not in screen, screen
 
 
 def test_no_status_line_off_a_terminal(provider: FakeProvider, tmp_path: Path) -> None:

@@ -12,10 +12,12 @@ from collections.abc import Sequence
 from tests.e2e.helpers import FAKE_KEY
 
 
-def rlm_on_terminal(args: Sequence[str], *, timeout: float = 60, columns: int = 100) -> tuple[int, str]:
-    """Exit code and everything written to the terminal (stdout and stderr share it)."""
+def rlm_on_terminal(
+    args: Sequence[str], *, timeout: float = 60, columns: int = 100, env: dict[str, str] | None = None,
+) -> tuple[int, str]:
+    """Exit code and everything written to the terminal (stdout and stderr share it); `env` adds variables."""
     controller, terminal = pty.openpty()
-    env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": "40"}
+    env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": "40", **(env or {})}
     env.pop("NO_COLOR", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "rlm_cli", *args], stdin=subprocess.DEVNULL, stdout=terminal,
