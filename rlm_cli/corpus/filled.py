@@ -9,7 +9,6 @@ check at first use, the text is joined and copied as before. Standard library on
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import sys
 from collections.abc import Callable, Iterable
@@ -26,6 +25,8 @@ def filled(cls: type[S], pieces: Callable[[], Iterable[str]]) -> S:
 
     `pieces()` is called twice: once to measure the text (its length and widest character),
     once to copy each piece into place; only one piece at a time is held besides the result."""
+    import ctypes  # here: only inputs this large pay for importing it
+
     data_offset = _data_offset()
     if data_offset is None:
         return str.__new__(cls, "".join(pieces()))
@@ -61,6 +62,8 @@ def _width(piece: str) -> int:
 
 
 def _new_str(length: int, max_char: int) -> str:
+    import ctypes
+
     new = ctypes.pythonapi.PyUnicode_New
     new.argtypes, new.restype = (ctypes.c_ssize_t, ctypes.c_uint32), ctypes.py_object
     return new(length, max_char)  # type: ignore[no-any-return]  # ctypes returns the object as is
@@ -72,6 +75,8 @@ def _data_offset() -> int | None:
     every width; None when this interpreter does not lay strings out as CPython 3.11-3.13 does."""
     if sys.implementation.name != "cpython":
         return None
+    import ctypes
+
     offset = sys.getsizeof("\xe9") - 2  # the header of a compact non-ASCII str; the pointer follows it
 
     class Probe(str):
