@@ -24,7 +24,8 @@ def filled(cls: type[S], pieces: Callable[[], Iterable[str]]) -> S:
     """An instance of the str subclass `cls` holding "".join(pieces()).
 
     `pieces()` is called twice: once to measure the text (its length and widest character),
-    once to copy each piece into place; only one piece at a time is held besides the result."""
+    once to copy each piece into place; only one piece at a time is held besides the result.
+    ValueError when the second reading differs from the first in length or width."""
     import ctypes  # here: only inputs this large pay for importing it
 
     data_offset = _data_offset()
@@ -41,14 +42,24 @@ def filled(cls: type[S], pieces: Callable[[], Iterable[str]]) -> S:
     del blank
     buffer = ctypes.c_void_p.from_address(id(result) + data_offset).value
     assert buffer is not None
-    at = 0
+    at, size = 0, length * width
     for piece in pieces():
-        raw = piece.encode(_CODECS[width], "surrogatepass")
+        try:
+            raw = piece.encode(_CODECS[width], "surrogatepass")
+        except UnicodeEncodeError:  # wider than the first reading's widest character
+            raise _Changed() from None
+        if at + len(raw) > size or len(raw) != len(piece) * width:  # never written past the buffer
+            raise _Changed()
         ctypes.memmove(buffer + at, raw, len(raw))
         at += len(raw)
-    if at != length * width:
-        raise ValueError("the pieces changed between the two readings")
+    if at != size:
+        raise _Changed()
     return result
+
+
+class _Changed(ValueError):
+    def __init__(self) -> None:
+        super().__init__("the pieces changed between the two readings")
 
 
 def _width(piece: str) -> int:

@@ -63,7 +63,11 @@ class Corpus(CorpusMethods, str):
             text, starts = joined_text(infos)
             return cls(text, infos, starts, skipped)
         lengths: list[int] = []
-        corpus = filled(cls, functools.partial(_joined_pieces, infos, lengths))
+        try:
+            corpus = filled(cls, functools.partial(_joined_pieces, infos, lengths))
+        except ValueError:  # a file rewritten between the two readings: read it once, whole
+            text, starts = joined_text(infos)
+            return cls(text, infos, starts, skipped)
         starts = list(itertools.accumulate(lengths[:-1], initial=0))
         return corpus._with(infos, starts, skipped)
 

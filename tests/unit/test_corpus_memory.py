@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,10 +45,30 @@ def test_filled_holds_the_joined_text_and_behaves_as_a_str(parts: list[str]) -> 
         assert json.loads(made) == {"k": "v\u20ac"}
 
 
-def test_filled_refuses_pieces_that_change_between_readings() -> None:
-    readings = iter([["abc"], ["abcd"]])
+@pytest.mark.parametrize("second", [["abcd"], ["ab"], ["ab\u20ac"], ["abc", "d"]])
+def test_filled_refuses_pieces_that_change_between_readings(second: list[str]) -> None:
+    """Longer or wider pieces are refused before they are written (past the buffer's end)."""
+    readings = iter([["abc"], second])
     with pytest.raises(ValueError, match="changed"):
         filled(Text, lambda: next(readings))
+
+
+def test_a_file_rewritten_between_the_two_readings_is_read_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "log.txt").write_text("plain ascii text\n")
+    manifest = run([str(tmp_path / "log.txt")], tmp_path).manifest_path
+    monkeypatch.setattr(memory, "_FILL_FROM", 0)
+    real = memory._joined_pieces
+    readings = []
+
+    def rewritten_after_the_first_reading(*args: Any) -> Any:
+        readings.append(1)
+        if len(readings) == 2:
+            (tmp_path / "log.txt").write_text("wider \u20ac text, and more\n")  # read up to its ingested size
+        return real(*args)
+
+    monkeypatch.setattr(memory, "_joined_pieces", rewritten_after_the_first_reading)
+    context = load_manifest(manifest)
+    assert isinstance(context, Corpus) and context.startswith("wider \u20ac")
 
 
 def _corpus_both_ways(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sources: list[str]) -> tuple[Corpus, Corpus]:
