@@ -88,7 +88,8 @@ def _data_offset() -> int | None:
         return None
     import ctypes
 
-    offset = sys.getsizeof("\xe9") - 2  # the header of a compact non-ASCII str; the pointer follows it
+    fresh = "".join(["\xe9"] * 3)  # made now, so no UTF-8 form is cached (sys.getsizeof would count it)
+    offset = sys.getsizeof(fresh) - len(fresh) - 1  # the header of a compact non-ASCII str; the pointer follows it
 
     class Probe(str):
         pass
