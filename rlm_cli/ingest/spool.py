@@ -63,20 +63,25 @@ class Spool:
         total = room = 0
         with target.open("wb") as out:
             pipe = fd if fd is not None and hasattr(os, "splice") and _is_pipe(fd) else None
+            ready = False  # from a pipe, waited on only when it had nothing (one system call a block)
             while True:
                 self.clock.check("reading stdin")
-                if fd is not None and not select.select([fd], [], [], self.clock.wait(1.0))[0]:
+                if fd is not None and not ready and not select.select([fd], [], [], self.clock.wait(1.0))[0]:
                     continue  # nothing yet: look at the clock again
+                ready = pipe is not None
                 if room < _BLOCK:
                     room = min(self.reserve(_BLOCK, "stdin") + _BLOCK, _RECHECK)
                 limit = min(_BLOCK, cap + 1 - total)  # one byte past the cap tells a stream over it
                 if pipe is not None:
                     try:
-                        moved = os.splice(pipe, out.fileno(), limit)
+                        moved = os.splice(pipe, out.fileno(), limit, flags=os.SPLICE_F_NONBLOCK)
+                    except BlockingIOError:  # the pipe is empty for now
+                        ready = False
+                        continue
                     except OSError as error:
                         if error.errno != errno.EINVAL:  # EINVAL: a file system without splice
                             raise
-                        pipe = None
+                        pipe, ready = None, False
                         continue
                 else:
                     moved = _read_into(stream, fd, buffer[:limit])
