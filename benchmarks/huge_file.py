@@ -1,6 +1,6 @@
 """Huge inputs against GNU grep and ripgrep: scans, whole `rlm ask` runs, stdin, peak memory.
 
-Run: python benchmarks/huge_file.py [--sizes 250M,1G,4G] [--repeat 2]
+Run: python benchmarks/huge_file.py [--sizes 250M,1G,4G] [--repeat 2] [--memory-only]
 For each size, a generated log of exactly that many bytes (one rare FATAL line two thirds in) is
 written to a temporary directory under /tmp and deleted afterwards; the sizes are scaled down
 (and the report says so) when the disk lacks room for a log and two copies of it.
@@ -18,7 +18,9 @@ written to a temporary directory under /tmp and deleted afterwards; the sizes ar
 Warm: the file in the page cache, best of --repeat. Cold: the page cache dropped
 (`echo 3 > /proc/sys/vm/drop_caches`) before each timed step, when permitted. Peak anonymous
 memory: the largest sum of Pss_Anon (/proc/PID/smaps_rollup) over the process tree, sampled
-every 25 ms (file-backed pages of a mapping are not counted: they are page cache).
+every 25 ms (file-backed pages of a mapping are not counted: they are page cache); the input's
+share is that peak less the same run's over a 64 KiB input. --memory-only measures just that,
+for sizes on both sides of the mapping threshold (e.g. --sizes 16M,64M,128M,250M,300M).
 Everything compared is measured in the same run, as ratios, as the machine is shared.
 """
 
@@ -269,12 +271,22 @@ def _quote(part: str | Path) -> str:
     return shlex.quote(str(part))
 
 
-def asks(log: Path, tiny: Path, provider_url: str, repeat: int, can_drop: bool) -> None:
+def memory(log: Path, tiny: Path, provider_url: str) -> None:
+    """Peak anonymous memory of whole `rlm ask` runs (the file named, and piped on stdin) against
+    the same run over a tiny input: the difference is what the input costs."""
     size_mb = log.stat().st_size / 1024**2
+    tiny_peak = ask_run(tiny, None, provider_url, False, True)[1]
+    for label, source, stdin_file in (("rlm ask log", log, None), ("cat log | rlm ask -", None, log)):
+        peak = ask_run(source, stdin_file, provider_url, False, True)[1]
+        print(f"  {label}: peak anonymous memory {peak:.0f} MB = {peak / size_mb:.2f}x the input; the tiny run's "
+              f"{tiny_peak:.0f} MB; the input's share {peak - tiny_peak:.0f} MB = {(peak - tiny_peak) / size_mb:.2f}x "
+              f"(goal <= 1.5x below the mapping threshold, <= 300 MB in all above it)")
+
+
+def asks(log: Path, tiny: Path, provider_url: str, repeat: int, can_drop: bool) -> None:
     tiny_s = min(ask_run(tiny, None, provider_url, False, False)[0] for _ in range(repeat))
-    peak = ask_run(log, None, provider_url, False, True)[1]
-    print(f"  rlm ask, one cell greps: tiny input run {tiny_s:.3f} s (the fixed cost); "
-          f"peak anonymous memory {peak:.0f} MB = {peak / size_mb:.2f}x the input")
+    print(f"  rlm ask, one cell greps: tiny input run {tiny_s:.3f} s (the fixed cost)")
+    memory(log, tiny, provider_url)
     for temperature in ("warm", "cold") if can_drop else ("warm",):
         cold = temperature == "cold"
         seconds = min(ask_run(log, None, provider_url, cold, False)[0] for _ in range(1 if cold else repeat))
@@ -282,9 +294,7 @@ def asks(log: Path, tiny: Path, provider_url: str, repeat: int, can_drop: bool) 
         print(f"    {temperature}: {seconds:7.3f} s; grep -c {grep_c:.3f} s; ask / (grep -c + tiny run) = "
               f"{seconds / (grep_c + tiny_s):.2f}x (goal <= 4x); (ask - tiny run) / grep -c = {(seconds - tiny_s) / grep_c:.1f}x")
     seconds = ask_run(None, log, provider_url, False, False)[0]
-    peak = ask_run(None, log, provider_url, False, True)[1]
-    print(f"  cat log | rlm ask - (warm): {seconds:7.3f} s = {seconds / tiny_s:.2f}x the tiny run; "
-          f"peak anonymous memory {peak:.0f} MB = {peak / size_mb:.2f}x the input")
+    print(f"  cat log | rlm ask - (warm): {seconds:7.3f} s = {seconds / tiny_s:.2f}x the tiny run")
 
 
 def spool_child(spool: str) -> None:
@@ -360,6 +370,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="250M,1G,4G", help="log sizes (default: just under the mapping threshold, 1 GiB, 4 GiB)")
     parser.add_argument("--repeat", type=int, default=2, help="warm runs per step; the best is kept")
     parser.add_argument("--scan-child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--memory-only", action="store_true", help="only the peak memory of whole runs, per size")
     parser.add_argument("--spool-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.scan_child:
@@ -391,6 +402,10 @@ def main() -> None:
             started = time.perf_counter()
             write_log(log, size)
             print(f"\n{size / 1024**2:,.0f} MiB log ({size:,} bytes, written in {time.perf_counter() - started:.1f} s)")
+            if args.memory_only:
+                memory(log, tiny, provider.url)
+                log.unlink()
+                continue
             scans(log, work, args.repeat, can_drop)
             asks(log, tiny, provider.url, args.repeat, can_drop)
             stdin_spool(log, work, args.repeat)

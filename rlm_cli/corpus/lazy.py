@@ -13,8 +13,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from rlm_cli.corpus.documents import Document, Info, MappedDocument
 from rlm_cli.corpus.grep import Match, Searcher
 from rlm_cli.corpus.joined import AnyDocument, CorpusMethods, Skipped, headers, numbers
-from rlm_cli.corpus.readers import LoadedReader, TextCache
+from rlm_cli.corpus.readers import BLOCK, LoadedReader, TextCache
+from rlm_cli.corpus.scan import byte_exact
 from rlm_cli.corpus.text import TextLike
+
+_STREAM_FROM = BLOCK  # bytes from which the host's view streams a document it would otherwise load
 
 
 class LazyCorpus(CorpusMethods, TextLike):
@@ -33,7 +36,8 @@ class LazyCorpus(CorpusMethods, TextLike):
         *, buffered: bool = False,
     ) -> None:
         """`buffered`: files read with pread, never memory-mapped, so a file truncated during the
-        run gives an error rather than SIGBUS (the host's view)."""
+        run gives an error rather than SIGBUS (the host's view); a large document the worker
+        holds as a str is then streamed block by block too, so the host never holds its text."""
         self._infos = list(infos)
         self.skipped = list(skipped)
         self._headers = headers(self._infos)
@@ -43,6 +47,7 @@ class LazyCorpus(CorpusMethods, TextLike):
         shared = cache or TextCache()
         self._sources: list[MappedDocument | LoadedReader] = [
             MappedDocument(info, buffered=buffered) if info.mapped
+            else MappedDocument(streamed, buffered=True) if buffered and (streamed := _streamed(info)) is not None
             else LoadedReader(
                 info.file, info.encoding, info.chars, shared, functools.partial(_as_document, info=info),
                 end=info.end, buffered=buffered,
@@ -67,13 +72,16 @@ class LazyCorpus(CorpusMethods, TextLike):
         return self._document(number)._grep(regex, context_lines, limit)
 
     def _known_length(self, number: int) -> int | None:
-        return self._sources[number].known_length
+        known = self._sources[number].known_length
+        return self._infos[number].chars if known is None else known  # chars: counted at ingest
 
     def _head(self, number: int, max_chars: int) -> str:
         return self._sources[number].head(max_chars)
 
     def _length(self, number: int) -> int:
-        source = self._sources[number]
+        source, chars = self._sources[number], self._infos[number].chars
+        if chars is not None:
+            return chars
         return len(source) if isinstance(source, MappedDocument) else source.length
 
     def _starts(self) -> list[int]:
@@ -159,6 +167,16 @@ class LazyCorpus(CorpusMethods, TextLike):
         if isinstance(key, str):
             return self.read(key)
         return super().__getitem__(key)
+
+
+def _streamed(info: Info) -> Info | None:
+    """A large text document read whole by the worker, as the host streams it (a UTF-8 BOM skipped
+    like a mapped file's); None when small, a PDF, or in an encoding whose bytes cannot be scanned."""
+    if info.size <= _STREAM_FROM or info.pages is not None:
+        return None
+    if info.encoding == "utf-8-sig":
+        return info._replace(encoding="utf-8", offset=3)
+    return info if byte_exact(info.encoding) else None
 
 
 def _as_document(text: str, info: Info) -> Document:

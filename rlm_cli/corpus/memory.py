@@ -5,17 +5,22 @@ Standard library only.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import threading
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, SupportsIndex
 
 from rlm_cli.corpus.documents import Document, Info, grep_text
+from rlm_cli.corpus.filled import filled
 from rlm_cli.corpus.grep import Match, Searcher
 from rlm_cli.corpus.joined import CorpusMethods, Skipped, headers, numbers
 from rlm_cli.corpus.lines import Lines, text_lines
-from rlm_cli.corpus.readers import read_text
+from rlm_cli.corpus.readers import BLOCK, read_text, text_pieces
 from rlm_cli.corpus.scan import text_scanner
+
+_FILL_FROM = BLOCK  # input bytes from which the text is read into the corpus in place (see filled)
 
 
 class Corpus(CorpusMethods, str):
@@ -32,16 +37,18 @@ class Corpus(CorpusMethods, str):
 
     def __new__(cls, text: str, infos: Sequence[Info], starts: Sequence[int], skipped: Iterable[Skipped] = ()) -> Corpus:
         """`starts`: where each document's header starts in `text` (as joined_text gives)."""
-        corpus = super().__new__(cls, text)
-        corpus._infos = list(infos)
-        corpus.skipped = list(skipped)
-        corpus._headers = headers(corpus._infos)
-        corpus._numbers = numbers(corpus._infos)
-        corpus._layout = list(starts)
-        corpus._made = weakref.WeakValueDictionary()
-        corpus._made_lock = threading.Lock()
-        corpus._newline_counts = {}
-        return corpus
+        return super().__new__(cls, text)._with(infos, starts, skipped)
+
+    def _with(self, infos: Sequence[Info], starts: Sequence[int], skipped: Iterable[Skipped]) -> Corpus:
+        self._infos = list(infos)
+        self.skipped = list(skipped)
+        self._headers = headers(self._infos)
+        self._numbers = numbers(self._infos)
+        self._layout = list(starts)
+        self._made = weakref.WeakValueDictionary()
+        self._made_lock = threading.Lock()
+        self._newline_counts = {}
+        return self
 
     _layout: list[int]
     _made: weakref.WeakValueDictionary[int, Document]
@@ -50,9 +57,19 @@ class Corpus(CorpusMethods, str):
 
     @classmethod
     def from_infos(cls, infos: Sequence[Info], skipped: Iterable[Skipped] = ()) -> Corpus:
-        """Read every document (whole, one at a time) and join them."""
-        text, starts = joined_text(infos)
-        return cls(text, infos, starts, skipped)
+        """Read every document and join them; a large input is read twice, a block at a time,
+        into the corpus itself (see filled), so its text is never held twice."""
+        if sum(info.size for info in infos) <= _FILL_FROM:
+            text, starts = joined_text(infos)
+            return cls(text, infos, starts, skipped)
+        lengths: list[int] = []
+        try:
+            corpus = filled(cls, functools.partial(_joined_pieces, infos, lengths))
+        except ValueError:  # a file rewritten between the two readings: read it once, whole
+            text, starts = joined_text(infos)
+            return cls(text, infos, starts, skipped)
+        starts = list(itertools.accumulate(lengths[:-1], initial=0))
+        return corpus._with(infos, starts, skipped)
 
     @property
     def mapped(self) -> bool:
@@ -121,6 +138,21 @@ class Corpus(CorpusMethods, str):
     def _head(self, number: int, max_chars: int) -> str:
         body, end = self._bounds(number)
         return self._slice(body, min(end, body + max_chars))
+
+
+def _joined_pieces(infos: Sequence[Info], lengths: list[int]) -> Iterator[str]:
+    """The joined text in pieces, each document read a block at a time; `lengths` is refilled
+    with each document's length in the joined text (its header and the newline after it too)."""
+    lengths.clear()
+    for number, (header, info) in enumerate(zip(headers(infos), infos, strict=True)):
+        yield header
+        chars = len(header) + (number + 1 < len(infos))
+        for piece in text_pieces(info.file, info.encoding, info.end):
+            chars += len(piece)
+            yield piece
+        if number + 1 < len(infos):
+            yield "\n"
+        lengths.append(chars)
 
 
 def joined_text(infos: Sequence[Info]) -> tuple[str, list[int]]:

@@ -19,6 +19,7 @@ from rlm_cli.corpus.lines import SplitText, byte_lines
 from rlm_cli.corpus.scan import WINDOW, Scanner, byte_exact, byte_scanner
 
 BLOCK = 16 * 1024 * 1024  # bytes per scan block of a mapped document
+_BUFFERED_BLOCK = 1024 * 1024  # per block read with pread (the host's view: a few are held at once)
 _NEWLINE_REACH = 1024 * 1024  # how far past a block's nominal end to look for a newline
 _CACHE_CHARS = 256 * 1024 * 1024  # decoded text kept across documents
 _PIECE = 4 * 1024 * 1024  # characters per piece when streaming a loaded document
@@ -129,6 +130,20 @@ def read_text(file: str, encoding: str, end: int | None = None, *, buffered: boo
             return str(mapping, encoding, "replace")
 
 
+def text_pieces(file: str, encoding: str, end: int | None = None, *, block: int = _BUFFERED_BLOCK) -> Iterator[str]:
+    """A file decoded a block at a time (bad bytes as U+FFFD): "".join of the pieces is read_text's text."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    with open(file, "rb") as handle:
+        read = 0
+        while data := handle.read(block if end is None else min(block, end - read)):
+            read += len(data)
+            yield decoder.decode(data)
+        if end is not None and read < end:
+            raise InputChanged(file, read, end)
+        if tail := decoder.decode(b"", final=True):
+            yield tail
+
+
 class MappedBytes:
     """A file's bytes through a memory map, bounded at `end`; the size is checked before each access.
 
@@ -233,7 +248,8 @@ class MappedReader:
     The first operation that needs positions scans the file once and keeps a small block index
     (byte start, byte end, first character, characters) so later slices decode one block at most.
     The index and the last decoded block are replaced whole, so concurrent readers stay correct.
-    Bytes come from a map (MappedBytes) or, when `buffered`, from pread (BufferedBytes); reads
+    Bytes come from a map (MappedBytes) or, when `buffered`, from pread (BufferedBytes, in
+    smaller blocks: the host holds several pieces of a block at once while it checks); reads
     stop at `end`, the size at ingest, so a file appended meanwhile keeps its length.
     """
 
@@ -241,6 +257,7 @@ class MappedReader:
         self._file, self._encoding = file, encoding
         self._offset, self._end = offset, end
         self._buffered = buffered
+        self._block = _BUFFERED_BLOCK if buffered else BLOCK
         self._source: MappedBytes | BufferedBytes | None = None
         self._source_lock = threading.Lock()
         self._index_built: tuple[list[Block], list[int]] | None = None  # blocks, their first characters
@@ -256,7 +273,7 @@ class MappedReader:
 
     def _cut(self, start: int) -> int:
         """End of the block that starts at `start`: just past a newline when one is near."""
-        end = start + BLOCK
+        end = start + self._block
         if end >= self._end:
             return self._end
         newline = self._bytes().find(b"\n", end, min(self._end, end + _NEWLINE_REACH))

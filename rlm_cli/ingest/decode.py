@@ -6,13 +6,14 @@ Works on bytes already read; chardet is imported only when UTF-8 fails.
 from __future__ import annotations
 
 import codecs
-from typing import NamedTuple
+from collections.abc import Iterator
+from typing import NamedTuple, Protocol
 
 HEAD = 64 * 1024  # bytes read first: all of most files, enough to sniff the rest
 SNIFF = 8 * 1024  # bytes searched for a NUL (as git does)
 _CONTROL_SNIFF = 4 * 1024  # bytes whose share of control characters is judged
 _SAMPLE = 256 * 1024  # bytes chardet looks at
-_SLICE = 16 * 1024 * 1024  # bytes decoded at a time when counting characters
+SLICE = 16 * 1024 * 1024  # bytes decoded at a time when counting characters
 _BINARY_RATIO = 0.3
 _MIN_CONFIDENCE = 0.2
 # Bytes that appear in text: printable ASCII, common whitespace, ESC (ANSI colours), backspace,
@@ -28,6 +29,14 @@ _BOMS = (
 )
 _BOM_STARTS = frozenset(bom[:1] for bom, _ in _BOMS)
 ASCII_COMPATIBLE_BOMS = {"utf-8-sig": len(codecs.BOM_UTF8)}
+
+
+class Readable(Protocol):
+    """Bytes held whole, or a file read a slice at a time (len, and slices giving bytes)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, key: slice, /) -> bytes: ...
 
 
 class Decoded(NamedTuple):
@@ -57,9 +66,9 @@ def looks_binary(head: bytes) -> bool:
     return bool(head) and control / len(head) > _BINARY_RATIO
 
 
-def measure(data: bytes, bom: str | None) -> Decoded:
-    """Decide the encoding of a whole document and count its characters."""
-    if bom is None and data.isascii():
+def measure(data: Readable, bom: str | None) -> Decoded:
+    """Decide the encoding of a whole document and count its characters, a slice at a time."""
+    if bom is None and all(part.isascii() for part in _slices(data)):
         return Decoded("utf-8", len(data))
     encoding = bom or "utf-8"
     chars = _strict_length(data, encoding)
@@ -70,9 +79,9 @@ def measure(data: bytes, bom: str | None) -> Decoded:
         chars = _strict_length(data, encoding)
         if chars is not None:
             return Decoded(encoding, chars, note)
-    text = data.decode(encoding, errors="replace")
-    bad = text.count("\ufffd") - _count_real_replacements(data, encoding)
-    return Decoded(encoding, len(text), f"{bad:,} undecodable byte sequences shown as U+FFFD ({encoding})")
+    chars, replaced = _lenient_length(data, encoding)
+    bad = replaced - _count_real_replacements(data, encoding)
+    return Decoded(encoding, chars, f"{bad:,} undecodable byte sequences shown as U+FFFD ({encoding})")
 
 
 def sniff(head: bytes, bom: str | None) -> Decoded:
@@ -113,25 +122,44 @@ def detect(sample: bytes) -> tuple[str, str]:
     return name, f"not UTF-8; chardet detected {name} (confidence {confidence:.2f})"
 
 
-def _strict_length(data: bytes, encoding: str) -> int | None:
+def _slices(data: Readable, overlap: int = 0) -> Iterator[bytes]:
+    """The data in slices of SLICE bytes, each reaching `overlap` bytes into the next (bytes
+    held whole come back as they are: slicing all of a bytes object copies nothing)."""
+    for start in range(0, max(len(data), 1), SLICE):
+        yield data[start : start + SLICE + overlap]
+
+
+def _strict_length(data: Readable, encoding: str) -> int | None:
     decoder = codecs.getincrementaldecoder(encoding)()
     chars = 0
     try:
-        for start in range(0, len(data), _SLICE):
-            chars += len(decoder.decode(data[start : start + _SLICE], final=start + _SLICE >= len(data)))
-        if not data:
-            chars += len(decoder.decode(b"", final=True))
+        for part in _slices(data):
+            chars += len(decoder.decode(part))
+        chars += len(decoder.decode(b"", final=True))
     except (UnicodeDecodeError, LookupError):
         return None
     return chars
 
 
-def _mostly_utf8(data: bytes) -> bool:
+def _lenient_length(data: Readable, encoding: str) -> tuple[int, int]:
+    """Characters, and U+FFFD among them, with bad bytes replaced."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    chars = replaced = 0
+    for part in [*_slices(data), b""]:
+        text = decoder.decode(part, final=not part)
+        chars, replaced = chars + len(text), replaced + text.count("\ufffd")
+    return chars, replaced
+
+
+def _mostly_utf8(data: Readable) -> bool:
     """UTF-8 with a few stray bytes (a common log accident) rather than another encoding."""
-    high = len(data) - len(data.translate(None, _HIGH_BYTES))
-    bad = data.decode("utf-8", errors="replace").count("\ufffd") - _count_real_replacements(data, "utf-8")
+    high = sum(len(part) - len(part.translate(None, _HIGH_BYTES)) for part in _slices(data))
+    bad = _lenient_length(data, "utf-8")[1] - _count_real_replacements(data, "utf-8")
     return bad * 20 <= high
 
 
-def _count_real_replacements(data: bytes, encoding: str) -> int:
-    return data.count("\ufffd".encode(encoding.removesuffix("-sig"))) if encoding.startswith("utf-8") else 0
+def _count_real_replacements(data: Readable, encoding: str) -> int:
+    if not encoding.startswith("utf-8"):
+        return 0
+    mark = "\ufffd".encode("utf-8")  # slices overlap by all but one byte of it: each one counted once
+    return sum(part.count(mark) for part in _slices(data, len(mark) - 1))

@@ -69,12 +69,12 @@ def examine(candidate: Candidate, limits: Limits, spool: Spool, pdfs: PdfParser,
         if size > limits.mmap_threshold:
             return _mapped(candidate, head, bom, spool)
         # A short first read is the whole file, unless a named file's size said otherwise (/proc).
-        data = head if len(head) == size and size < decode.HEAD else _read_rest(fd, head, size)
+        data: decode.Readable = head if len(head) == size and size < decode.HEAD else _read_rest(fd, head, size)
+        decoded = decode.measure(data, bom)
     except OSError as error:
         return Skipped(candidate.path, f"unreadable: {error.strerror}")
     finally:
         os.close(fd)
-    decoded = decode.measure(data, bom)
     return _entry(candidate, candidate.file, decoded, len(data), mapped=False, offset=0)
 
 
@@ -112,12 +112,31 @@ class Limits(NamedTuple):
     mmap_threshold: int  # files past this are memory-mapped, not read
 
 
-def _read_rest(fd: int, head: bytes, size: int) -> bytes:
+def _read_rest(fd: int, head: bytes, size: int) -> decode.Readable:
+    """The whole file: read into memory when small, else read a slice at a time when measured
+    (the worker reads the text itself: holding it here too doubled the memory of a run)."""
+    if size > decode.SLICE:
+        return FileSlices(fd, size)
     parts, total = [head], len(head)
     while block := os.read(fd, max(size - total + 1, decode.HEAD)):
         parts.append(block)
         total += len(block)
     return b"".join(parts)
+
+
+class FileSlices:
+    """An open file's first `size` bytes as slices read with pread (never mapped: a file
+    truncated meanwhile reads short, never raises SIGBUS)."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        self._fd, self._size = fd, size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, key: slice, /) -> bytes:
+        start, stop, _ = key.indices(self._size)
+        return os.pread(self._fd, max(0, stop - start), start)
 
 
 def _mapped(candidate: Candidate, head: bytes, bom: str | None, spool: Spool) -> dict[str, Any]:

@@ -1,0 +1,195 @@
+"""Piped stdin against a plain copy: `cat log | rlm ask -` and its spooling, `cat log > file`.
+
+Run: python benchmarks/spool.py [--sizes 1G,3G] [--rounds 3]
+For each size, a generated log (benchmarks/huge_file.py's) is written under /tmp and deleted
+afterwards. Each round runs, one after another (so a busy moment hits every step alike):
+
+- `cat log > copy` (the goal's baseline) and `cat log | cat > copy` (the cost of a pipe alone);
+- `cat log | python <spool>`: rlm's spooling alone (Spool.stdin), timed inside the process too;
+- `cat log | python <ingest>`: the whole ingest step of `rlm ask -` (spool, examine, manifest);
+- `cat log | rlm ask - ...` to its first model request (the scripted fake provider on 127.0.0.1)
+  against `rlm ask tiny.log` to its first request: the difference is what the stdin costs.
+
+Wall seconds and CPU seconds (user + system of the whole process tree, cat included), medians of
+the rounds, with the load average: the machine is shared, so ratios taken in one run count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.huge_file import parse_size, write_log  # noqa: E402  # after the repository is on the path
+from benchmarks.startup import tree_cpu  # noqa: E402
+from tests.fakes.provider import FakeProvider, Reply, Request, code  # noqa: E402
+
+ENV = {**os.environ, "OPENAI_API_KEY": "sk-bench", "NO_COLOR": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+TURNS = [code("print(len(context))"), code("answer['content'] = 'done'", "answer['ready'] = True")]
+
+
+@dataclass
+class Series:
+    """Samples of one step: wall, CPU, and wall and CPU seconds inside the process (when it reports them)."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    inside: list[float] = field(default_factory=list)
+    inside_cpu: list[float] = field(default_factory=list)
+
+    def add_inside(self, output: str) -> None:
+        wall, cpu = output.split()
+        self.inside.append(float(wall))
+        self.inside_cpu.append(float(cpu))
+
+    def median(self, name: str) -> float:
+        values = getattr(self, name)
+        return statistics.median(values) if values else float("nan")
+
+
+def shell(command: str, series: Series) -> str:
+    """Run a shell pipeline; record its wall and CPU seconds; return its stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, env=ENV, check=False)
+    series.wall.append(time.perf_counter() - started)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    series.cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    if done.returncode:
+        raise SystemExit(f"{command} exited {done.returncode}: {done.stderr[-2000:]}")
+    return done.stdout
+
+
+class FirstRequest:
+    """An `rlm ask` pipeline against the fake provider: wall and tree CPU at its first request."""
+
+    def __init__(self, provider: FakeProvider) -> None:
+        self.provider, self.process, self.started = provider, None, 0.0
+        self.first: tuple[float, float] | None = None
+        provider.root_script = self.reply
+
+    def reply(self, request: Request) -> Reply:
+        if request.turn == 0 and self.first is None and self.process is not None:
+            self.first = (time.perf_counter() - self.started, tree_cpu(self.process.pid))
+        return TURNS[min(request.turn, len(TURNS) - 1)]
+
+    def run(self, command: str, series: Series) -> None:
+        self.first = None
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(command, shell=True, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # type: ignore[assignment]
+        _, err = self.process.communicate()  # type: ignore[attr-defined]
+        if self.process.returncode or self.first is None:  # type: ignore[attr-defined]
+            raise SystemExit(f"{command} failed: {err.decode()[-2000:]}")
+        series.wall.append(self.first[0])
+        series.cpu.append(self.first[1])
+
+
+def spool_child(spool: str) -> None:
+    """Spool stdin as `rlm ask -` does; print the seconds it took inside this process."""
+    from rlm_cli.ingest.spool import Spool
+
+    started, cpu = time.perf_counter(), time.process_time()
+    Spool(Path(spool)).stdin(sys.stdin.buffer, 1 << 50)
+    print(time.perf_counter() - started, time.process_time() - cpu)
+
+
+def ingest_child(spool: str) -> None:
+    """Ingest stdin as `rlm ask -` does (spool, examine, manifest); print the seconds inside."""
+    from rlm_cli.ingest import IngestOptions, ingest
+
+    started, cpu = time.perf_counter(), time.process_time()
+    ingest(["-"], IngestOptions(), spool_dir=Path(spool))
+    print(time.perf_counter() - started, time.process_time() - cpu)
+
+
+def measure(log: Path, tiny: Path, work: Path, provider: FakeProvider, rounds: int) -> dict[str, Series]:
+    steps = {name: Series() for name in ("plain", "pipe", "spool", "ingest", "ask", "tiny")}
+    copy, me, q = work / "copy", shlex.quote(__file__), shlex.quote
+    asker = FirstRequest(provider)
+    ask = f"{q(sys.executable)} -m rlm_cli ask {{}} 'what?' --model openai/root --api-base {provider.url} --no-trace --quiet"
+    for _ in range(rounds):
+        shell(f"cat {q(str(log))} > {q(str(copy))}", steps["plain"])
+        copy.unlink()
+        shell(f"cat {q(str(log))} | cat > {q(str(copy))}", steps["pipe"])
+        copy.unlink()
+        tree = f"--tree {q(ENV['PYTHONPATH'])}"
+        inside = shell(f"cat {q(str(log))} | {q(sys.executable)} {me} {tree} --spool-child {q(str(work / 'spool'))}", steps["spool"])
+        steps["spool"].add_inside(inside)
+        shutil.rmtree(work / "spool")
+        inside = shell(f"cat {q(str(log))} | {q(sys.executable)} {me} {tree} --ingest-child {q(str(work / 'spool'))}", steps["ingest"])
+        steps["ingest"].add_inside(inside)
+        shutil.rmtree(work / "spool")
+        asker.run(f"cat {q(str(log))} | " + ask.format("-"), steps["ask"])
+        asker.run(ask.format(q(str(tiny))), steps["tiny"])
+    return steps
+
+
+def report(size: int, steps: dict[str, Series]) -> None:
+    plain_wall, plain_cpu = steps["plain"].median("wall"), steps["plain"].median("cpu")
+
+    def row(label: str, wall: float, cpu: float, extra: str = "") -> None:
+        print(f"  {label:44} {wall:7.3f} {wall / plain_wall:6.2f}x {cpu:7.3f} {cpu / plain_cpu:6.2f}x{extra}")
+
+    print(f"\n{size / 1024**3:.2f} GiB log ({size:,} bytes); load average {os.getloadavg()[0]:.1f}")
+    print(f"  {'step (medians)':44} {'wall':>7} {'ratio':>7} {'CPU':>7} {'ratio':>7}")
+    row("cat log > file", plain_wall, plain_cpu)
+    row("cat log | cat > file", steps["pipe"].median("wall"), steps["pipe"].median("cpu"))
+    spool, ingest = steps["spool"], steps["ingest"]
+    row("cat log | spool (Python started)", spool.median("wall"), spool.median("cpu"))
+    row("  spooling alone, inside the process", spool.median("inside"), spool.median("inside_cpu"), "   (goal <= 1.3x)")
+    row("cat log | ingest (Python started)", ingest.median("wall"), ingest.median("cpu"))
+    row("  ingest alone, inside the process", ingest.median("inside"), ingest.median("inside_cpu"))
+    ask, tiny = steps["ask"], steps["tiny"]
+    row("cat log | rlm ask -, to its first request", ask.median("wall"), ask.median("cpu"))
+    row("rlm ask tiny.log, to its first request", tiny.median("wall"), tiny.median("cpu"))
+    extra_wall = statistics.median(a - t for a, t in zip(ask.wall, tiny.wall, strict=True))
+    extra_cpu = statistics.median(a - t for a, t in zip(ask.cpu, tiny.cpu, strict=True))
+    row("  the difference: what the stdin costs", extra_wall, extra_cpu, "   (goal <= 1.3x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1G,3G")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tree", default=str(REPO), help="the checkout whose rlm_cli is measured (default: this one)")
+    parser.add_argument("--spool-child", help=argparse.SUPPRESS)
+    parser.add_argument("--ingest-child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sys.path.insert(0, args.tree)  # the children import the rlm_cli measured
+    assert "rlm_cli" not in sys.modules
+    if args.spool_child:
+        return spool_child(args.spool_child)
+    if args.ingest_child:
+        return ingest_child(args.ingest_child)
+    ENV["PYTHONPATH"] = args.tree
+    sizes = [parse_size(size) for size in args.sizes.split(",")]
+    free = shutil.disk_usage(tempfile.gettempdir()).free
+    if 3 * max(sizes) + 1024**3 > free:
+        raise SystemExit(f"only {free / 1024**3:.1f} GiB free in {tempfile.gettempdir()}: pass smaller --sizes")
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.rounds} rounds, warm page cache; rlm_cli from {args.tree}")
+    with tempfile.TemporaryDirectory(dir="/tmp") as directory, FakeProvider() as provider:
+        work = Path(directory)
+        tiny = work / "tiny.log"
+        write_log(tiny, 64 * 1024)
+        for size in sizes:
+            log = work / "huge.log"
+            write_log(log, size)
+            subprocess.run(["cat", str(log)], stdout=subprocess.DEVNULL, check=True)  # into the page cache
+            report(size, measure(log, tiny, work, provider, args.rounds))
+            log.unlink()
+
+
+if __name__ == "__main__":
+    main()

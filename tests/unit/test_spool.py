@@ -1,0 +1,92 @@
+"""Spooling stdin: the spool file holds exactly the bytes piped in, whichever way they are moved
+(spliced from a pipe, read from a file or an in-memory stream)."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+
+from rlm_cli.corpus import load_manifest
+from rlm_cli.errors import InputError
+from rlm_cli.ingest import IngestOptions, ingest
+from rlm_cli.ingest.spool import Spool
+
+BIG = b"".join(b"line %d \xe2\x82\xac\r\n" % n for n in range(200_000)) + b"\xff tail"  # past a block, no newline at the end
+CONTENTS = {
+    "empty": b"",
+    "crlf": b"first\r\nsecond\r\n",
+    "invalid utf-8": "\u20ac caf\xe9, ".encode() * 20 + b"a stray \xff byte\n",  # mostly UTF-8: read as UTF-8
+    "no trailing newline": b"just one line",
+    "several blocks": BIG,
+}
+
+
+@contextmanager
+def piped(data: bytes) -> Iterator[BinaryIO]:
+    """A real pipe with `data` written into it by a thread, then closed."""
+    reader, writer = os.pipe()
+
+    def feed() -> None:
+        with os.fdopen(writer, "wb") as out:
+            out.write(data)
+
+    thread = threading.Thread(target=feed)
+    thread.start()
+    try:
+        with os.fdopen(reader, "rb", buffering=0) as stream:
+            yield stream  # type: ignore[misc]  # a raw file is a binary stream
+    finally:
+        thread.join()
+
+
+@contextmanager
+def from_file(data: bytes, tmp_path: Path) -> Iterator[BinaryIO]:
+    """`rlm ask - < file`: stdin is a regular file."""
+    (tmp_path / "input").write_bytes(data)
+    with open(tmp_path / "input", "rb") as stream:
+        yield stream
+
+
+@contextmanager
+def in_memory(data: bytes, tmp_path: Path) -> Iterator[BinaryIO]:
+    yield io.BytesIO(data)
+
+
+SOURCES: dict[str, Callable[[bytes, Path], object]] = {
+    "pipe": lambda data, tmp_path: piped(data), "file": from_file, "memory": in_memory,
+}
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("name", CONTENTS)
+def test_the_spool_file_holds_exactly_the_bytes_read(tmp_path: Path, source: str, name: str) -> None:
+    data = CONTENTS[name]
+    with SOURCES[source](data, tmp_path) as stream:  # type: ignore[attr-defined]
+        path = Spool(tmp_path / "spool").stdin(stream, cap=len(data))  # exactly at the cap is allowed
+    assert path.read_bytes() == data
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_stream_one_byte_past_the_cap_stops(tmp_path: Path, source: str) -> None:
+    with SOURCES[source](BIG, tmp_path) as stream, pytest.raises(InputError, match="stdin is larger than max_stdin"):  # type: ignore[attr-defined]
+        Spool(tmp_path / "spool").stdin(stream, cap=len(BIG) - 1)
+
+
+@pytest.mark.parametrize("name", ["crlf", "invalid utf-8", "no trailing newline", "several blocks"])
+def test_piped_text_becomes_the_context_as_read(tmp_path: Path, name: str) -> None:
+    data = CONTENTS[name]
+    with piped(data) as stream:
+        manifest = ingest(["-"], IngestOptions(), spool_dir=tmp_path / "spool", stdin=stream).manifest_path
+    assert load_manifest(manifest) == data.decode("utf-8", errors="replace")
+
+
+def test_an_empty_pipe_is_the_empty_stdin_error(tmp_path: Path) -> None:
+    with piped(b"") as stream, pytest.raises(InputError, match="stdin is empty"):
+        ingest(["-"], IngestOptions(), spool_dir=tmp_path / "spool", stdin=stream)
