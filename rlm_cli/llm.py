@@ -23,6 +23,7 @@ import tenacity
 
 from rlm_cli.budget import Quote
 from rlm_cli.chat import Completion, Message, OnRetry, Retry, Stop, ToolSchema
+from rlm_cli.concurrency import throttled
 from rlm_cli.connections import Connections
 from rlm_cli.errors import ConfigError, ProviderError, RlmError
 from rlm_cli.providers import unknown_model_error
@@ -262,7 +263,7 @@ class LLMClient:
         ends = started + self.request_timeout if deadline is None else min(deadline, started + self.request_timeout)
         timed_by_run = deadline is not None and deadline <= started + self.request_timeout
 
-        def attempt() -> Any:
+        def send() -> Any:
             left = ends - time.monotonic()
             if left <= 0:
                 why = "no time left before --timeout" if timed_by_run else "no time left for the call"
@@ -270,6 +271,9 @@ class LLMClient:
             if stop is None:
                 return litellm.completion(**kwargs, timeout=left)
             return _unless_stopped(lambda: litellm.completion(**kwargs, timeout=left), stop, model)
+
+        def attempt() -> Any:
+            return throttled(send, lambda error: _is_provider_failure(error) and _status(error) == 429)
 
         def announce(state: tenacity.RetryCallState) -> None:
             error = _outcome(state)
