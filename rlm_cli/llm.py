@@ -395,7 +395,15 @@ def _to_completion(litellm: Any, response: Any, latency: float) -> Completion:
 
 
 def _cost(litellm: Any, response: Any) -> float | None:
-    """USD for the call, or None where LiteLLM knows no price (never a made-up 0; a real $0 is 0)."""
+    """USD for the call, or None where LiteLLM knows no price (never a made-up 0; a real $0 is 0).
+
+    LiteLLM prices each reply as it comes (`_hidden_params["response_cost"]`); pricing it again
+    would cost as much CPU as a fast call's own work.
+    """
+    hidden = getattr(response, "_hidden_params", None)
+    if isinstance(hidden, dict) and "response_cost" in hidden:
+        cost = hidden["response_cost"]
+        return None if cost is None else float(cost)
     try:
         cost = litellm.completion_cost(completion_response=response)
     except Exception:
