@@ -9,6 +9,7 @@ import contextlib
 import email.utils
 import json
 import logging
+import math
 import os
 import random
 import sys
@@ -268,9 +269,10 @@ class LLMClient:
             if left <= 0:
                 why = "no time left before --timeout" if timed_by_run else "no time left for the call"
                 raise ProviderError(f"{model}: {why}", reason="no_time")
+            timeout = _attempt_timeout(left, self.request_timeout)
             if stop is None:
-                return litellm.completion(**kwargs, timeout=left)
-            return _unless_stopped(lambda: litellm.completion(**kwargs, timeout=left), stop, model)
+                return litellm.completion(**kwargs, timeout=timeout)
+            return _unless_stopped(lambda: litellm.completion(**kwargs, timeout=timeout), stop, model)
 
         def attempt() -> Any:
             return throttled(send, lambda error: _is_provider_failure(error) and _status(error) == 429)
@@ -309,6 +311,19 @@ class LLMClient:
                 why = f"no time left within request_timeout ({self.request_timeout:g} s)"
             raise ProviderError(f"{model}: {error_text(error)} ({why})", reason=_reason(error)) from None
         return _to_completion(litellm, response, time.monotonic() - started)
+
+
+def _attempt_timeout(left: float, request_timeout: float) -> float:
+    """The timeout sent with an attempt that has `left` seconds.
+
+    LiteLLM keys its cached HTTP clients by the timeout: one that differs on every call builds a
+    new client (and connection) every call, the dearest part of a fast call. So a first attempt
+    gets the whole `request_timeout` (a few microseconds more than it has), a later one whole
+    seconds (a client per second of a deadline at most); under a second, what is left.
+    """
+    if left > request_timeout - 1:
+        return request_timeout
+    return float(math.floor(left)) if left >= 1 else left
 
 
 def _waiter(stop: Stop) -> Callable[[float], None]:

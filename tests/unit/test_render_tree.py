@@ -299,3 +299,19 @@ def test_no_like_answers() -> None:
         assert no_like(answer), answer
     for answer in ("Nope, but line 41 says quota", "Notably, db-7 failed", "yes", "3 errors at 03:12"):
         assert not no_like(answer), answer
+
+
+def test_a_running_batch_shows_the_concurrency_limit_while_429s_keep_it_low() -> None:
+    stream = Stream().start()
+    stream.turn("answers = llm_batch(chunks)")
+    stream.cell(1, "answers = llm_batch(chunks)")
+    stream.emit(ev.ConcurrencyChanged, 0.01, limit=44, maximum=64, reason="backoff")
+    stream.batch("b1", 20, running=frozenset({3, 4}))
+    before = frame(stream.events, stream.t)
+    stream.emit(ev.ConcurrencyChanged, 0.01, limit=6, maximum=64, reason="backoff")
+    lowered = frame(stream.events, stream.t)
+    stream.emit(ev.ConcurrencyChanged, 0.01, limit=64, maximum=64, reason="recovered")
+    recovered = frame(stream.events, stream.t)
+    assert "limit 44/64 (429s)" in before  # lowered before the batch started
+    assert "limit 6/64 (429s)" in lowered and "2 running" in lowered
+    assert "limit" not in recovered
