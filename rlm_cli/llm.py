@@ -9,7 +9,6 @@ import contextlib
 import email.utils
 import json
 import logging
-import math
 import os
 import random
 import sys
@@ -269,10 +268,9 @@ class LLMClient:
             if left <= 0:
                 why = "no time left before --timeout" if timed_by_run else "no time left for the call"
                 raise ProviderError(f"{model}: {why}", reason="no_time")
-            timeout = _attempt_timeout(left, self.request_timeout)
             if stop is None:
-                return litellm.completion(**kwargs, timeout=timeout)
-            return _unless_stopped(lambda: litellm.completion(**kwargs, timeout=timeout), stop, model)
+                return litellm.completion(**kwargs, timeout=left)
+            return _unless_stopped(lambda: litellm.completion(**kwargs, timeout=left), stop, model)
 
         def attempt() -> Any:
             return throttled(send, lambda error: _is_provider_failure(error) and _status(error) == 429)
@@ -311,19 +309,6 @@ class LLMClient:
                 why = f"no time left within request_timeout ({self.request_timeout:g} s)"
             raise ProviderError(f"{model}: {error_text(error)} ({why})", reason=_reason(error)) from None
         return _to_completion(litellm, response, time.monotonic() - started)
-
-
-def _attempt_timeout(left: float, request_timeout: float) -> float:
-    """The timeout sent with an attempt that has `left` seconds.
-
-    LiteLLM keys its cached HTTP clients by the timeout: one that differs on every call builds a
-    new client (and connection) every call, the dearest part of a fast call. So a first attempt
-    gets the whole `request_timeout` (a few microseconds more than it has), a later one whole
-    seconds (a client per second of a deadline at most); under a second, what is left.
-    """
-    if left > request_timeout - 1:
-        return request_timeout
-    return float(math.floor(left)) if left >= 1 else left
 
 
 def _waiter(stop: Stop) -> Callable[[float], None]:
@@ -412,8 +397,8 @@ def _to_completion(litellm: Any, response: Any, latency: float) -> Completion:
 def _cost(litellm: Any, response: Any) -> float | None:
     """USD for the call, or None where LiteLLM knows no price (never a made-up 0; a real $0 is 0).
 
-    LiteLLM prices each reply as it comes (`_hidden_params["response_cost"]`); pricing it again
-    would cost as much CPU as a fast call's own work.
+    LiteLLM prices each reply as it comes (`_hidden_params["response_cost"]`): read that rather
+    than pay for pricing it a second time on every call.
     """
     hidden = getattr(response, "_hidden_params", None)
     if isinstance(hidden, dict) and "response_cost" in hidden:
