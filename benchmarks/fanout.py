@@ -208,7 +208,8 @@ def measure(url: str, prompts: int, concurrency: int, sandbox_mode: str) -> dict
     cpu = cpu_seconds(resource.RUSAGE_SELF) + cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
     failed = int(result.stdout.split()[1]) if result.error is None else prompts
     trace = gate.trace().to_dict() if hasattr(gate, "trace") else {}
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # VmHWM, not ru_maxrss: that one can keep the peak of the parent this process was forked from
+    peak = next(int(line.split()[1]) * 1024 for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM:"))
     return {"wall": wall, "cpu": cpu, "peak": peak, "failed": failed, "extra": f"events {len(events)} {trace}".strip()}
 
 
