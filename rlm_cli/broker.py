@@ -1,6 +1,6 @@
 """The host side of sub-calls: serves llm_query, llm_batch and rlm_query for one run's REPL.
 
-Owns parallelism (one gate for the whole run tree), soft budgets, the sub-model's window check,
+Owns parallelism (one adaptive gate for the whole run tree, `concurrency.py`), soft budgets, the sub-model's window check,
 the sub-LLM tool loop, the events of every sub-call, and reporting failed calls to the run's
 failure policy. Never prints.
 """
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from rlm_cli.accounting import RLM_KIND
 from rlm_cli.budget import Budget, OverBudget
 from rlm_cli.chat import ChatModel, Completion, Message, Stop, Stoppable
+from rlm_cli.concurrency import AdaptiveLimit
 from rlm_cli.errors import RlmError
 from rlm_cli.events import (
     BatchFinished,
@@ -71,7 +72,7 @@ class Broker:
         llm: ChatModel,
         settings: SubcallSettings,
         budget: Budget,
-        gate: threading.Semaphore,
+        gate: AdaptiveLimit,
         concurrency: int,
         emit: Emit,
         corpus: LazyCorpus | None = None,
@@ -250,7 +251,7 @@ class Broker:
         messages: list[Message] = [{"role": "user", "content": prompt}]
         schemas = tool_schemas(tools) if tools else None
         for _round in range(MAX_TOOL_ROUNDS + 1):
-            with self.gate:
+            with self.gate.slot():
                 completion = self.meter.call("sub", model, messages, call_id=call_id, tools=schemas)
             if not completion.tool_calls or self.corpus is None:
                 return completion

@@ -143,6 +143,15 @@ class CallRetried(Event):
 
 
 @dataclass(frozen=True)
+class ConcurrencyChanged(Event):
+    """The run tree's limit on sub-call requests in flight moved: down on a 429, back up after."""
+
+    limit: int
+    maximum: int  # --concurrency
+    reason: str  # "backoff" or "recovered"
+
+
+@dataclass(frozen=True)
 class ToolCalled(Event):
     """A sub-LLM used one of its tools (read, grep)."""
 
@@ -199,7 +208,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
         RunStarted, TurnStarted, ModelReplied, CellStarted, CellExecuted, BatchStarted,
-        BatchFinished, SubcallStarted, SubcallFinished, CallRetried, ToolCalled, AnswerUpdated,
+        BatchFinished, SubcallStarted, SubcallFinished, CallRetried, ConcurrencyChanged, ToolCalled, AnswerUpdated,
         HistoryCompacted, Notice, CitationsChecked, RunFinished,
     )
 }

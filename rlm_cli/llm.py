@@ -23,6 +23,7 @@ import tenacity
 
 from rlm_cli.budget import Quote
 from rlm_cli.chat import Completion, Message, OnRetry, Retry, Stop, ToolSchema
+from rlm_cli.concurrency import throttled
 from rlm_cli.connections import Connections
 from rlm_cli.errors import ConfigError, ProviderError, RlmError
 from rlm_cli.providers import provider_name, unknown_model_error
@@ -285,7 +286,7 @@ class LLMClient:
         ends = started + self.request_timeout if deadline is None else min(deadline, started + self.request_timeout)
         timed_by_run = deadline is not None and deadline <= started + self.request_timeout
 
-        def attempt() -> Any:
+        def send() -> Any:
             left = ends - time.monotonic()
             if left <= 0:
                 why = "no time left before --timeout" if timed_by_run else "no time left for the call"
@@ -293,6 +294,9 @@ class LLMClient:
             if stop is None:
                 return self._send(litellm, {**kwargs, "timeout": left})
             return _unless_stopped(lambda: self._send(litellm, {**kwargs, "timeout": left}), stop, model)
+
+        def attempt() -> Any:
+            return throttled(send, lambda error: _is_provider_failure(error) and _status(error) == 429)
 
         def announce(state: tenacity.RetryCallState) -> None:
             error = _outcome(state)
@@ -441,7 +445,15 @@ def _cached_input_tokens(usage: Any) -> int:
 
 
 def _cost(litellm: Any, response: Any) -> float | None:
-    """USD for the call, or None where LiteLLM knows no price (never a made-up 0; a real $0 is 0)."""
+    """USD for the call, or None where LiteLLM knows no price (never a made-up 0; a real $0 is 0).
+
+    LiteLLM prices each reply as it comes (`_hidden_params["response_cost"]`): read that rather
+    than pay for pricing it a second time on every call.
+    """
+    hidden = getattr(response, "_hidden_params", None)
+    if isinstance(hidden, dict) and "response_cost" in hidden:
+        cost = hidden["response_cost"]
+        return None if cost is None else float(cost)
     try:
         cost = litellm.completion_cost(completion_response=response)
     except Exception:

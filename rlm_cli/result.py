@@ -34,6 +34,7 @@ class RunResult:
     exit_code: int = 0
     run_id: str | None = None
     citations: list[dict[str, Any]] = field(default_factory=list)  # each checked against the input
+    concurrency: dict[str, int] | None = None  # the adaptive limit's trace (concurrency.LimitTrace)
 
     def to_json_dict(self) -> dict[str, Any]:
         """The `--json` object. Keys are only ever added, never renamed or removed."""
@@ -56,4 +57,5 @@ class RunResult:
             "exit_code": self.exit_code,
             "run_id": self.run_id,
             "citations": self.citations,
+            "concurrency": self.concurrency,
         }

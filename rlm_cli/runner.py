@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from rlm_cli.budget import Budget, Limits
+from rlm_cli.concurrency import AdaptiveLimit
 from rlm_cli.errors import InputError, RlmError
-from rlm_cli.events import Emit, Event, RunFinished
+from rlm_cli.events import ConcurrencyChanged, Emit, Event, RunFinished
 from rlm_cli.exits import error_message, exit_code_for_stop, should_reraise, stop_for
 from rlm_cli.result import RunResult
 from rlm_cli.settings import Settings
@@ -239,6 +240,7 @@ def _settle(result: RunResult, session: RunSession, run: Callable[[], RunOutcome
         _stopped(result, outcome.stopped_by, outcome.failure, outcome.error)
     finally:
         _fill_usage(result, session)
+        result.concurrency = session.gate.trace().to_dict()
         if session.citations is not None:
             result.citations = [item.to_json_dict() for item in session.citations.citations]
 
@@ -279,7 +281,7 @@ class RunSession:
         self.llm = LLMClient.from_settings(settings)
         self.root_llm, self.sub_llm = _models(self.llm, settings, replay=replay)
         self.failures = Failures()  # one failure policy for the whole run tree
-        self.gate = threading.BoundedSemaphore(settings.concurrency)
+        self.gate = AdaptiveLimit(settings.concurrency)  # sub-call requests in flight, fewer after 429s
         self.libraries = tuple(available_libraries())
         self.interrupted: RunOutcome | None = None  # the root run's outcome at Ctrl-C, once it had started
         self.root_budget: Budget | None = None
@@ -297,6 +299,8 @@ class RunSession:
         settings = self.settings
         budget = Budget(limits_for(settings))
         self.root_budget = budget
+        maximum = self.gate.maximum
+        self.gate.on_change = lambda limit, why: self.emit(ConcurrencyChanged(run_id, limit=limit, maximum=maximum, reason=why))
         return self._run(run_id, None, None, question, ingested, sources, budget, notes, continuation=continuation, shared=shared)
 
     def _run(

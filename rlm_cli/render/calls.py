@@ -83,6 +83,8 @@ def batch_label(batch: Batch, view: View) -> Text:
     text.append(f" {batch.done}/{batch.size} done")
     if batch.running:
         text.append(f" · {batch.running} running", style="cyan")
+    if batch.limit is not None and batch.limit.limit < batch.limit.maximum:
+        text.append(f" · limit {batch.limit.limit}/{batch.limit.maximum} (429s)", style="yellow")
     if batch.failed:
         text.append(f" · {batch.failed} failed", style="red")
     if batch.finished is not None:

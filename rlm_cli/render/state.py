@@ -49,6 +49,7 @@ class Batch:
     done: int = 0
     failed: int = 0
     finished: ev.BatchFinished | None = None
+    limit: ev.ConcurrencyChanged | None = None  # the run tree's limit, once 429s lowered it
 
     @property
     def running(self) -> int:
@@ -113,12 +114,13 @@ class RunState:
         self.first_ts: float | None = None
         self.last_ts: float = 0.0
         self.events = 0
+        self.limit: ev.ConcurrencyChanged | None = None  # the run tree's latest sub-call limit
         self._handlers: dict[type[ev.Event], Callable[[Any, Run], None]] = {
             ev.TurnStarted: self._turn, ev.ModelReplied: self._replied,
             ev.CellStarted: self._cell, ev.CellExecuted: self._executed,
             ev.BatchStarted: self._batch, ev.BatchFinished: self._batch_done,
             ev.SubcallStarted: self._call, ev.SubcallFinished: self._call_done,
-            ev.ToolCalled: self._tool, ev.CallRetried: self._retried, ev.AnswerUpdated: self._answer,
+            ev.ToolCalled: self._tool, ev.CallRetried: self._retried, ev.ConcurrencyChanged: self._limit, ev.AnswerUpdated: self._answer,
             ev.HistoryCompacted: self._compacted, ev.Notice: self._notice,
             ev.RunFinished: self._finished,
         }
@@ -167,7 +169,7 @@ class RunState:
             run.cell.executed = event
 
     def _batch(self, event: ev.BatchStarted, run: Run) -> None:
-        batch = Batch(batch_id=event.batch_id, size=event.size, model=event.model, started=event.ts)
+        batch = Batch(batch_id=event.batch_id, size=event.size, model=event.model, started=event.ts, limit=self.limit)
         run.batches[event.batch_id] = batch
         run.place(batch)
 
@@ -206,6 +208,13 @@ class RunState:
         if charged_when_finished(call.kind):
             charge((r.usage for r in payers(run)), "sub", event.prompt_tokens, event.completion_tokens, event.cost_usd,
                    deployment=event.deployment, cached_input=event.cached_input_tokens, from_cache=event.from_cache)
+
+    def _limit(self, event: ev.ConcurrencyChanged, run: Run) -> None:
+        self.limit = event
+        for each in self.runs.values():  # the limit is the run tree's: every batch running shares it
+            for batch in each.batches.values():
+                if batch.finished is None:
+                    batch.limit = event
 
     def _tool(self, event: ev.ToolCalled, run: Run) -> None:
         call = run.calls.get(event.call_id)

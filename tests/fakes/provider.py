@@ -116,6 +116,7 @@ class FakeProvider:
     api: str = "openai"  # or "anthropic": the API this server speaks
     # Prompt tokens a request reports as read from the provider's prompt cache (None: no such field).
     prompt_cache: Callable[[Request], int] | None = None
+    max_concurrent: int | None = None  # answer 429 at once to a request arriving above this many in flight
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -129,8 +130,7 @@ class FakeProvider:
     def start(self) -> FakeProvider:
         """Listen on an ephemeral port of 127.0.0.1."""
         handler = _make_handler(self)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -236,9 +236,15 @@ class FakeProvider:
         return self.latency
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # a fan-out of hundreds opens its connections at once
+
+
 def _make_handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             pass
@@ -266,6 +272,9 @@ def _make_handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
                 provider._leave(request, status)
 
         def _serve(self, request: Request) -> None:
+            if provider.max_concurrent is not None and request.in_flight > provider.max_concurrent:
+                self._serve_fault(Fault("status", status=429, message="fake: too many requests in flight"))
+                return
             delay = provider._latency_for(request)
             if delay:
                 time.sleep(delay)

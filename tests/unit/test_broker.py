@@ -11,6 +11,7 @@ import pytest
 
 from rlm_cli.broker import Broker, SubcallSettings
 from rlm_cli.budget import Budget, Limits
+from rlm_cli.concurrency import AdaptiveLimit
 from rlm_cli.corpus.grep import Searcher
 from rlm_cli.errors import ConfigError, ProviderError
 from rlm_cli.events import (
@@ -45,7 +46,7 @@ def make_broker(model: ScriptedModel, events: list[Event], *, limits: Limits | N
         llm=model,
         settings=SubcallSettings(sub_model="openai/sub", sub_window_tokens=window, can_recurse=False),
         budget=Budget(limits or Limits()),
-        gate=threading.BoundedSemaphore(concurrency),
+        gate=AdaptiveLimit(concurrency),
         concurrency=concurrency,
         emit=events.append,
         corpus=FakeCorpus(),  # type: ignore[arg-type]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -11,6 +10,7 @@ from rlm_cli import prompts
 from rlm_cli.broker import Broker, SubcallSettings
 from rlm_cli.budget import Budget, Limits
 from rlm_cli.chat import ChatModel, Stop
+from rlm_cli.concurrency import AdaptiveLimit
 from rlm_cli.engine import AnswerReview, Engine, EngineConfig, RunOutcome
 from rlm_cli.errors import ConfigError, ProviderError
 from rlm_cli.events import AnswerUpdated, Event, RunFinished
@@ -32,7 +32,7 @@ def run(
     config = EngineConfig(model="openai/root", sub_model="openai/sub", max_depth=1, output_limit=2_000,
                           root_window_tokens=100_000, sub_window_tokens=100_000, concurrency=4)
     broker = Broker(run_id="r", llm=model, settings=SubcallSettings("openai/sub", 100_000, False), budget=budget,
-                    gate=threading.BoundedSemaphore(4), concurrency=4, emit=events.append, failures=failures, stop=stop)
+                    gate=AdaptiveLimit(4), concurrency=4, emit=events.append, failures=failures, stop=stop)
     engine = Engine(llm=model, config=config, budget=budget, emit=events.append, run_id="r", failures=failures, stop=stop, review=review)
     try:
         with Sandbox(SandboxConfig(mode="none"), broker) as sandbox:

@@ -313,3 +313,19 @@ def test_the_footer_counts_the_calls_each_deployment_answered() -> None:
     assert eu and us
     assert f"\ncalls by deployment: eu {eu}, us {us}" in frame(events, now=s.t + 1.0)
     assert "by deployment" not in frame(s.events, now=s.t + 1.0)  # one deployment per model: nothing to say
+
+
+def test_a_running_batch_shows_the_concurrency_limit_while_429s_keep_it_low() -> None:
+    stream = Stream().start()
+    stream.turn("answers = llm_batch(chunks)")
+    stream.cell(1, "answers = llm_batch(chunks)")
+    stream.emit(ev.ConcurrencyChanged, 0.01, limit=44, maximum=64, reason="backoff")
+    stream.batch("b1", 20, running=frozenset({3, 4}))
+    before = frame(stream.events, stream.t)
+    stream.emit(ev.ConcurrencyChanged, 0.01, limit=6, maximum=64, reason="backoff")
+    lowered = frame(stream.events, stream.t)
+    stream.emit(ev.ConcurrencyChanged, 0.01, limit=64, maximum=64, reason="recovered")
+    recovered = frame(stream.events, stream.t)
+    assert "limit 44/64 (429s)" in before  # lowered before the batch started
+    assert "limit 6/64 (429s)" in lowered and "2 running" in lowered
+    assert "limit" not in recovered
