@@ -54,8 +54,11 @@ class Continuation:
 
 
 def absolute_sources(sources: list[str]) -> list[str]:
-    """The sources as a later run in another directory can read them again (stdin stays `-`)."""
-    return [source if source == "-" else os.path.abspath(source) for source in sources]
+    """The sources as a later run in another directory can read them again (stdin stays `-`, a URL
+    stays as it is)."""
+    from rlm_cli.ingest.remote import is_remote
+
+    return [source if source == "-" or is_remote(source) else os.path.abspath(source) for source in sources]
 
 
 def load(directory: Path, key: str) -> Continuation:

@@ -287,7 +287,7 @@ def test_json_contract_keys(provider: FakeProvider, logs: Path) -> None:
     assert result["schema"] == 1 and result["ready"] is True and result["stopped_by"] == "answer"
     assert set(result["usage"]) >= {"root", "sub", "total"}
     assert set(result["usage"]["root"]) == {"prompt_tokens", "completion_tokens", "cost_usd", "cached_input_tokens"}
-    assert set(result["usage"]["cached"]) == {"calls", "prompt_tokens", "completion_tokens", "cost_usd"}
+    assert set(result["usage"]["cached"]) == {"calls", "prompt_tokens", "completion_tokens", "cost_usd", "cached_input_tokens"}
     assert result["usage"]["root"]["cost_usd"] is None  # the fake model has no price
     assert result["input"]["documents"] == 3 and result["iterations"] == 2
     trace = Path(result["trace"]).read_text()

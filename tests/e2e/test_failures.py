@@ -97,10 +97,10 @@ def test_a_bug_in_our_call_path_is_not_retried_and_is_an_internal_error(provider
 
     real = rlm_cli.llm._to_completion
 
-    def broken(litellm: object, response: object, latency: float) -> object:
+    def broken(litellm: object, response: object, latency: float, deployment: str | None = None) -> object:
         if getattr(response, "model", "") == "sub":
             raise TypeError("'NoneType' object is not subscriptable")
-        return real(litellm, response, latency)
+        return real(litellm, response, latency, deployment)
 
     monkeypatch.setattr(rlm_cli.llm, "_to_completion", broken)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
