@@ -185,27 +185,76 @@ def run(
     args: Sequence[str], *, input: str, env: dict[str, str], cwd: str | os.PathLike[str] | None, timeout: float,
 ) -> subprocess.CompletedProcess[str]:
     """`python -m rlm_cli ARGS` in a fork of the server, as `subprocess.run(..., text=True)` would."""
-    ends = [os.pipe() for _ in range(3)]  # stdin, stdout, stderr: (read, write) each
-    theirs = [ends[0][0], ends[1][1], ends[2][1]]
-    request = json.dumps({"args": list(args), "env": env, "cwd": os.fspath(cwd or os.getcwd())}).encode()
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        conn.connect(_SERVER.address())
-        socket.send_fds(conn, [request], theirs)
-        for fd in theirs:
+    process = Forked(args, env=env, cwd=cwd)
+    try:
+        out, err = process.communicate(input, timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    return subprocess.CompletedProcess(process.args, process.wait(), out, err)
+
+
+class Forked:
+    """`python -m rlm_cli ARGS` in a fork of the server, used as `subprocess.Popen(..., text=True)`:
+    each stream is `subprocess.PIPE`, `subprocess.DEVNULL` or a file descriptor of the caller's."""
+
+    def __init__(
+        self, args: Sequence[str], *, env: dict[str, str], cwd: str | os.PathLike[str] | None,
+        stdin: int = subprocess.PIPE, stdout: int = subprocess.PIPE, stderr: int = subprocess.PIPE,
+    ) -> None:
+        self.args = ["rlm", *args]
+        self.returncode: int | None = None
+        theirs, ours, made = [], {}, []
+        for index, spec in enumerate((stdin, stdout, stderr)):
+            if spec == subprocess.PIPE:
+                read, write = os.pipe()
+                theirs.append(read if index == 0 else write)
+                ours[index] = write if index == 0 else read
+                made.append(theirs[-1])
+            elif spec == subprocess.DEVNULL:
+                theirs.append(os.open(os.devnull, os.O_RDWR))
+                made.append(theirs[-1])
+            else:
+                theirs.append(spec)
+        request = json.dumps({"args": list(args), "env": env, "cwd": os.fspath(cwd or os.getcwd())}).encode()
+        self._conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._conn.connect(_SERVER.address())
+        socket.send_fds(self._conn, [request], theirs)
+        for fd in made:
             os.close(fd)
-        readers = [_Collector(ends[1][0]), _Collector(ends[2][0])]
-        threading.Thread(target=_feed, args=(ends[0][1], input.encode()), daemon=True).start()
-        conn.settimeout(timeout)
-        lines = conn.makefile("rb")
-        pid = int(lines.readline())
-        try:
-            code = int(lines.readline())
-        except (TimeoutError, ValueError):
+        self._stdin = ours.get(0)
+        self._readers = {index: _Collector(fd) for index, fd in ours.items() if index}
+        self._lines = self._conn.makefile("rb")
+        self.pid = int(self._lines.readline())
+
+    def wait(self, timeout: float | None = None) -> int:
+        """The exit code, once the fork has ended (`subprocess.TimeoutExpired` after `timeout`)."""
+        if self.returncode is None:
+            self._conn.settimeout(timeout)
+            try:
+                self.returncode = int(self._lines.readline())
+            except (TimeoutError, ValueError):
+                raise subprocess.TimeoutExpired(self.args, timeout or 0) from None
+            self._conn.close()
+        return self.returncode
+
+    def communicate(self, input: str = "", timeout: float | None = None) -> tuple[str | None, str | None]:
+        """Write `input` to a piped stdin and close it, wait for the end, return the piped output."""
+        if self._stdin is not None:
+            threading.Thread(target=_feed, args=(self._stdin, input.encode()), daemon=True).start()
+            self._stdin = None
+        self.wait(timeout)
+        out, err = (self._readers[index].text(timeout) if index in self._readers else None for index in (1, 2))
+        return out, err
+
+    def send_signal(self, signum: int) -> None:
+        """Send a signal to the fork, while it runs."""
+        if self.returncode is None:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            raise subprocess.TimeoutExpired(["rlm", *args], timeout) from None
-    out, err = (reader.text(timeout) for reader in readers)
-    return subprocess.CompletedProcess(["rlm", *args], code, out, err)
+                os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
 
 
 def _feed(fd: int, data: bytes) -> None:
@@ -226,7 +275,7 @@ class _Collector:
             while chunk := pipe.read1(1 << 16):
                 self._chunks.append(chunk)
 
-    def text(self, timeout: float) -> str:
+    def text(self, timeout: float | None) -> str:
         self._thread.join(timeout)  # a grandchild still holding the pipe does not hold the test up
         # decoded with universal newlines, as subprocess.run(..., text=True) does
         return io.TextIOWrapper(io.BytesIO(b"".join(self._chunks)), errors="replace").read()

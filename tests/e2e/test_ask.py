@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e import forkserver
 from tests.e2e.helpers import FAKE_KEY, FAST_RETRIES, model_flags, rlm
 from tests.fakes.provider import FakeProvider, Request, code, script
+from tests.unit.sandbox_helpers import wait_until
 
 SECRET_LINE = "ERROR 03:12 deploy failed: disk quota exceeded on db-7"
 
@@ -236,27 +238,28 @@ def test_missing_key_is_exit_4_naming_the_variable(logs: Path, isolated_env: Pat
 
 
 def test_sigint_gives_130_the_partial_answer_and_no_orphans(provider: FakeProvider, logs: Path, tmp_path: Path) -> None:
-    provider.root_script = script(code("import os", "answer['content'] = f'partial from {os.getcwd()}'", "import time; time.sleep(60)"))
+    provider.root_script = script(code(
+        "import os", "answer['content'] = f'partial from {os.getcwd()}'", "llm_query('the answer is set')",
+        "import time; time.sleep(60)",
+    ))
     trace = tmp_path / "trace.jsonl"
     env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "NO_COLOR": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rlm_cli", "ask", str(logs), "q?", "--json", "--trace", str(trace), *model_flags(provider)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env,
+    process = forkserver.Forked(
+        ["ask", str(logs), "q?", "--json", "--trace", str(trace), *model_flags(provider)],
+        stdin=subprocess.DEVNULL, env=env, cwd=None,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and (not trace.exists() or "CellStarted" not in trace.read_text()):
-        time.sleep(0.1)
-    time.sleep(0.5)
+    # the cell has set the answer and is sleeping once its sub-call was answered
+    assert wait_until(lambda: any(r.finished for r in provider.sub_requests()), timeout=30)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr
+    assert stdout is not None
     result = json.loads(stdout)
     assert result["stopped_by"] == "interrupt"
     assert result["answer"].startswith("partial from")
     assert result["iterations"] == 1
     scratch = result["answer"].split()[-1]  # the worker's private working directory
-    time.sleep(0.2)
-    assert processes_using(scratch) == []
+    assert wait_until(lambda: processes_using(scratch) == [], timeout=10)
     lines = trace.read_text().splitlines()
     assert all(json.loads(line) for line in lines)
     assert json.loads(lines[-1])["event"] == "RunFinished"
