@@ -191,7 +191,7 @@ def test_a_cost_budget_holds_with_sixteen_calls_in_flight(provider: FakeProvider
 
     prompt_price, output_price = LLMClient().price("openai/gpt-4o-mini") or (0.0, 0.0)
     worst = 40_000 / 3 * prompt_price + 1000 * output_price  # one sub-call: its prompt, 1,000 tokens out
-    provider.sub_latency = 0.3
+    provider.overlap = 12
     work = code("answer['content'] = 'draft'", "print(len(llm_batch(['x' * 40_000] * 48)))")
     provider.root_script = script(work, after=work)
     flags = ["--model", "openai/gpt-4o-mini", "--api-base", provider.url, "--concurrency", "16", "--max-cost", "0.05"]
