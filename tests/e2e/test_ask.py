@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -226,10 +225,7 @@ def test_permanent_500_is_exit_5_with_the_partial_answer(provider: FakeProvider,
 
 def test_missing_key_is_exit_4_naming_the_variable(logs: Path, isolated_env: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    done = subprocess.run(
-        [sys.executable, "-m", "rlm_cli", "ask", str(logs), "q?", "--model", "openai/gpt-4o-mini"],
-        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=60, check=False,
-    )
+    done = forkserver.run(["ask", str(logs), "q?", "--model", "openai/gpt-4o-mini"], input="", env=env, cwd=None, timeout=60)
     assert done.returncode == 4
     assert "OPENAI_API_KEY" in done.stderr
     assert "Traceback" not in done.stderr
