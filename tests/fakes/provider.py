@@ -111,7 +111,7 @@ class FakeProvider:
     root_marker: str = "persistent Python REPL"  # a system prompt holding this is a root turn
     latency: float = 0.0
     sub_latency: float | None = None
-    overlap: int = 0  # sub-calls wait (10 s at most) until this many requests were in flight at once
+    overlap: int = 0  # sub-calls wait (30 s at most) until this many requests were in flight at once
     requests: list[Request] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     api: str = "openai"  # or "anthropic": the API this server speaks
@@ -234,7 +234,7 @@ class FakeProvider:
         so a test of concurrency needs no latency that a loaded machine could outlast."""
         if self.overlap and not self.is_root(request):
             with self._lock:
-                self.arrived.wait_for(lambda: self.max_in_flight >= self.overlap, timeout=10)
+                self.arrived.wait_for(lambda: self.max_in_flight >= self.overlap, timeout=30)
 
     def _latency_for(self, request: Request) -> float:
         if self.sub_latency is not None and not self.is_root(request):
