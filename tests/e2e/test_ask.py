@@ -7,14 +7,15 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.e2e import forkserver
 from tests.e2e.helpers import FAKE_KEY, FAST_RETRIES, model_flags, rlm
 from tests.fakes.provider import FakeProvider, Request, code, script
+from tests.unit.sandbox_helpers import wait_until
 
 SECRET_LINE = "ERROR 03:12 deploy failed: disk quota exceeded on db-7"
 
@@ -189,7 +190,7 @@ def test_a_cost_budget_holds_with_sixteen_calls_in_flight(provider: FakeProvider
 
     prompt_price, output_price = LLMClient().price("openai/gpt-4o-mini") or (0.0, 0.0)
     worst = 40_000 / 3 * prompt_price + 1000 * output_price  # one sub-call: its prompt, 1,000 tokens out
-    provider.sub_latency = 0.3
+    provider.overlap = 12
     work = code("answer['content'] = 'draft'", "print(len(llm_batch([f'{i} ' + 'x' * 40_000 for i in range(48)])))")
     provider.root_script = script(work, after=work)
     flags = ["--model", "openai/gpt-4o-mini", "--api-base", provider.url, "--concurrency", "16", "--max-cost", "0.05"]
@@ -224,10 +225,7 @@ def test_permanent_500_is_exit_5_with_the_partial_answer(provider: FakeProvider,
 
 def test_missing_key_is_exit_4_naming_the_variable(logs: Path, isolated_env: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    done = subprocess.run(
-        [sys.executable, "-m", "rlm_cli", "ask", str(logs), "q?", "--model", "openai/gpt-4o-mini"],
-        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=60, check=False,
-    )
+    done = forkserver.run(["ask", str(logs), "q?", "--model", "openai/gpt-4o-mini"], input="", env=env, cwd=None, timeout=60)
     assert done.returncode == 4
     assert "OPENAI_API_KEY" in done.stderr
     assert "Traceback" not in done.stderr
@@ -236,27 +234,28 @@ def test_missing_key_is_exit_4_naming_the_variable(logs: Path, isolated_env: Pat
 
 
 def test_sigint_gives_130_the_partial_answer_and_no_orphans(provider: FakeProvider, logs: Path, tmp_path: Path) -> None:
-    provider.root_script = script(code("import os", "answer['content'] = f'partial from {os.getcwd()}'", "import time; time.sleep(60)"))
+    provider.root_script = script(code(
+        "import os", "answer['content'] = f'partial from {os.getcwd()}'", "llm_query('the answer is set')",
+        "import time; time.sleep(60)",
+    ))
     trace = tmp_path / "trace.jsonl"
     env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "NO_COLOR": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rlm_cli", "ask", str(logs), "q?", "--json", "--trace", str(trace), *model_flags(provider)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env,
+    process = forkserver.Forked(
+        ["ask", str(logs), "q?", "--json", "--trace", str(trace), *model_flags(provider)],
+        stdin=subprocess.DEVNULL, env=env, cwd=None,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and (not trace.exists() or "CellStarted" not in trace.read_text()):
-        time.sleep(0.1)
-    time.sleep(0.5)
+    # the cell has set the answer and is sleeping once its sub-call was answered
+    assert wait_until(lambda: any(r.finished for r in provider.sub_requests()), timeout=30)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr
+    assert stdout is not None
     result = json.loads(stdout)
     assert result["stopped_by"] == "interrupt"
     assert result["answer"].startswith("partial from")
     assert result["iterations"] == 1
     scratch = result["answer"].split()[-1]  # the worker's private working directory
-    time.sleep(0.2)
-    assert processes_using(scratch) == []
+    assert wait_until(lambda: processes_using(scratch) == [], timeout=10)
     lines = trace.read_text().splitlines()
     assert all(json.loads(line) for line in lines)
     assert json.loads(lines[-1])["event"] == "RunFinished"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e import forkserver
 from tests.e2e.helpers import rlm
 
 
@@ -136,17 +137,14 @@ def test_missing_question_is_a_usage_error() -> None:
 def test_stdin_from_a_terminal_exits_2_with_a_hint() -> None:
     primary, secondary = pty.openpty()
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "rlm_cli", "ask", "-", "why?"], stdin=secondary,
-            capture_output=True, text=True, timeout=30, check=False,
-            env={**os.environ, "OPENAI_API_KEY": "sk-x"},
-        )
+        process = forkserver.Forked(["ask", "-", "why?"], stdin=secondary, env={**os.environ, "OPENAI_API_KEY": "sk-x"}, cwd=None)
+        _, stderr = process.communicate(timeout=30)
     finally:
         os.close(primary)
         os.close(secondary)
-    assert done.returncode == 2
-    assert "stdin is a terminal" in done.stderr
-    assert "cat big.log | rlm ask -" in done.stderr
+    assert process.returncode == 2
+    assert stderr is not None and "stdin is a terminal" in stderr
+    assert "cat big.log | rlm ask -" in stderr
 
 
 def test_missing_path_is_exit_2_and_json_still_prints_one_object(tmp_path: Path) -> None:

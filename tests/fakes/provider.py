@@ -111,6 +111,7 @@ class FakeProvider:
     root_marker: str = "persistent Python REPL"  # a system prompt holding this is a root turn
     latency: float = 0.0
     sub_latency: float | None = None
+    overlap: int = 0  # sub-calls wait (30 s at most) until this many requests were in flight at once
     requests: list[Request] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     api: str = "openai"  # or "anthropic": the API this server speaks
@@ -230,6 +231,13 @@ class FakeProvider:
             request.finished = time.monotonic()
             request.status = status
 
+    def _await_overlap(self, request: Request) -> None:
+        """Hold a sub-call until `overlap` requests have been in flight together (once is enough),
+        so a test of concurrency needs no latency that a loaded machine could outlast."""
+        if self.overlap and not self.is_root(request):
+            with self._lock:
+                self.arrived.wait_for(lambda: self.max_in_flight >= self.overlap, timeout=30)
+
     def _latency_for(self, request: Request) -> float:
         if self.sub_latency is not None and not self.is_root(request):
             return self.sub_latency
@@ -275,6 +283,7 @@ def _make_handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
             if provider.max_concurrent is not None and request.in_flight > provider.max_concurrent:
                 self._serve_fault(Fault("status", status=429, message="fake: too many requests in flight"))
                 return
+            provider._await_overlap(request)
             delay = provider._latency_for(request)
             if delay:
                 time.sleep(delay)

@@ -6,9 +6,9 @@ import os
 import pty
 import select
 import subprocess
-import sys
 from collections.abc import Sequence
 
+from tests.e2e import forkserver
 from tests.e2e.helpers import FAKE_KEY
 
 
@@ -19,10 +19,7 @@ def rlm_on_terminal(
     controller, terminal = pty.openpty()
     env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": "40", **(env or {})}
     env.pop("NO_COLOR", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rlm_cli", *args], stdin=subprocess.DEVNULL, stdout=terminal,
-        stderr=terminal, env=env,
-    )
+    process = forkserver.Forked(args, stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal, env=env, cwd=None)
     os.close(terminal)
     chunks: list[bytes] = []
     try:

@@ -7,13 +7,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.e2e import forkserver
 from tests.e2e.helpers import FAKE_KEY, model_flags
 from tests.e2e.test_ask import processes_using
 from tests.fakes.provider import FakeProvider, code, script
@@ -43,15 +43,15 @@ def test_stop_signal_keeps_the_partial_answer(
     trace, spool = tmp_path / "trace.jsonl", tmp_path / "tmp"
     spool.mkdir()
     env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "NO_COLOR": "1", "TMPDIR": str(spool)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rlm_cli", "ask", str(source), "q?", "--json", "--trace", str(trace),
-         "--allow-write", str(marker.parent), *model_flags(provider)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env,
+    process = forkserver.Forked(
+        ["ask", str(source), "q?", "--json", "--trace", str(trace), "--allow-write", str(marker.parent), *model_flags(provider)],
+        stdin=subprocess.DEVNULL, env=env, cwd=None,
     )
     wait_for(marker.exists)  # the cell has set the answer and is sleeping
     process.send_signal(signum)
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == code_expected, stderr
+    assert stdout is not None and stderr is not None
     result = json.loads(stdout)
     assert result["stopped_by"] == "interrupt"
     assert result["answer"].startswith("partial from")
@@ -87,9 +87,9 @@ def test_a_forked_child_that_left_the_session_does_not_outlive_rlm(provider: Fak
         code("FINAL('done')"),
     )
     env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "NO_COLOR": "1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "rlm_cli", "ask", str(source), "q?", "--allow-write", str(out), "--sandbox", "process", *model_flags(provider)],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env, timeout=120, check=False,
+    done = forkserver.run(
+        ["ask", str(source), "q?", "--allow-write", str(out), "--sandbox", "process", *model_flags(provider)],
+        input="", env=env, cwd=None, timeout=120,
     )
     assert done.returncode == 0, done.stderr
     child = int((out / "pid").read_text())

@@ -92,7 +92,7 @@ def test_401_is_not_retried(provider: FakeProvider, client: LLMClient) -> None:
 
 
 def test_records_in_flight_requests(provider: FakeProvider, client: LLMClient) -> None:
-    provider.latency = 0.3
+    provider.overlap = 4
     threads = [threading.Thread(target=client.complete, args=("openai/sub", [{"role": "user", "content": "q"}])) for _ in range(4)]
     for thread in threads:
         thread.start()

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
@@ -26,6 +25,7 @@ from rlm_cli.settings import Settings
 from rlm_cli.trace import TraceWriter, default_trace_path, read_trace, secret_values
 from rlm_cli.units import clip
 from tests.unit.render_streams import Stream, nested_run, retrying_run, scripted_run
+from tests.unit.sandbox_helpers import wait_until
 
 FAKE_KEY = "sk-test-0123456789abcdefSECRET"
 
@@ -164,7 +164,7 @@ def test_a_trace_cut_by_sigint_is_still_valid_jsonl(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
     child = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None and child.stdout.readline() == "ready\n"
-    time.sleep(0.2)
+    assert wait_until(lambda: path.read_bytes().count(b"\n") > 10)  # mid-stream, many lines written
     child.send_signal(signal.SIGINT)
     assert child.wait(timeout=10) != 0
     lines = path.read_text().splitlines()
