@@ -313,32 +313,35 @@ class RunSession:
         from rlm_cli.engine import Engine
         from rlm_cli.followup import keep_variables, restore
         from rlm_cli.sandbox import Sandbox
+        from rlm_cli.sandbox.relay import Relay
 
         settings = self.settings
-        config = self.engine_config(budget.depth)
         stop = parent_stop.child() if parent_stop else Stop()  # a child run ends with its parent
-        broker = Broker(
-            run_id=run_id, llm=self.sub_llm, budget=budget, gate=self.gate, concurrency=settings.concurrency,
-            emit=self.emit, corpus=ingested.corpus, failures=self.failures, stop=stop, ids=self.ids,
-            settings=SubcallSettings(config.sub_model, config.sub_window_tokens, budget.depth < settings.depth),
-            child_runner=lambda prompt, context, child_budget, call_id: self._child(run_id, call_id, prompt, context, ingested, child_budget, stop),
-        )
-        review = self._citation_review(run_id, ingested) if parent_run_id is None else None
-        engine = Engine(
-            llm=self.root_llm, config=config, budget=budget, emit=self.emit, run_id=run_id, parent_run_id=parent_run_id,
-            parent_call_id=parent_call_id, failures=self.failures, stop=stop, review=review,
-        )
-        sandbox = shared.sandbox if shared else Sandbox(self.sandbox_config(ingested), broker)
-        if shared is not None:
-            shared.relay.target = broker
+        # The worker starts (and a follow-up's variables load) while LiteLLM is still being imported:
+        # the broker, which needs LiteLLM's model facts, joins through the relay before any cell runs.
+        relay = shared.relay if shared else Relay()
+        sandbox = shared.sandbox if shared else Sandbox(self.sandbox_config(ingested), relay)
         if continuation is not None:
             sandbox.preset_answer(continuation.answer)
         with sandbox if shared is None else contextlib.nullcontext(sandbox):
+            lineage = None
+            if parent_run_id is None:
+                notes = [*_sandbox_notes(sandbox.mode, settings.sandbox), *notes] if not (shared and shared.questions) else list(notes)
+                lineage = restore(sandbox, sources, continuation, shared)
+            config = self.engine_config(budget.depth)
+            broker = Broker(
+                run_id=run_id, llm=self.sub_llm, budget=budget, gate=self.gate, concurrency=settings.concurrency,
+                emit=self.emit, corpus=ingested.corpus, failures=self.failures, stop=stop, ids=self.ids,
+                settings=SubcallSettings(config.sub_model, config.sub_window_tokens, budget.depth < settings.depth),
+                child_runner=lambda prompt, context, child_budget, call_id: self._child(run_id, call_id, prompt, context, ingested, child_budget, stop),
+            )
+            review = self._citation_review(run_id, ingested) if parent_run_id is None else None
+            engine = Engine(
+                llm=self.root_llm, config=config, budget=budget, emit=self.emit, run_id=run_id, parent_run_id=parent_run_id,
+                parent_call_id=parent_call_id, failures=self.failures, stop=stop, review=review,
+            )
+            relay.target = broker
             try:
-                lineage = None
-                if parent_run_id is None:
-                    notes = [*_sandbox_notes(sandbox.mode, settings.sandbox), *notes] if not (shared and shared.questions) else list(notes)
-                    lineage = restore(sandbox, sources, continuation, shared)
                 outcome = engine.run(question, sandbox, description=ingested.corpus.describe(), input_summary=ingested.summary(), sources=sources, notes=list(notes), mapped=ingested.corpus.mapped, lineage=lineage)
                 if parent_run_id is None:
                     keep_variables(sandbox, settings, run_id)
