@@ -1,9 +1,15 @@
-"""CPU seconds of a live process tree, read from /proc (Linux)."""
+"""CPU seconds of a live process tree, read from /proc (Linux), and of a run at its first request."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the REPL probes import this module with another tree's `tests` first on the path
+    from tests.fakes.provider import FakeProvider, Reply, Request
 
 
 def tree_cpu(pid: int) -> float:
@@ -21,3 +27,24 @@ def tree_cpu(pid: int) -> float:
         except (FileNotFoundError, ProcessLookupError):
             continue
     return total
+
+
+class FirstRequest:
+    """Answers the fake provider's root requests with `turns`, and notes the wall and tree CPU
+    seconds of the watched `rlm ask` process when its first model request arrives."""
+
+    def __init__(self, provider: FakeProvider, turns: list[Reply]) -> None:
+        self.turns = turns
+        self.process: subprocess.Popen[bytes] | None = None
+        self.started = 0.0
+        self.first: tuple[float, float] | None = None
+        provider.root_script = self.reply
+
+    def watch(self, process: subprocess.Popen[bytes], started: float) -> None:
+        """Observe `process`, launched at perf_counter() `started`, from now on."""
+        self.process, self.started, self.first = process, started, None
+
+    def reply(self, request: Request) -> Reply:
+        if request.turn == 0 and self.first is None and self.process is not None:
+            self.first = (time.perf_counter() - self.started, tree_cpu(self.process.pid))
+        return self.turns[min(request.turn, len(self.turns) - 1)]

@@ -32,9 +32,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.cputime import FirstRequest  # noqa: E402
 from benchmarks.huge_file import parse_size, write_log  # noqa: E402  # after the repository is on the path
-from benchmarks.startup import tree_cpu  # noqa: E402
-from tests.fakes.provider import FakeProvider, Reply, Request, code  # noqa: E402
+from tests.fakes.provider import FakeProvider, code  # noqa: E402
 
 ENV = {**os.environ, "OPENAI_API_KEY": "sk-bench", "NO_COLOR": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
 TURNS = [code("print(len(context))"), code("answer['content'] = 'done'", "answer['ready'] = True")]
@@ -72,28 +72,15 @@ def shell(command: str, series: Series) -> str:
     return done.stdout
 
 
-class FirstRequest:
-    """An `rlm ask` pipeline against the fake provider: wall and tree CPU at its first request."""
-
-    def __init__(self, provider: FakeProvider) -> None:
-        self.provider, self.process, self.started = provider, None, 0.0
-        self.first: tuple[float, float] | None = None
-        provider.root_script = self.reply
-
-    def reply(self, request: Request) -> Reply:
-        if request.turn == 0 and self.first is None and self.process is not None:
-            self.first = (time.perf_counter() - self.started, tree_cpu(self.process.pid))
-        return TURNS[min(request.turn, len(TURNS) - 1)]
-
-    def run(self, command: str, series: Series) -> None:
-        self.first = None
-        self.started = time.perf_counter()
-        self.process = subprocess.Popen(command, shell=True, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # type: ignore[assignment]
-        _, err = self.process.communicate()  # type: ignore[attr-defined]
-        if self.process.returncode or self.first is None:  # type: ignore[attr-defined]
-            raise SystemExit(f"{command} failed: {err.decode()[-2000:]}")
-        series.wall.append(self.first[0])
-        series.cpu.append(self.first[1])
+def first_request(asker: FirstRequest, command: str, series: Series) -> None:
+    """Run a shell pipeline ending in `rlm ask`; record its wall and CPU seconds to the first request."""
+    process = subprocess.Popen(command, shell=True, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    asker.watch(process, time.perf_counter())
+    _, err = process.communicate()
+    if process.returncode or asker.first is None:
+        raise SystemExit(f"{command} failed: {err.decode()[-2000:]}")
+    series.wall.append(asker.first[0])
+    series.cpu.append(asker.first[1])
 
 
 def spool_child(spool: str) -> None:
@@ -117,7 +104,7 @@ def ingest_child(spool: str) -> None:
 def measure(log: Path, tiny: Path, work: Path, provider: FakeProvider, rounds: int) -> dict[str, Series]:
     steps = {name: Series() for name in ("plain", "pipe", "spool", "ingest", "ask", "tiny")}
     copy, me, q = work / "copy", shlex.quote(__file__), shlex.quote
-    asker = FirstRequest(provider)
+    asker = FirstRequest(provider, TURNS)
     ask = f"{q(sys.executable)} -m rlm_cli ask {{}} 'what?' --model openai/root --api-base {provider.url} --no-trace --quiet"
     for _ in range(rounds):
         shell(f"cat {q(str(log))} > {q(str(copy))}", steps["plain"])
@@ -131,8 +118,8 @@ def measure(log: Path, tiny: Path, work: Path, provider: FakeProvider, rounds: i
         inside = shell(f"cat {q(str(log))} | {q(sys.executable)} {me} {tree} --ingest-child {q(str(work / 'spool'))}", steps["ingest"])
         steps["ingest"].add_inside(inside)
         shutil.rmtree(work / "spool")
-        asker.run(f"cat {q(str(log))} | " + ask.format("-"), steps["ask"])
-        asker.run(ask.format(q(str(tiny))), steps["tiny"])
+        first_request(asker, f"cat {q(str(log))} | " + ask.format("-"), steps["ask"])
+        first_request(asker, ask.format(q(str(tiny))), steps["tiny"])
     return steps
 
 

@@ -40,9 +40,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.cputime import tree_cpu
+from benchmarks.cputime import FirstRequest, tree_cpu
 from benchmarks.peers import CACHE, peer_tool
-from tests.fakes.provider import FakeProvider, Reply, Request, code
+from tests.fakes.provider import FakeProvider, code
 
 ROOT = Path(__file__).resolve().parent.parent
 IMPORT_LITELLM = 'python -c "import litellm"'
@@ -96,26 +96,13 @@ class TinyRun:
     def __init__(self, provider: FakeProvider, source: Path, rlm: list[str]) -> None:
         self.provider = provider
         self.command = [*rlm, "ask", str(source), "what failed?", "--model", "openai/root", "--api-base", provider.url, "--no-trace"]
-        self.process: subprocess.Popen[bytes] | None = None
-        self.started = 0.0
-        self.first: tuple[float, float] | None = None
-        provider.root_script = self.reply
-
-    def reply(self, request: Request) -> Reply:
-        if request.turn == 0 and self.first is None and self.process is not None:
-            self.first = (time.perf_counter() - self.started, tree_cpu(self.process.pid))
-        return TURNS[min(request.turn, len(TURNS) - 1)]
+        self.asker = FirstRequest(provider, TURNS)
 
     def once(self) -> Sample:
-        self.first = None
-
-        def watch(process: subprocess.Popen[bytes], started: float) -> None:
-            self.process, self.started = process, started
-
-        sample = timed(self.command, ENV, watch)
-        if self.first is None:
+        sample = timed(self.command, ENV, self.asker.watch)
+        if self.asker.first is None:
             raise SystemExit("the tiny run made no model request")
-        sample.first_wall, sample.first_cpu = self.first
+        sample.first_wall, sample.first_cpu = self.asker.first
         return sample
 
     def first_output(self) -> Output:
