@@ -248,7 +248,7 @@ class Sandbox:
             lambda fd: launch.worker_command(self._mode, fd, scratch, readable, writable, config.allow_net),
             launch.worker_env(scratch, config.allow_net), scratch,
             dataclasses.replace(init, policy=policy), self._broker,
-            config.start_timeout,
+            config.start_timeout, lambda pid: launch.enter_task_group(self._mode, pid),
         )
 
     def _restart(self, reason: str) -> WorkerSession | InProcessSession:

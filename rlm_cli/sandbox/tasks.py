@@ -28,6 +28,14 @@ def join_command(command: list[str]) -> list[str]:
     return ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(group / "cgroup.procs"), *command]
 
 
+def join(pid: int) -> None:
+    """Move process `pid` (all its threads) into the task cgroup, if there is one; OSError if
+    that fails. Only for a process that has not forked yet: children already made stay out."""
+    group = task_group()
+    if group is not None:
+        (group / "cgroup.procs").write_text(str(pid))
+
+
 @functools.cache
 def task_group() -> Path | None:
     """This host's pids cgroup, made on first use and removed at exit; None where none can be made."""
