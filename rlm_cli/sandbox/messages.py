@@ -213,16 +213,29 @@ MAX_ID = 2**53  # call ids stay exact integers in any JSON reader
 
 def to_dict(message: Message) -> dict[str, Any]:
     """The JSON-ready form: `{"op": ..., **fields}`."""
-    return {"op": message.op.value, **_fields(message)}
+    return _fields(message, {"op": message.op.value})
 
 
-def _fields(value: Any) -> dict[str, Any]:
-    """A dataclass's fields, nested dataclasses as dicts too (no deep copy of the values)."""
-    return {
-        name: _fields(item) if nested and dataclasses.is_dataclass(item := getattr(value, name))
-        else getattr(value, name)
-        for name, _, _, nested, _ in _spec(type(value))[1]
-    }
+def _fields(value: Any, into: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A dataclass's fields added to `into`, nested dataclasses as dicts too (no deep copy of
+    the values). The instance dict holds the fields and nothing else: no slots, no other
+    attributes (`_spec` refuses classes where that could fail)."""
+    fields = {} if into is None else into
+    fields.update(value.__dict__)
+    for name in _nested(type(value)):
+        if dataclasses.is_dataclass(item := fields[name]):
+            fields[name] = _fields(item)
+    return fields
+
+
+_NESTED: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _nested(cls: type[Any]) -> tuple[str, ...]:
+    """The fields of `cls` that may hold a dataclass."""
+    if cls not in _NESTED:
+        _NESTED[cls] = tuple(name for name, _, _, nested, _ in _spec(cls)[1] if nested)
+    return _NESTED[cls]
 
 
 def from_dict(data: object, allowed: frozenset[Op]) -> Message:
@@ -274,6 +287,8 @@ def _spec(cls: type[Any]) -> Spec:
     """A dataclass's field names, and for each: whether it is required, its type's checker,
     whether it may hold a nested dataclass, and the exact types that need no checker."""
     if cls not in _SPECS:
+        if hasattr(cls, "__post_init__") or hasattr(cls, "__slots__"):  # see build and _fields
+            raise TypeError(f"{cls.__name__}: messages are read and filled through __dict__: no __post_init__ or slots")
         hints = typing.get_type_hints(cls)
         fields = tuple(
             (f.name, f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
@@ -294,8 +309,6 @@ def _table(cls: type[Any]) -> Table:
     """What `build` looks up: field name -> (exact types, checker), in field order; the required
     names; the optional ones with a function making each one's default."""
     if cls not in _TABLES:
-        if hasattr(cls, "__post_init__") or hasattr(cls, "__slots__"):
-            raise TypeError(f"build fills {cls.__name__}.__dict__ directly: no __post_init__ or slots")
         _, fields = _spec(cls)
         checks = {name: (exact, check) for name, _, check, _, exact in fields}
         required = frozenset(name for name, is_required, *_ in fields if is_required)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -29,6 +30,7 @@ from rlm_cli.sandbox.messages import (
     Reply,
     Result,
     SetVariable,
+    build,
     from_dict,
     to_dict,
 )
@@ -172,3 +174,19 @@ def test_frames_sent_together_are_read_apart_however_they_straddle_the_reads() -
         writer.start()
         assert [reader.recv(TO_HOST | TO_WORKER) for _ in messages] == messages
         writer.join()
+
+
+def test_a_message_class_its_dict_cannot_fill_is_refused_before_any_message_is_built() -> None:
+    """Messages are built and read through the instance dict: a class with a __post_init__
+    (whose checks that would skip) cannot become one."""
+
+    @dataclass(frozen=True)
+    class Checked:
+        size: int
+
+        def __post_init__(self) -> None:
+            if self.size < 0:
+                raise ValueError("negative")
+
+    with pytest.raises(TypeError, match="__post_init__"):
+        build(Checked, {"size": -1}, "checked")
