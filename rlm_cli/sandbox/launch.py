@@ -14,7 +14,7 @@ from pathlib import Path
 import rlm_cli
 from rlm_cli.errors import SandboxError
 from rlm_cli.modes import SANDBOX_MODES
-from rlm_cli.sandbox import bwrap, tasks
+from rlm_cli.sandbox import bwrap
 
 _KEEP = frozenset({
     "PATH", "LANG", "LANGUAGE", "TZ", "TERM", "NO_COLOR", "PYTHONPATH", "PYTHONHASHSEED",
@@ -55,18 +55,9 @@ def worker_command(
 ) -> list[str]:
     """The argv starting a worker whose control socket is `fd`."""
     command = [sys.executable, "-m", "rlm_cli.sandbox.worker", "--fd", str(fd)]
-    if mode != "bwrap":  # enter_task_group moves it in
-        return command
-    return tasks.join_command(bwrap.bwrap_args(scratch, readable, writable, allow_net) + command)
-
-
-def enter_task_group(mode: str, pid: int) -> None:
-    """Put the worker just started as `pid` into the task cgroup (OSError if that fails), before
-    its Init is sent. bwrap forks the sandboxed child at once, so its command joins by itself
-    (worker_command); a process-mode worker only imports until its Init comes, so the host
-    moves it, sparing a shell per start."""
-    if mode != "bwrap":
-        tasks.join(pid)
+    if mode == "bwrap":
+        command = bwrap.bwrap_args(scratch, readable, writable, allow_net) + command
+    return command
 
 
 def resolve_mode(requested: str) -> str:

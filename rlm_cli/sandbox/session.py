@@ -90,7 +90,7 @@ class WorkerSession:
         self._channel = HostChannel(self._sock, broker, self._kill, init.max_message)
         self._channel.start()
         try:
-            enter(self.process.pid)  # before the Init: no cell runs outside its limits
+            enter(self.process.pid)  # the worker's process tree, before its Init: no cell runs outside its limits
         except OSError as error:
             self.close()
             raise SandboxError(f"cannot start the REPL worker: {error}") from None
