@@ -91,7 +91,7 @@ class HostChannel:
         sock.settimeout(SEND_TIMEOUT)  # reads wait in poll(), so sends can carry a timeout
         self._broker = broker
         self._on_broken = on_broken
-        self.limit = limit
+        self._reader = protocol.Reader(sock, limit)
         self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self.clock = SubcallClock()
         self._send_lock = threading.Lock()
@@ -163,7 +163,7 @@ class HostChannel:
     def _read_forever(self) -> None:
         while self.ended is None:
             try:
-                body = protocol.read_frame(self._sock, self.limit)
+                body = self._reader.frame()
                 self._accept(protocol.decode(body, self._allowed), len(body))
             except ProtocolError as error:
                 self.cut_off(f"it broke the control protocol: {error}")

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from rlm_cli.errors import SandboxError
-from rlm_cli.sandbox import launch, protocol, scratch
+from rlm_cli.sandbox import launch, protocol, scratch, tasks
 from rlm_cli.sandbox.calls import Broker
 from rlm_cli.sandbox.config import SandboxConfig
 from rlm_cli.sandbox.contract import RESERVED
@@ -248,7 +248,7 @@ class Sandbox:
             lambda fd: launch.worker_command(self._mode, fd, scratch, readable, writable, config.allow_net),
             launch.worker_env(scratch, config.allow_net), scratch,
             dataclasses.replace(init, policy=policy), self._broker,
-            config.start_timeout,
+            config.start_timeout, tasks.join,
         )
 
     def _restart(self, reason: str) -> WorkerSession | InProcessSession:

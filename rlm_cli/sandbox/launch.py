@@ -14,7 +14,7 @@ from pathlib import Path
 import rlm_cli
 from rlm_cli.errors import SandboxError
 from rlm_cli.modes import SANDBOX_MODES
-from rlm_cli.sandbox import bwrap, tasks
+from rlm_cli.sandbox import bwrap
 
 _KEEP = frozenset({
     "PATH", "LANG", "LANGUAGE", "TZ", "TERM", "NO_COLOR", "PYTHONPATH", "PYTHONHASHSEED",
@@ -57,7 +57,7 @@ def worker_command(
     command = [sys.executable, "-m", "rlm_cli.sandbox.worker", "--fd", str(fd)]
     if mode == "bwrap":
         command = bwrap.bwrap_args(scratch, readable, writable, allow_net) + command
-    return tasks.join_command(command)
+    return command
 
 
 def resolve_mode(requested: str) -> str:

@@ -213,16 +213,29 @@ MAX_ID = 2**53  # call ids stay exact integers in any JSON reader
 
 def to_dict(message: Message) -> dict[str, Any]:
     """The JSON-ready form: `{"op": ..., **fields}`."""
-    return {"op": message.op.value, **_fields(message)}
+    return _fields(message, {"op": message.op.value})
 
 
-def _fields(value: Any) -> dict[str, Any]:
-    """A dataclass's fields, nested dataclasses as dicts too (no deep copy of the values)."""
-    return {
-        name: _fields(item) if nested and dataclasses.is_dataclass(item := getattr(value, name))
-        else getattr(value, name)
-        for name, _, _, nested, _ in _spec(type(value))[1]
-    }
+def _fields(value: Any, into: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A dataclass's fields added to `into`, nested dataclasses as dicts too (no deep copy of
+    the values). The instance dict holds the fields and nothing else: no slots, no other
+    attributes (`_spec` refuses classes where that could fail)."""
+    fields = {} if into is None else into
+    fields.update(value.__dict__)
+    for name in _nested(type(value)):
+        if dataclasses.is_dataclass(item := fields[name]):
+            fields[name] = _fields(item)
+    return fields
+
+
+_NESTED: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _nested(cls: type[Any]) -> tuple[str, ...]:
+    """The fields of `cls` that may hold a dataclass."""
+    if cls not in _NESTED:
+        _NESTED[cls] = tuple(name for name, _, _, nested, _ in _spec(cls)[1] if nested)
+    return _NESTED[cls]
 
 
 def from_dict(data: object, allowed: frozenset[Op]) -> Message:
@@ -242,17 +255,25 @@ def from_dict(data: object, allowed: frozenset[Op]) -> Message:
 def build(cls: type[Any], data: dict[str, Any], where: str) -> Any:
     """An instance of dataclass `cls` from `data`: no unknown keys, no missing ones, right types
     (ProtocolError otherwise)."""
-    checks, required = _table(cls)
+    checks, required, defaults = _table(cls)
     values = {}
     for name, value in data.items():
         entry = checks.get(name)
         if entry is None:
             raise ProtocolError(f"{where}: unknown field {_short(sorted(data.keys() - checks.keys())[0])}")
         values[name] = value if type(value) in entry[0] else entry[1](value, where, name)
-    if not values.keys() >= required:
-        missing = next(name for name in checks if name in required and name not in values)
-        raise ProtocolError(f"{where}: missing field {missing!r}")
-    return cls(**values)
+    if len(values) < len(checks):
+        if not values.keys() >= required:
+            missing = next(name for name in checks if name in required and name not in values)
+            raise ProtocolError(f"{where}: missing field {missing!r}")
+        for name, default in defaults:
+            if name not in values:
+                values[name] = default()
+    # every field is checked and present: fill the frozen instance as its __init__ would, at a
+    # fraction of the cost (the classes here have no __post_init__ and no slots)
+    message = object.__new__(cls)
+    message.__dict__.update(values)
+    return message
 
 
 Check = typing.Callable[[Any, str, str], Any]  # (value, where, field name) -> the value, checked
@@ -266,6 +287,8 @@ def _spec(cls: type[Any]) -> Spec:
     """A dataclass's field names, and for each: whether it is required, its type's checker,
     whether it may hold a nested dataclass, and the exact types that need no checker."""
     if cls not in _SPECS:
+        if hasattr(cls, "__post_init__") or hasattr(cls, "__slots__"):  # see build and _fields
+            raise TypeError(f"{cls.__name__}: messages are read and filled through __dict__: no __post_init__ or slots")
         hints = typing.get_type_hints(cls)
         fields = tuple(
             (f.name, f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
@@ -276,17 +299,33 @@ def _spec(cls: type[Any]) -> Spec:
     return _SPECS[cls]
 
 
-Table = tuple[dict[str, tuple[frozenset[type], Check]], frozenset[str]]
+Table = tuple[
+    dict[str, tuple[frozenset[type], Check]], frozenset[str], tuple[tuple[str, typing.Callable[[], Any]], ...]
+]
 _TABLES: dict[type[Any], Table] = {}
 
 
 def _table(cls: type[Any]) -> Table:
-    """What `build` looks up: field name -> (exact types, checker), in field order; the required names."""
+    """What `build` looks up: field name -> (exact types, checker), in field order; the required
+    names; the optional ones with a function making each one's default."""
     if cls not in _TABLES:
         _, fields = _spec(cls)
         checks = {name: (exact, check) for name, _, check, _, exact in fields}
-        _TABLES[cls] = (checks, frozenset(name for name, required, *_ in fields if required))
+        required = frozenset(name for name, is_required, *_ in fields if is_required)
+        defaults = tuple((f.name, _default(f)) for f in dataclasses.fields(cls) if f.name not in required)
+        _TABLES[cls] = (checks, required, defaults)
     return _TABLES[cls]
+
+
+def _default(spec: dataclasses.Field[Any]) -> typing.Callable[[], Any]:
+    """A function making an optional field's default, as the dataclass's __init__ would."""
+    if spec.default is dataclasses.MISSING:
+        return typing.cast(typing.Callable[[], Any], spec.default_factory)
+    return functools.partial(_same, spec.default)
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _may_nest(hint: Any) -> bool:

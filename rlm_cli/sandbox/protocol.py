@@ -49,30 +49,57 @@ def send(sock: socket.socket, message: Message, limit: int = MAX_COMMAND) -> Non
     sock.sendall(encode(message, limit))
 
 
-def recv(sock: socket.socket, allowed: frozenset[Op], limit: int = MAX_COMMAND) -> Message:
-    """Read one message; ChannelClosed at a clean end of stream, ProtocolError for a bad one."""
-    return decode(read_frame(sock, limit), allowed)
+class Reader:
+    """The frames arriving on one socket. Each `recv` takes what the socket holds (up to CHUNK
+    bytes, often several small frames) into a buffer, so a small message costs one system call;
+    a longer frame is read into its own buffer once its header passed the limit."""
 
+    CHUNK = 64 * 1024
 
-def read_frame(sock: socket.socket, limit: int) -> bytearray:
-    """One frame's body, refused from its header if longer than `limit`."""
-    (size,) = HEADER.unpack(_read_exactly(sock, HEADER.size))
-    if size > limit:
-        raise FrameTooLarge(f"a frame of {size:,} bytes is over the {limit:,}-byte limit")
-    return _read_exactly(sock, size)
+    def __init__(self, sock: socket.socket, limit: int = MAX_COMMAND) -> None:
+        self._sock = sock
+        self.limit = limit
+        self._pending = bytearray()
+        self._chunk = memoryview(bytearray(self.CHUNK))
 
+    def recv(self, allowed: frozenset[Op]) -> Message:
+        """Read one message; ChannelClosed at a clean end of stream, ProtocolError for a bad one."""
+        return decode(self.frame(), allowed)
 
-def _read_exactly(sock: socket.socket, size: int) -> bytearray:
-    """`size` bytes; a socket timeout only means nothing arrived yet (sends carry the timeout)."""
-    buffer = bytearray(size)
-    view = memoryview(buffer)
-    got = 0
-    while got < size:
-        try:
-            count = sock.recv_into(view[got:], size - got)
-        except TimeoutError:
-            continue
-        if count == 0:
-            raise ChannelClosed("the control channel was closed")
-        got += count
-    return buffer
+    def frame(self) -> bytearray:
+        """One frame's body, refused from its header if longer than the limit."""
+        pending = self._pending
+        while len(pending) < HEADER.size:
+            self._fill()
+        (size,) = HEADER.unpack_from(pending)
+        if size > self.limit:
+            raise FrameTooLarge(f"a frame of {size:,} bytes is over the {self.limit:,}-byte limit")
+        end = HEADER.size + size
+        if len(pending) >= end:
+            body = pending[HEADER.size:end]
+            del pending[:end]
+            return body
+        body = bytearray(size)
+        got = len(pending) - HEADER.size
+        body[:got] = pending[HEADER.size:]
+        pending.clear()
+        view = memoryview(body)
+        while got < size:
+            got += self._recv_into(view[got:])
+        return body
+
+    def _fill(self) -> None:
+        count = self._recv_into(self._chunk)
+        self._pending += self._chunk[:count]
+
+    def _recv_into(self, view: memoryview) -> int:
+        """Some bytes into `view`; a socket timeout only means nothing arrived yet (sends carry
+        the timeout: the host's main loop, not the reader, gives up on a silent worker)."""
+        while True:
+            try:
+                count = self._sock.recv_into(view)
+            except TimeoutError:
+                continue
+            if count == 0:
+                raise ChannelClosed("the control channel was closed")
+            return count

@@ -59,7 +59,7 @@ class WorkerSession:
 
     def __init__(
         self, command: Callable[[int], list[str]], env: dict[str, str], cwd: str, init: Init,
-        broker: Broker, start_timeout: float,
+        broker: Broker, start_timeout: float, enter: Callable[[int], None],
     ) -> None:
         self._reap_lock = threading.Lock()
         self._cells = 0
@@ -89,6 +89,11 @@ class WorkerSession:
         self._raw = RawOutput(ours[0], ours[1], init.capture_limit)
         self._channel = HostChannel(self._sock, broker, self._kill, init.max_message)
         self._channel.start()
+        try:
+            enter(self.process.pid)  # the worker's process tree, before its Init: no cell runs outside its limits
+        except OSError as error:
+            self.close()
+            raise SandboxError(f"cannot start the REPL worker: {error}") from None
         self._handshake(init, start_timeout)
 
     def _handshake(self, init: Init, timeout: float) -> None:

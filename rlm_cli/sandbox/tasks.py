@@ -20,12 +20,38 @@ MAX_TASKS = 1024  # processes and threads of all of one host's workers together
 _ROOT = Path("/sys/fs/cgroup")
 
 
-def join_command(command: list[str]) -> list[str]:
-    """`command`, made to enter the task cgroup first when there is one (the shell execs it)."""
+def join(pid: int) -> None:
+    """Move process `pid` and all its descendants (every thread of each) into the task cgroup,
+    if there is one; OSError if `pid` cannot be moved.
+
+    For a process tree that runs no untrusted code yet. A fork either completes before its
+    parent's move, and the child is found by the next walk, or after it, and the child inherits
+    the group; the walk repeats until it finds no process left outside.
+    """
     group = task_group()
     if group is None:
-        return command
-    return ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(group / "cgroup.procs"), *command]
+        return
+    procs = group / "cgroup.procs"
+    procs.write_text(str(pid))
+    moved = {pid}
+    while fresh := [child for child in _descendants(pid) if child not in moved]:
+        for child in fresh:
+            with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+                procs.write_text(str(child))
+            moved.add(child)
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes below `pid`, from every thread's `children` list in /proc."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        for lists in Path(f"/proc/{parent}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                children = [int(child) for child in lists.read_text().split()]
+                found += children
+                todo += children
+    return found
 
 
 @functools.cache

@@ -47,8 +47,9 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 class Channel:
     """The worker's end of the control socket: commands in order, sub-call replies by id."""
 
-    def __init__(self, sock: socket.socket, limit: int) -> None:
+    def __init__(self, sock: socket.socket, reader: protocol.Reader, limit: int) -> None:
         self._sock = sock
+        self._reader = reader
         self.limit = limit  # bytes the host accepts per message
         self._send_lock = threading.Lock()
         self._commands: queue.SimpleQueue[Message] = queue.SimpleQueue()
@@ -84,7 +85,7 @@ class Channel:
     def _read_forever(self) -> None:
         while True:
             try:
-                message = protocol.recv(self._sock, TO_WORKER)
+                message = self._reader.recv(TO_WORKER)
             except (OSError, ValueError, protocol.ChannelClosed):
                 os._exit(0)  # the host is gone (or spoke garbage): nothing left to serve
             if isinstance(message, Reply):
@@ -108,13 +109,14 @@ class _Slot:
 
 def _start(sock: socket.socket) -> tuple[Channel, Repl]:
     """Apply the host's Init: limits, Landlock, context, variables, then the audit policy."""
-    init = protocol.recv(sock, frozenset({Op.INIT}))
+    reader = protocol.Reader(sock)
+    init = reader.recv(frozenset({Op.INIT}))
     assert isinstance(init, Init)
     rules = None if init.policy is None else policy.Policy(**dataclasses.asdict(init.policy))
     policy.apply_limits(init.memory_limit, init.file_size_limit)
     if rules is not None:
         policy.confine(rules)  # before any other thread exists: Landlock binds the calling thread only
-    channel = Channel(sock, init.max_message)
+    channel = Channel(sock, reader, init.max_message)
     repl = Repl(load_context(init.manifest), channel.request, init.capture_limit)
     repl.set_answer(init.answer)
     for name, value in init.variables.items():

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+from pathlib import Path
 
 from rlm_cli.sandbox import tasks
-from tests.unit.sandbox_helpers import SandboxFactory
+from tests.unit.sandbox_helpers import SandboxFactory, wait_until
 
 
 def test_a_thread_bomb_stops_at_the_task_ceiling(make: SandboxFactory) -> None:
@@ -29,17 +32,34 @@ def test_a_thread_bomb_stops_at_the_task_ceiling(make: SandboxFactory) -> None:
 
 
 def test_the_task_group_is_used_where_the_kernel_offers_one() -> None:
+    """A process that forked before the move (as bwrap does at once) goes in with its children."""
     group = tasks.task_group()
-    command = tasks.join_command(["python"])
-    if group is None:  # no writable pids cgroup here: RLIMIT_NPROC is the bound
-        assert command == ["python"]
-    else:
+    parent = subprocess.Popen(["sh", "-c", "sleep 30 & read _"], stdin=subprocess.PIPE)
+    try:
+        assert wait_until(lambda: _descendants(parent.pid) != [])
+        tasks.join(parent.pid)
+        tree = [parent.pid, *_descendants(parent.pid)]
+        members = _members(group) if group is not None else []
+    finally:
+        for pid in _descendants(parent.pid):
+            os.kill(pid, signal.SIGKILL)
+        parent.kill()
+        parent.wait()
+    if group is not None:  # else no writable pids cgroup here: RLIMIT_NPROC is the bound
         assert (group / "pids.max").read_text().strip() == str(tasks.MAX_TASKS)
-        assert command[-2:] == [str(group / "cgroup.procs"), "python"]
+        assert len(tree) == 2 and set(tree) <= set(members)
         stale = group.parent / f"rlm-{_dead_pid()}"
         stale.mkdir()
         tasks._sweep(group.parent)  # what the next host does first: groups of dead hosts go
         assert not stale.exists() and group.exists()
+
+
+def _descendants(pid: int) -> list[int]:
+    return tasks._descendants(pid)
+
+
+def _members(group: Path) -> list[int]:
+    return [int(line) for line in (group / "cgroup.procs").read_text().split()]
 
 
 def _dead_pid() -> int:

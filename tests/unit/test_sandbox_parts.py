@@ -201,6 +201,6 @@ def test_a_worker_that_cannot_be_spawned_leaves_no_descriptor_open(
     monkeypatch.setattr(session.subprocess, "Popen", refuse)
     before = set(os.listdir("/proc/self/fd"))
     with pytest.raises(raised) as caught:
-        session.WorkerSession(lambda fd: ["worker"], {}, "/", INIT, FakeBroker(), 1.0)
+        session.WorkerSession(lambda fd: ["worker"], {}, "/", INIT, FakeBroker(), 1.0, lambda pid: None)
     # `caught` keeps the half-built session alive, so nothing here was closed by collection
     assert set(os.listdir("/proc/self/fd")) == before, caught.value

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -29,6 +30,7 @@ from rlm_cli.sandbox.messages import (
     Reply,
     Result,
     SetVariable,
+    build,
     from_dict,
     to_dict,
 )
@@ -52,23 +54,25 @@ EVERY_MESSAGE: list[Message] = [
 @pytest.mark.parametrize("message", EVERY_MESSAGE, ids=lambda m: type(m).__name__)
 def test_every_message_round_trips_over_a_socket_pair(message: Message) -> None:
     left, right = socket.socketpair()
+    reader = protocol.Reader(right)
     with left, right:
         protocol.send(left, message)
-        assert protocol.recv(right, TO_HOST | TO_WORKER) == message
+        assert reader.recv(TO_HOST | TO_WORKER) == message
 
 
 def test_large_frames_arrive_whole_and_the_end_of_stream_is_told_apart() -> None:
     big = Exec("é" * 3_000_000 + "\udcff", 1.0, 2)
     left, right = socket.socketpair()
+    reader = protocol.Reader(right)
     with left, right:
         writer = threading.Thread(target=lambda: [protocol.send(left, big), protocol.send(left, Ready())])
         writer.start()
-        assert protocol.recv(right, TO_HOST | TO_WORKER) == big
-        assert protocol.recv(right, TO_HOST | TO_WORKER) == Ready()
+        assert reader.recv(TO_HOST | TO_WORKER) == big
+        assert reader.recv(TO_HOST | TO_WORKER) == Ready()
         writer.join()
         left.shutdown(socket.SHUT_WR)
         with pytest.raises(protocol.ChannelClosed):
-            protocol.recv(right, TO_HOST)
+            reader.recv(TO_HOST)
 
 
 def test_a_frame_claiming_too_much_is_refused_from_its_header() -> None:
@@ -77,7 +81,7 @@ def test_a_frame_claiming_too_much_is_refused_from_its_header() -> None:
         left.sendall(protocol.HEADER.pack(700 * 1024**2))
         left.shutdown(socket.SHUT_WR)  # no body: reading one would end in ChannelClosed instead
         with pytest.raises(protocol.FrameTooLarge, match="734,003,200 bytes"):
-            protocol.recv(right, TO_HOST, limit=protocol.MAX_MESSAGE)
+            protocol.Reader(right, protocol.MAX_MESSAGE).recv(TO_HOST)
 
 
 def test_a_message_over_the_limit_is_not_sent() -> None:
@@ -157,3 +161,32 @@ def test_an_oversized_result_is_cut_to_fit_output_first_then_the_answer() -> Non
     assert fitted.answer.ready and "200,000 characters in all" in fitted.answer.content
     assert "was cut to 4,000 characters" in fitted.notes[-1]
     assert worker.fit(RESULT, limit) is RESULT
+
+
+def test_frames_sent_together_are_read_apart_however_they_straddle_the_reads() -> None:
+    """Small frames arriving in one read, and a long one starting inside such a read, come out
+    whole and in order."""
+    messages: list[Message] = [Ready(), Exec("x" * (protocol.Reader.CHUNK + 10), 1.0, 1), Failed("no"), Ready()]
+    left, right = socket.socketpair()
+    reader = protocol.Reader(right)
+    with left, right:
+        writer = threading.Thread(target=lambda: left.sendall(b"".join(map(protocol.encode, messages))))
+        writer.start()
+        assert [reader.recv(TO_HOST | TO_WORKER) for _ in messages] == messages
+        writer.join()
+
+
+def test_a_message_class_its_dict_cannot_fill_is_refused_before_any_message_is_built() -> None:
+    """Messages are built and read through the instance dict: a class with a __post_init__
+    (whose checks that would skip) cannot become one."""
+
+    @dataclass(frozen=True)
+    class Checked:
+        size: int
+
+        def __post_init__(self) -> None:
+            if self.size < 0:
+                raise ValueError("negative")
+
+    with pytest.raises(TypeError, match="__post_init__"):
+        build(Checked, {"size": -1}, "checked")
