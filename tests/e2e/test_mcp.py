@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -15,7 +14,7 @@ import pytest
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from tests.e2e.helpers import FAKE_KEY
+from tests.e2e.helpers import FAKE_KEY, rlm
 from tests.fakes.provider import FakeProvider, Reply, Request, code, script
 
 pytestmark = pytest.mark.anyio
@@ -206,10 +205,7 @@ async def test_follow_up_continues_an_earlier_run_inside_the_root_only(provider:
     provider.root_script = root
     outside = tmp_path / "outside.txt"
     outside.write_text("note 1\n", encoding="utf-8")
-    env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY}
-    flags = ["--model", "openai/root", "--api-base", provider.url]
-    done = subprocess.run([sys.executable, "-m", "rlm_cli", "ask", str(outside), "how many?", *flags, "--json"],
-                          env=env, capture_output=True, text=True, check=False)
+    done = rlm(["ask", str(outside), "how many?", "--model", "openai/root", "--api-base", provider.url, "--json"])
     assert done.returncode == 0, done.stderr
     elsewhere = json.loads(done.stdout)["run_id"]
     async with connect(provider, project) as (session, _):

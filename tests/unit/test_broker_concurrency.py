@@ -17,7 +17,7 @@ from tests.fakes.provider import FakeProvider
 def test_a_batch_backs_off_to_what_the_provider_takes_and_no_item_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     events: list[Event] = []
-    with FakeProvider(sub_latency=0.3, max_concurrent=8, sub_rule=lambda request: request.last_user.upper()) as provider:
+    with FakeProvider(sub_latency=0.15, max_concurrent=8, sub_rule=lambda request: request.last_user.upper()) as provider:
         gate = AdaptiveLimit(32, on_change=lambda limit, why: events.append(ConcurrencyChanged("r1", limit=limit, maximum=32, reason=why)))
         broker = Broker(
             run_id="r1", llm=LLMClient(api_base=provider.url, retry=RetryPolicy(base_delay=0.01, max_delay=0.05)),
