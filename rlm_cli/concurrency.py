@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,10 +34,7 @@ class LimitTrace:
 
     def to_dict(self) -> dict[str, int]:
         """The JSON form."""
-        return {
-            "limit_max": self.limit_max, "limit_min": self.limit_min, "limit_final": self.limit_final,
-            "backoffs": self.backoffs, "max_in_flight": self.max_in_flight,
-        }
+        return dataclasses.asdict(self)
 
 
 # (new limit, why: "backoff" or "recovered") for each change of the whole-number limit

@@ -24,13 +24,21 @@ def by_question(**scripts: Script) -> Script:
     return reply
 
 
+def python(*lines: str) -> str:
+    """A reply as models write it: some prose, then a ```python block."""
+    return "Let me look at the input.\n\n```python\n" + "\n".join(lines) + "\n```"
+
+
+# Written the way real models write: `context` used as a plain str, ```python fences, and the
+# follow-up ending with FINAL_VAR in prose.
 FIRST = script(
-    code("counts = {'errors': len(context.grep('ERROR'))}", "square = lambda x: x * x", "print(counts)"),
+    python("import re", "counts = {'errors': len(re.findall(r'^ERROR', context, re.M))}", "square = lambda x: x * x", "print(counts)"),
     code("answer['content'] = f\"{counts['errors']} error lines\"", "answer['ready'] = True"),
 )
 FOLLOW = script(
-    code("print(answer['ready'], repr(answer['content']), counts)"),
-    code("answer['content'] = f\"before: {answer['content']}; now {counts['errors'] * 10}\"", "answer['ready'] = True"),
+    python("print(answer['ready'], repr(answer['content']), counts)"),
+    python("result = f\"before: {answer['content']}; now {counts['errors'] * 10}\"", "print(result)"),
+    "The earlier answer and the new count are both in `result`.\n\nFINAL_VAR(result)",
 )
 
 
