@@ -16,7 +16,7 @@ from rlm_cli import status
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
 SILENT_FLAGS = frozenset({"--quiet", "--json", "--events", "--estimate", "--help", "--version", "--progress=none"})
 SILENT_SHORT = frozenset("qh")  # -q, -h, also in a cluster such as -vq
@@ -33,8 +33,7 @@ def shows_progress(args: Sequence[str], environ: Mapping[str, str], on_terminal:
     if environ.get("RLM_PROGRESS", "").strip().lower() == "none":
         return False
     words = iter(args)
-    command = next((word for word in words if word != "--debug"), None)
-    if command != "ask":
+    if _command(words) != "ask":
         return False
     for word in words:
         if word == "--":
@@ -50,10 +49,25 @@ def shows_progress(args: Sequence[str], environ: Mapping[str, str], on_terminal:
     return True
 
 
+def _command(words: Iterator[str]) -> str | None:
+    return next((word for word in words if word != "--debug"), None)
+
+
 def main() -> None:
-    """Console-script entry point: the early line where it belongs, then the command line."""
-    if shows_progress(sys.argv[1:], os.environ, os.isatty(2)):
+    """Console-script entry point: the early line where it belongs, then a warm process's child
+    (rlm_cli.warm) or the command line here."""
+    args = sys.argv[1:]
+    early = shows_progress(args, os.environ, os.isatty(2))
+    if early:
         status.show_early(sys.stderr, "starting")
+    if _command(iter(args)) == "ask":
+        from rlm_cli.uptime import process_started
+        from rlm_cli.warm import client
+
+        if client.enabled(os.environ):
+            code = client.hand_off(args, early=early, started=process_started())
+            if code is not None:
+                sys.exit(code)
     try:
         from rlm_cli.cli import main as command_line
     except KeyboardInterrupt:  # Ctrl-C while Typer loads: the traceback starts on a clean line

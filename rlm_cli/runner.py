@@ -121,8 +121,11 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
     result = RunResult()
     renderer = None
     status = None
+    settings: Settings | None = None
+    warm_given = False
     try:
-        settings = resolve(flags).settings
+        resolved = resolve(flags)
+        settings, warm_given = resolved.settings, resolved.origins.get("warm", "default") != "default"
         status = Status.on_terminal(sys.stderr, settings.progress, quiet=request.quiet)
         reading = "the earlier run's input" if request.continue_run else _naming(request.arguments[:-1], request.paths_from)
         status.show(f"reading {reading}")  # before Rich loads
@@ -147,6 +150,10 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
         print_result(result, as_json=request.json_output or request.events, quiet=request.quiet, raw=request.raw)
     except BrokenPipeError:  # `rlm ask ... | head`: the reader left, which is no error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if settings is not None:
+        from rlm_cli.warm.client import keep_warm
+
+        keep_warm(settings.warm, wanted=warm_given or sys.stderr.isatty())
     return result.exit_code
 
 

@@ -80,6 +80,13 @@ def show_early(stream: TextIO, text: str) -> None:
     _early.show(text)
 
 
+def adopt_early(stream: TextIO) -> None:
+    """The early line another process showed on `stream` (a warm server's caller) is this one's now."""
+    global _early
+    _early = Status(stream)
+    _early._shown = True
+
+
 def erase_early() -> None:
     """Erase the early line if it is still shown: called before anything else is written."""
     global _early

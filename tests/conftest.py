@@ -24,6 +24,7 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     for name in list(os.environ):
         if name.startswith("RLM_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("RLM_WARM", "0")  # no run leaves a warm process behind (tests/e2e/test_warm.py does)
     return home
 
 
