@@ -66,6 +66,8 @@ def serve(socket_path: str, lock_path: str, idle: float) -> Request | None:
     except BlockingIOError:
         os.close(lock)
         return None  # another server has this address
+    os.ftruncate(lock, 0)
+    os.write(lock, f"{os.getpid()}\n".encode())  # who holds it: for `kill`, and for the tests
     from rlm_cli.warm.preload import import_what_a_run_imports
 
     import_what_a_run_imports()
@@ -78,8 +80,6 @@ def serve(socket_path: str, lock_path: str, idle: float) -> Request | None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
     listener.bind(socket_path)
     listener.listen(16)
-    os.ftruncate(lock, 0)
-    os.write(lock, f"{os.getpid()}\n".encode())  # who holds it, for `kill` and for the tests
     return _Server(listener, lock, idle).run()
 
 

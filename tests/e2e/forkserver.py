@@ -33,6 +33,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from rlm_cli.warm.preload import modules_loaded_by
+
 _ROOT = Path(__file__).resolve().parents[2]
 _MAX_REQUEST = 1 << 20
 
@@ -71,28 +73,14 @@ def serve(path: str) -> None:
 def _import_what_a_run_imports() -> None:
     """Import here what a run imports on its way (LiteLLM's HTTP stack, the renderers, the sandbox
     host), so that no fork pays for it: a throwaway fork makes scripted runs and names them."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read)
-        names: list[str] = []
-        with contextlib.suppress(BaseException):
-            names = _modules_loaded_by_runs()
-        with open(write, "w") as pipe:
-            json.dump(names, pipe)
-        os._exit(0)
-    os.close(write)
-    with open(read) as pipe:
-        names = json.loads(pipe.read() or "[]")
-    os.waitpid(pid, 0)
-    for name in names:
-        importlib.import_module(name)
+    for name in modules_loaded_by(_scripted_runs):
+        if name.split(".")[0] != "tests":
+            importlib.import_module(name)
 
 
-def _modules_loaded_by_runs() -> list[str]:
+def _scripted_runs() -> None:
     from tests.fakes.provider import FakeProvider, code, script
 
-    before = set(sys.modules)
     quiet = os.open(os.devnull, os.O_RDWR)
     for target in range(3):
         os.dup2(quiet, target)
@@ -109,9 +97,6 @@ def _modules_loaded_by_runs() -> list[str]:
                         "--api-base", provider.url, *extra]
             with contextlib.suppress(SystemExit):
                 runpy.run_module("rlm_cli", run_name="__main__", alter_sys=True)
-    skipped = ("__main__", "tests")
-    return sorted(name for name in set(sys.modules) - before if name.split(".")[0] not in skipped
-                  and not name.endswith(".__main__"))
 
 
 def _exit_with_client(fd: int) -> None:

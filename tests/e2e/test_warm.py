@@ -125,16 +125,26 @@ def warm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warm]:
         provider.root_script = script(LOOK, WHO_RAN)
         argv = [sys.executable, "-m", "rlm_cli", "ask", str(source), "who ran this?", "--model", "openai/root",
                 "--api-base", provider.url, "--sandbox", "process"]
-        code_, screen, pid = on_terminal(argv, env)
-        assert code_ == 0, screen
-        assert f"host {pid} read 30" in screen  # this run was cold: its own process ran the host
-        wait_until(lambda: server_pid(runtime) is not None, "the warm server")
-        server = server_pid(runtime)
-        assert server is not None
-        yield Warm(env, provider, server, source)
-        os.kill(server, signal.SIGTERM)
-        wait_until(lambda: not Path(f"/proc/{server}").exists() or "Z" in Path(f"/proc/{server}/stat").read_text().split()[2],
-                   "the server to end")
+        try:
+            code_, screen, pid = on_terminal(argv, env)
+            assert code_ == 0, screen
+            assert f"host {pid} read 30" in screen  # this run was cold: its own process ran the host
+            wait_until(lambda: server_pid(runtime) is not None, "the warm server")
+            server = server_pid(runtime)
+            assert server is not None
+            yield Warm(env, provider, server, source)
+        finally:
+            _stop_servers(runtime)
+
+
+def _stop_servers(runtime: Path) -> None:
+    """End every server the runs left (the lock file names it), and wait until it has."""
+    for lock in (runtime / "rlm").glob("*.lock"):
+        pid = lock.read_text().strip()
+        if pid.isdigit() and Path(f"/proc/{pid}").exists():
+            os.kill(int(pid), signal.SIGTERM)
+            wait_until(lambda pid=pid: not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z",
+                       "the server to end")
 
 
 def test_the_next_ask_runs_in_a_fork_of_the_warm_process(warm: Warm) -> None:
