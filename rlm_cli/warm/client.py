@@ -1,7 +1,7 @@
 """The caller's side: hand this `rlm ask` to a warm server, or start one after a cold run.
 
-The request is one datagram on a SOCK_SEQPACKET socket: the arguments, environment, umask and
-start time as JSON, with the standard streams and the working directory as file descriptors.
+The request is one datagram on a SOCK_SEQPACKET socket: the arguments, environment, umask,
+niceness, resource limits and start time as JSON, with the standard streams and the working directory as file descriptors.
 The server answers `pid N` once the child runs and `exit N` when it has ended; meanwhile signals
 sent to this process (Ctrl-C, SIGTERM, a hang-up, a resize, Ctrl-Z) reach the child. If this
 process dies, the server sees the socket close and hangs the child up. Standard library only.
@@ -22,6 +22,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+# The caller's resource limits a child takes on, as a process started by the caller would have them.
+LIMITS = ("RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_NOFILE",
+          "RLIMIT_NPROC", "RLIMIT_STACK")
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGWINCH,
              signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT)
 
@@ -89,9 +92,7 @@ def _run_in_server(address: Address, args: Sequence[str], *, early: bool, starte
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
     try:
         conn.connect(address.socket)
-        umask = os.umask(0o077)
-        os.umask(umask)
-        request = {"args": list(args), "env": dict(os.environ), "umask": umask, "started": started, "early": early}
+        request = {"args": list(args), "env": dict(os.environ), "started": started, "early": early, **_process()}
         here = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             socket.send_fds(conn, [json.dumps(request).encode("utf-8", "surrogateescape")], [0, 1, 2, here])
@@ -111,6 +112,16 @@ def _run_in_server(address: Address, args: Sequence[str], *, early: bool, starte
         sys.stderr.write("rlm: the warm process ended before the run did\n")
         return 1
     return code if code >= 0 else 128 - code
+
+
+def _process() -> dict[str, object]:
+    """What else a child of this process would inherit: umask, niceness, resource limits."""
+    import resource
+
+    umask = os.umask(0o077)
+    os.umask(umask)
+    limits = {name: list(resource.getrlimit(getattr(resource, name))) for name in LIMITS}
+    return {"umask": umask, "nice": os.getpriority(os.PRIO_PROCESS, 0), "limits": limits}
 
 
 def _expect(conn: socket.socket, word: str) -> int | None:

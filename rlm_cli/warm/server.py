@@ -5,9 +5,10 @@ address leaves at once), takes requests only from its own user (checked on the s
 directory only that user can enter), and never starts a thread: a fork copies only the thread
 that calls it, and a lock another thread held would stay held in the child for ever.
 
-A child takes the caller's streams, working directory, umask, environment and arguments, puts its
-signal handlers back as a new process has them, and runs the command line (`become`). Its exit
-status goes back to the caller; a caller that goes away has its child hung up (SIGHUP).
+A child takes the caller's streams, working directory, umask, niceness, resource limits,
+environment and arguments, puts its signal handlers back as a new process has them, and runs the
+command line (`become`). Its exit status goes back to the caller; a caller that goes away has its
+child hung up (SIGHUP).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import gc
 import io
 import json
 import os
+import resource
 import selectors
 import signal
 import socket
@@ -26,6 +28,8 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+
+from rlm_cli.warm.client import LIMITS
 
 REQUEST_LIMIT = 1 << 20
 STREAMS = 4  # stdin, stdout, stderr and the working directory
@@ -39,6 +43,8 @@ class Request:
     args: list[str]
     env: dict[str, str]
     umask: int
+    nice: int
+    limits: dict[str, list[int]]
     started: float
     early: bool
     fds: list[int]
@@ -49,13 +55,23 @@ class Request:
         fields = json.loads(data.decode("utf-8", "surrogateescape"))
         if not isinstance(fields, dict) or len(fds) != STREAMS:
             raise ValueError("not a request")
-        args, env, umask = fields.get("args"), fields.get("env"), fields.get("umask")
-        started, early = fields.get("started"), fields.get("early")
+        args, env, umask, nice = fields.get("args"), fields.get("env"), fields.get("umask"), fields.get("nice")
+        limits, started, early = _limits(fields.get("limits")), fields.get("started"), fields.get("early")
         if not (isinstance(args, list) and all(isinstance(arg, str) for arg in args)
                 and isinstance(env, dict) and all(isinstance(v, str) for v in env.values())
-                and isinstance(umask, int) and isinstance(started, int | float) and isinstance(early, bool)):
+                and isinstance(umask, int) and isinstance(nice, int)
+                and isinstance(started, int | float) and isinstance(early, bool)):
             raise ValueError("not a request")
-        return cls(args, env, umask, float(started), early, fds)
+        return cls(args, env, umask, nice, limits, float(started), early, fds)
+
+
+def _limits(value: object) -> dict[str, list[int]]:
+    if not isinstance(value, dict) or not all(
+        name in LIMITS and isinstance(pair, list) and len(pair) == 2 and all(isinstance(n, int) for n in pair)
+        for name, pair in value.items()
+    ):
+        raise ValueError("not a request")
+    return value
 
 
 def serve(socket_path: str, lock_path: str, idle: float) -> Request | None:
@@ -212,6 +228,11 @@ def become(request: Request) -> None:
     for fd in set(request.fds) - {0, 1, 2}:
         os.close(fd)
     os.umask(request.umask)
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, request.nice)  # a lower priority always; a higher one as allowed
+    for name, (soft, hard) in request.limits.items():
+        with contextlib.suppress(OSError, ValueError):
+            resource.setrlimit(getattr(resource, name), (soft, hard))
     os.environ.clear()
     os.environ.update(request.env)
     sys.argv = ["rlm", *request.args]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pty
+import resource
 import select
 import signal
 import subprocess
@@ -44,11 +45,12 @@ class Warm:
     source: Path
 
     def start(self, *args: str, stdin: int | None = subprocess.DEVNULL, env: dict[str, str] | None = None,
-              stdout: int = subprocess.PIPE, stderr: int = subprocess.PIPE) -> subprocess.Popen[str]:
+              stdout: int = subprocess.PIPE, stderr: int = subprocess.PIPE,
+              before: Callable[[], object] | None = None) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [sys.executable, "-m", "rlm_cli", "ask", *args, "--model", "openai/root", "--api-base", self.provider.url,
              "--sandbox", "process", "--progress", "plain"],
-            stdin=stdin, stdout=stdout, stderr=stderr, env={**self.env, **(env or {})}, text=True,
+            stdin=stdin, stdout=stdout, stderr=stderr, env={**self.env, **(env or {})}, text=True, preexec_fn=before,
         )
 
     def children(self) -> set[int]:
@@ -166,6 +168,23 @@ def test_piped_stdin_reaches_the_warm_run(warm: Warm) -> None:
     assert process.returncode == 0, err
     assert "read 12" in out
     assert f"host {process.pid} " not in out
+
+
+def test_the_run_keeps_the_callers_niceness_and_limits(warm: Warm) -> None:
+    warm.provider.root_script = script(LOOK, code(
+        "import os, resource",
+        "answer['content'] = f'nice {os.getpriority(os.PRIO_PROCESS, 0)} fsize {resource.getrlimit(resource.RLIMIT_FSIZE)[0]}'",
+        "answer['ready'] = True",
+    ))
+
+    def lower() -> None:
+        os.nice(7)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 30, resource.RLIM_INFINITY))
+
+    process = warm.start(str(warm.source), "how nice?", before=lower)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert f"nice 7 fsize {1 << 30}" in out  # the REPL worker inherited them from the run's host
 
 
 def test_exit_status_and_errors_come_back(warm: Warm, tmp_path: Path) -> None:

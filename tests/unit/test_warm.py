@@ -78,12 +78,14 @@ def test_rlm_warm_0_turns_the_hand_off_off(value: str, on: bool) -> None:
     assert enabled({}) is True
 
 
-GOOD = {"args": ["ask", "q"], "env": {"A": "b"}, "umask": 0o22, "started": 1.5, "early": False}
+GOOD = {"args": ["ask", "q"], "env": {"A": "b"}, "umask": 0o22, "nice": 0, "limits": {"RLIMIT_NOFILE": [1024, 4096]},
+        "started": 1.5, "early": False}
 
 
 @pytest.mark.parametrize(
     "change",
-    [{"args": "ask q"}, {"args": [1]}, {"env": {"A": 1}}, {"env": []}, {"umask": "022"}, {"started": None}, {"early": 1}],
+    [{"args": "ask q"}, {"args": [1]}, {"env": {"A": 1}}, {"env": []}, {"umask": "022"}, {"nice": "0"},
+     {"limits": {"RLIMIT_NOFILE": [1024]}}, {"limits": {"setrlimit": [1, 1]}}, {"limits": []}, {"started": None}, {"early": 1}],
 )
 def test_a_malformed_request_is_refused(change: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="not a request"):
