@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +37,7 @@ TURN_CHARS = 160  # each turn's line in it
 TURNS_SHOWN = 12  # turns per earlier question
 SNAPSHOT = "variables.pickle"
 INDEX = "index.json"
+NO_SNAPSHOT = "(every variable): not kept (the run did not reach its end, or its snapshot was removed under snapshots_size)"
 
 
 @dataclass
@@ -76,11 +78,12 @@ def load(directory: Path, key: str) -> Continuation:
     finished = next((e for e in reversed(conversation[-1]) if isinstance(e, ev.RunFinished)), None)
     answers = [e for e in conversation[-1] if isinstance(e, ev.AnswerUpdated)]
     answer = finished.answer if finished else answers[-1].content if answers else ""
+    snapshot = saved_snapshot(directory, start.run_id)
     return Continuation(
         continues=start.run_id, answer=answer, conversation=conversation, sources=list(start.sources),
         source_paths=list(start.source_paths) or list(start.sources), input=dict(start.input),
-        snapshot=saved_snapshot(directory, start.run_id),
-        lost=_saved_lost(snapshot_dir(directory, start.run_id)), chat_session=start.chat_session,
+        snapshot=snapshot,
+        lost=_saved_lost(snapshot_dir(directory, start.run_id)) if snapshot else [NO_SNAPSHOT], chat_session=start.chat_session,
     )
 
 
@@ -156,6 +159,28 @@ def keep_variables(sandbox: Sandbox, settings: Settings, run_id: str) -> None:
     stored = sandbox.save_variables(snapshot_dir(directory, run_id) / SNAPSHOT)
     if stored is not None:
         write_index(directory, run_id, stored.kept, stored.lost)
+    prune_snapshots(directory, settings.snapshots_size)
+
+
+def prune_snapshots(directory: Path, cap: int) -> list[Path]:
+    """Remove the oldest runs' variable snapshots until all of them hold at most `cap` bytes (the
+    newest is always kept); the removed folders. A follow-up of such a run is told its variables
+    are gone."""
+    folders = []
+    for state in directory.glob("*.state"):
+        try:
+            files = [entry.stat(follow_symlinks=False) for entry in os.scandir(state) if entry.is_file(follow_symlinks=False)]
+            folders.append((state.stat().st_mtime, sum(info.st_size for info in files), state))
+        except OSError:
+            continue
+    folders.sort(reverse=True)
+    total, removed = 0, []
+    for index, (_, size, state) in enumerate(folders):
+        total += size
+        if total > cap and index > 0:
+            shutil.rmtree(state, ignore_errors=True)
+            removed.append(state)
+    return removed
 
 
 def snapshot_dir(directory: Path, run_id: str) -> Path:

@@ -79,6 +79,7 @@ class Settings:
     cache: bool = field(default=True, metadata=_doc("Answer a sub-call asked before (same model, messages, tools, options and API base) from the response cache, and skip reading input files unchanged since an earlier run."))
     cache_size: Bytes = field(default=Bytes(512 * 1024**2), metadata=_doc("The response cache's size on disk at most; the least recently used replies go first.", minimum=1))
     cache_dir: str | None = field(default=None, metadata=_doc("Where the response cache lives (default: the platform's cache directory, $XDG_CACHE_HOME/rlm on Linux).", example="/var/tmp/rlm-cache"))
+    snapshots_size: Bytes = field(default=Bytes(1024**3), metadata=_doc("The REPL variables kept for follow-ups, over all runs, at most; the oldest runs' go first (the newest run's always stays).", minimum=1))
     warm: float = field(default=300.0, metadata=_doc("Seconds a process with LiteLLM loaded stays after a run, for the next `rlm ask` (a follow-up with -c) to start at once; by default only after runs on a terminal, after any run when set; 0: none.", minimum=0))
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import cast
 
@@ -11,9 +12,12 @@ from rlm_cli import events as ev
 from rlm_cli.errors import InputError
 from rlm_cli.followup import (
     HISTORY_CHARS,
+    NO_SNAPSHOT,
     Continuation,
     check_input,
     earlier_block,
+    load,
+    prune_snapshots,
     restore,
     sources_and_question,
 )
@@ -95,3 +99,35 @@ def test_a_follow_up_takes_no_other_input(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="read its input from stdin: pipe the same input in again"):
         sources_and_question(continuation, ["q?"], stdin_is_tty=True)
     assert sources_and_question(continuation, ["-", "q?"], stdin_is_tty=False) == (["-"], "q?")
+
+
+def _snapshot(directory: Path, run_id: str, size: int, age: float) -> Path:
+    state = directory / f"{run_id}.state"
+    state.mkdir(parents=True)
+    (state / "variables.pickle").write_bytes(b"x" * size)
+    stamp = 1_700_000_000 - age
+    os.utime(state, (stamp, stamp))
+    return state
+
+
+def test_old_snapshots_go_first_to_stay_under_the_cap(tmp_path: Path) -> None:
+    newest = _snapshot(tmp_path, "r3", 600, age=0)
+    middle = _snapshot(tmp_path, "r2", 300, age=10)
+    oldest = _snapshot(tmp_path, "r1", 300, age=20)
+    assert prune_snapshots(tmp_path, cap=1000) == [oldest]
+    assert newest.is_dir() and middle.is_dir() and not oldest.exists()
+    assert prune_snapshots(tmp_path, cap=100) == [middle]  # the newest stays, even over the cap
+    assert newest.is_dir()
+
+
+def test_a_follow_up_of_a_run_without_variables_is_told_so(tmp_path: Path) -> None:
+    from rlm_cli.trace import TraceWriter
+
+    trace = TraceWriter(tmp_path / "r1.jsonl", env={})
+    for event in _run("r1", "first?", "A", 1):
+        trace.handle(event)
+    trace.close()
+    continuation = load(tmp_path, "r1")
+    assert continuation.snapshot is None
+    assert continuation.lost == [NO_SNAPSHOT]
+    assert "snapshots_size" in earlier_block(continuation, kept=[], lost=continuation.lost)
