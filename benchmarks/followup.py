@@ -45,6 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.e2e.helpers import warm_server  # noqa: E402
 from tests.fakes.provider import FakeProvider, Reply, Request, code, script  # noqa: E402
 
 CONCURRENCY = 8  # the default of --concurrency
@@ -121,15 +122,6 @@ def import_floor(env: dict[str, str]) -> tuple[float, float]:
     before, started = cpu_of_children(), time.monotonic()
     subprocess.run([sys.executable, "-c", "import litellm"], env=env, check=True)
     return time.monotonic() - started, cpu_of_children() - before
-
-
-def warm_server(runtime: Path) -> int | None:
-    """The warm process's pid, once it listens."""
-    for lock in (runtime / "rlm").glob("*.lock"):
-        text = lock.read_text().strip()
-        if text.isdigit() and Path(f"/proc/{text}").exists() and any((runtime / "rlm").glob("*.sock")):
-            return int(text)
-    return None
 
 
 def warm_cpu(pid: int | None) -> float:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from tests.e2e import forkserver
 from tests.fakes.provider import FakeProvider
@@ -37,3 +38,12 @@ def model_flags(provider: FakeProvider, *extra: str) -> list[str]:
 
 
 FAST_RETRIES = {"RLM_RETRY_BASE_DELAY": "0.01"}
+
+
+def warm_server(runtime: Path) -> int | None:
+    """The pid of the warm process listening under `$XDG_RUNTIME_DIR` = `runtime`, once it listens."""
+    for lock in (runtime / "rlm").glob("*.lock"):
+        text = lock.read_text().strip()
+        if text.isdigit() and Path(f"/proc/{text}").exists() and any((runtime / "rlm").glob("*.sock")):
+            return int(text)
+    return None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import pty
 import resource
-import select
 import signal
 import subprocess
 import sys
@@ -21,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import FAKE_KEY
+from tests.e2e.helpers import FAKE_KEY, warm_server
 from tests.fakes.provider import FakeProvider, code, script
+from tests.security.terminal import read_terminal
 
 ERASE = "\r\x1b[2K"
 # The answer names the process that ran the host (the REPL worker's parent, in process mode).
@@ -86,27 +86,11 @@ def on_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, str, int]:
     controller, terminal = pty.openpty()
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal, env=env)
     os.close(terminal)
-    chunks: list[bytes] = []
     try:
-        while select.select([controller], [], [], 90)[0]:
-            try:
-                data = os.read(controller, 65536)
-            except OSError:  # every writer has exited
-                break
-            if not data:
-                break
-            chunks.append(data)
+        screen = read_terminal(controller, 90)
     finally:
-        os.close(controller)
-    return process.wait(timeout=90), b"".join(chunks).decode("utf-8", "replace"), process.pid
-
-
-def server_pid(runtime: Path) -> int | None:
-    for lock in (runtime / "rlm").glob("*.lock"):
-        text = lock.read_text().strip()
-        if text.isdigit() and Path(f"/proc/{text}").exists() and any((runtime / "rlm").glob("*.sock")):
-            return int(text)
-    return None
+        code = process.wait(timeout=90)
+    return code, screen, process.pid
 
 
 @pytest.fixture(scope="module")
@@ -131,8 +115,8 @@ def warm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warm]:
             code_, screen, pid = on_terminal(argv, env)
             assert code_ == 0, screen
             assert f"host {pid} read 30" in screen  # this run was cold: its own process ran the host
-            wait_until(lambda: server_pid(runtime) is not None, "the warm server")
-            server = server_pid(runtime)
+            wait_until(lambda: warm_server(runtime) is not None, "the warm server")
+            server = warm_server(runtime)
             assert server is not None
             yield Warm(env, provider, server, source)
         finally:
@@ -195,29 +179,30 @@ def test_exit_status_and_errors_come_back(warm: Warm, tmp_path: Path) -> None:
     assert out == ""
 
 
-def test_ctrl_c_reaches_the_warm_run_and_keeps_the_draft(warm: Warm, tmp_path: Path) -> None:
+def slow_run(warm: Warm, errors: Path) -> subprocess.Popen[str]:
+    """A warm run whose cell sleeps, once the cell has started; its stderr goes to `errors`."""
     warm.provider.root_script = script(SLOW_CELL)
-    errors = tmp_path / "stderr"
     with errors.open("w") as stderr:
         process = warm.start(str(warm.source), "slow?", stderr=stderr.fileno())
-        wait_until(lambda: "running" in errors.read_text(), "the cell to start")
-        process.send_signal(signal.SIGINT)
-        out, _ = process.communicate(timeout=60)
-    assert process.returncode == 130, errors.read_text()
+    wait_until(lambda: "running" in errors.read_text(), "the cell to start")
+    return process
+
+
+def test_ctrl_c_reaches_the_warm_run_and_keeps_the_draft(warm: Warm, tmp_path: Path) -> None:
+    process = slow_run(warm, tmp_path / "stderr")
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, (tmp_path / "stderr").read_text()
     assert "draft so far" in out
     wait_until(lambda: warm.children() == set(), "the run and its worker to end")
 
 
 def test_a_killed_caller_hangs_up_its_run(warm: Warm, tmp_path: Path) -> None:
-    warm.provider.root_script = script(SLOW_CELL)
-    errors = tmp_path / "stderr"
-    with errors.open("w") as stderr:
-        process = warm.start(str(warm.source), "slow?", stderr=stderr.fileno())
-        wait_until(lambda: "running" in errors.read_text(), "the cell to start")
-        running = warm.children()
-        assert len(running) >= 2  # the run's host and its REPL worker
-        process.kill()
-        process.wait(timeout=60)
+    process = slow_run(warm, tmp_path / "stderr")
+    running = warm.children()
+    assert len(running) >= 2  # the run's host and its REPL worker
+    process.kill()
+    process.wait(timeout=60)
     wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in running), "the run and its worker to end")
 
 

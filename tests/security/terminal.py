@@ -21,6 +21,15 @@ def rlm_on_terminal(
     env.pop("NO_COLOR", None)
     process = forkserver.Forked(args, stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal, env=env, cwd=None)
     os.close(terminal)
+    try:
+        screen = read_terminal(controller, timeout)
+    finally:
+        code = process.wait(timeout=timeout)
+    return code, screen
+
+
+def read_terminal(controller: int, timeout: float) -> str:
+    """Everything written to a pty until every writer has closed it; the controller is closed after."""
     chunks: list[bytes] = []
     try:
         while True:
@@ -36,5 +45,4 @@ def rlm_on_terminal(
             chunks.append(data)
     finally:
         os.close(controller)
-        code = process.wait(timeout=timeout)
-    return code, b"".join(chunks).decode("utf-8", errors="replace")
+    return b"".join(chunks).decode("utf-8", errors="replace")
