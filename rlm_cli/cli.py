@@ -168,16 +168,17 @@ def ask(
         "cache": False if no_cache else None,
         "system": system, "options": as_model_options(option),
     }
+    follows = continue_run or ("last" if continue_last else None)
     if estimate:
         from rlm_cli.estimate import estimate_and_report
 
-        raise typer.Exit(estimate_and_report(arguments, paths_from, flags, as_json=json_output))
+        raise typer.Exit(estimate_and_report(arguments, paths_from, flags, as_json=json_output, continue_run=follows))
     from rlm_cli.runner import RunRequest, run_and_report
 
     request = RunRequest(
         arguments=arguments, paths_from=paths_from, trace_path=trace,
         json_output=json_output, quiet=quiet, verbose=verbose, events=events, debug=DEBUG.get(),
-        piped_input=True, raw=raw, continue_run=continue_run or ("last" if continue_last else None),
+        piped_input=True, raw=raw, continue_run=follows,
     )
     raise typer.Exit(run_and_report(request, flags))
 

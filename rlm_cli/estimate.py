@@ -61,24 +61,27 @@ class Estimate:
         )
 
 
-def estimate_and_report(arguments: list[str], paths_from: str | None, flags: dict[str, Any], *, as_json: bool, out: TextIO | None = None) -> int:
-    """Print the estimate for `SOURCE... QUESTION`; the exit code (0)."""
+def estimate_and_report(
+    arguments: list[str], paths_from: str | None, flags: dict[str, Any], *, as_json: bool, out: TextIO | None = None,
+    continue_run: str | None = None,
+) -> int:
+    """Print the estimate for `SOURCE... QUESTION` (or a follow-up of `continue_run`); the exit code (0)."""
     from rlm_cli.settings import resolve
 
-    figures = estimate(arguments, paths_from, resolve(flags).settings)
+    figures = estimate(arguments, paths_from, resolve(flags).settings, continue_run)
     out = sys.stdout if out is None else out
     out.write(json.dumps(figures.to_json_dict()) + "\n" if as_json else figures.text())
     return 0
 
 
-def estimate(arguments: list[str], paths_from: str | None, settings: Any) -> Estimate:
-    """Read the sources and price the first steps of a run over them."""
+def estimate(arguments: list[str], paths_from: str | None, settings: Any, continue_run: str | None = None) -> Estimate:
+    """Read the sources (a follow-up's: those of the run it continues) and price the first steps of a run over them."""
     from rlm_cli.budget import Budget
     from rlm_cli.engine import Engine
     from rlm_cli.ingest import IngestOptions, ingest
-    from rlm_cli.runner import RunSession, limits_for, split_sources
+    from rlm_cli.runner import RunSession, limits_for, what_is_asked
 
-    sources, question = split_sources(arguments, paths_from, sys.stdin.isatty(), piped_input=True)
+    _, sources, question = what_is_asked(arguments, paths_from, continue_run, settings, sys.stdin.isatty(), piped_input=True)
     session = RunSession(settings, lambda event: None)
     llm = session.llm
     model, sub_model = settings.model, settings.effective_sub_model

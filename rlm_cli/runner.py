@@ -157,6 +157,20 @@ def run_and_report(request: RunRequest, flags: dict[str, Any]) -> int:
     return result.exit_code
 
 
+def what_is_asked(
+    arguments: list[str], paths_from: str | None, continue_run: str | None, settings: Settings, stdin_is_tty: bool,
+    *, piped_input: bool,
+) -> tuple[Continuation | None, list[str], str]:
+    """The run a follow-up continues (None for a fresh question), the sources to read and the question."""
+    if continue_run:
+        from rlm_cli.followup import load, sources_and_question
+        from rlm_cli.trace import runs_dir
+
+        continuation = load(runs_dir(settings), continue_run)
+        return (continuation, *sources_and_question(continuation, arguments, stdin_is_tty, paths_from))
+    return (None, *split_sources(arguments, paths_from, stdin_is_tty, piped_input=piped_input))
+
+
 def execute(request: RunRequest, settings: Settings, emit: Emit, stage: Callable[[str], None] = lambda text: None) -> RunResult:
     """One run from sources to answer. Failures inside the run come back in the RunResult.
 
@@ -164,15 +178,9 @@ def execute(request: RunRequest, settings: Settings, emit: Emit, stage: Callable
     """
     stdin = request.stdin or sys.stdin.buffer
     stdin_is_tty = request.stdin is None and sys.stdin.isatty()
-    continuation = None
-    if request.continue_run:
-        from rlm_cli.followup import load, sources_and_question
-        from rlm_cli.trace import runs_dir
-
-        continuation = load(runs_dir(settings), request.continue_run)
-        sources, question = sources_and_question(continuation, request.arguments, stdin_is_tty, request.paths_from)
-    else:
-        sources, question = split_sources(request.arguments, request.paths_from, stdin_is_tty, piped_input=request.piped_input)
+    continuation, sources, question = what_is_asked(
+        request.arguments, request.paths_from, request.continue_run, settings, stdin_is_tty, piped_input=request.piped_input,
+    )
     from rlm_cli.keys import load_dotenv
 
     load_dotenv(settings.dotenv)  # before the trace opens: its redaction reads the environment

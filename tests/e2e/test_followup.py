@@ -118,3 +118,14 @@ def test_other_sources_or_a_changed_input_are_refused(provider: FakeProvider, lo
     code_, _, err = _ask(provider, "-c", "ten times?", cwd=tmp_path)
     assert code_ == 2 and f"its source {logs} is gone" in err
     assert len(provider.requests) == asked
+
+
+def test_an_estimate_of_a_follow_up_reads_the_earlier_runs_input(provider: FakeProvider, logs: Path, tmp_path: Path) -> None:
+    provider.root_script = by_question(**{"how many": FIRST})
+    assert _ask(provider, "logs", "how many errors?", cwd=logs.parent)[0] == 0
+    requests = len(provider.requests)
+    done = rlm(["ask", "-c", "and ten times that?", "--estimate", "--json", *model_flags(provider)], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert (figures["documents"], figures["bytes"]) == (1, len((logs / "a.log").read_bytes()))
+    assert len(provider.requests) == requests  # an estimate calls no model
