@@ -37,8 +37,16 @@ class ChildOutcome:
 
 
 def child_env() -> dict[str, str]:
-    """The server's environment, except that directory walks never follow links out of a source."""
-    return {**os.environ, "RLM_FOLLOW_LINKS": "false"}
+    """The server's environment, except that directory walks never follow links out of a source,
+    and the `warm` setting is given explicitly: the first tool call's run leaves a warm process
+    for the later ones (README, "A warm process") although no terminal is watching."""
+    from rlm_cli.errors import ConfigError
+    from rlm_cli.settings import resolve
+
+    env = {**os.environ, "RLM_FOLLOW_LINKS": "false"}
+    with suppress(ConfigError):  # the child reports a bad setting itself
+        env["RLM_WARM"] = f"{resolve().settings.warm:g}"
+    return env
 
 
 async def run_rlm(arguments: Sequence[str], cwd: Path, on_event: OnEvent) -> ChildOutcome:

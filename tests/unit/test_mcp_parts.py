@@ -114,3 +114,19 @@ def test_a_root_that_is_no_directory_is_a_usage_error(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "rlm_cli", "mcp", "--root", str(tmp_path / "nowhere")],
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False, timeout=60)
     assert done.returncode == 2 and "rlm: error: --root" in done.stderr and "not a directory" in done.stderr
+
+
+def test_tool_call_runs_leave_a_warm_process_unless_it_is_turned_off(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rlm_cli.mcp.child import child_env
+
+    monkeypatch.delenv("RLM_WARM")
+    assert child_env()["RLM_WARM"] == "300"  # given explicitly: no terminal watches an agent's runs
+    config = isolated_env / "config" / "rlm" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("warm = 0\n")
+    assert child_env()["RLM_WARM"] == "0"  # the user's config file turns it off
+    monkeypatch.setenv("RLM_WARM", "45")
+    assert child_env()["RLM_WARM"] == "45"
+    config.write_text("warm = 'soon'\n")
+    monkeypatch.delenv("RLM_WARM")
+    assert "RLM_WARM" not in child_env()  # a bad setting is the child's to report
