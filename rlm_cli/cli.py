@@ -19,12 +19,17 @@ from rlm_cli.options import (
     OUTPUT,
     SANDBOX,
     ApiBaseOpt,
+    CellTimeoutOpt,
     ConcurrencyOpt,
     ConfigGroup,
     DepthOpt,
     FollowLinksOpt,
     JsonOpt,
+    MaxCostOpt,
     MaxFileOpt,
+    MaxIterOpt,
+    MaxSubOpt,
+    MaxTokOpt,
     ModelOpt,
     ModelOptionCommand,
     ModelOptionOpt,
@@ -36,7 +41,7 @@ from rlm_cli.options import (
     SubApiBaseOpt,
     SubModelOpt,
     SystemOpt,
-    above_zero,
+    TimeoutOpt,
     as_model_options,
 )
 
@@ -56,18 +61,12 @@ app = typer.Typer(
 config_app = typer.Typer(help="Show, set and edit the settings, and say where the config file lives.", cls=ConfigGroup, no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
-MaxIterOpt = Annotated[int | None, typer.Option("--max-iterations", min=1, help="Root-model turns at most. \\[default: 30]", rich_help_panel=BUDGETS)]
-MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", min=0, help="Spend at most this many USD (needs a priced model).", rich_help_panel=BUDGETS)]
-MaxSubOpt = Annotated[int | None, typer.Option("--max-sub-calls", min=0, help="Sub-LLM calls at most.", rich_help_panel=BUDGETS)]
-MaxTokOpt = Annotated[int | None, typer.Option("--max-tokens", min=1, help="Tokens (root + sub, prompt + completion) at most.", rich_help_panel=BUDGETS)]
 EstimateOpt = Annotated[bool, typer.Option("--estimate", help="Print what the run would read (documents, bytes, tokens) and what one root turn and one pass of the input through the sub-model cost, then exit 0; no model is called.", rich_help_panel=BUDGETS)]
-TimeoutOpt = Annotated[float | None, typer.Option("--timeout", callback=above_zero, help="Wall-clock seconds at most for the whole run, more than 0 (no limit when left out).", rich_help_panel=BUDGETS)]
 IncludeOpt = Annotated[list[str] | None, typer.Option("--include", help="Only files matching this glob (repeatable).", rich_help_panel=INPUT)]
 ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude", help="Skip files matching this glob (repeatable).", rich_help_panel=INPUT)]
 GitignoreOpt = Annotated[bool | None, typer.Option("--gitignore/--no-gitignore", help="Honour .gitignore files in directory walks. \\[default: gitignore]", rich_help_panel=INPUT)]
 RefOpt = Annotated[str | None, typer.Option("--ref", help="Branch, tag or full commit hash to clone from git URL sources. \\[default: the remote's HEAD]", rich_help_panel=INPUT)]
 PathsFromOpt = Annotated[str | None, typer.Option("--paths-from", help="Read more source paths (NUL- or newline-separated) from this file, or - for stdin.", rich_help_panel=INPUT)]
-CellTimeoutOpt = Annotated[float | None, typer.Option("--cell-timeout", min=0.1, help="Seconds one REPL cell may run. \\[default: 120]", rich_help_panel=SANDBOX)]
 AllowNetOpt = Annotated[bool | None, typer.Option("--allow-net", help="Let the REPL open network connections.", rich_help_panel=SANDBOX)]
 AllowWriteOpt = Annotated[list[str] | None, typer.Option("--allow-write", help="Let the REPL write under this path (repeatable).", rich_help_panel=SANDBOX)]
 EventsOpt = Annotated[bool, typer.Option("--events", help="Print each event of the run on stdout as it happens, one JSON object a line (the trace's vocabulary, with \"schema\"), then the --json object.", rich_help_panel=OUTPUT)]

@@ -13,18 +13,25 @@ from rlm_cli.exits import DEBUG, handles_errors
 from rlm_cli.options import (
     OUTPUT,
     ApiBaseOpt,
+    CellTimeoutOpt,
     ConcurrencyOpt,
     DepthOpt,
+    MaxCostOpt,
+    MaxIterOpt,
+    MaxSubOpt,
+    MaxTokOpt,
     ModelOpt,
     ModelOptionCommand,
     ModelOptionOpt,
     NoDotenvOpt,
     QuietOpt,
     RawOpt,
+    RouterOpt,
     SandboxOpt,
     SubApiBaseOpt,
     SubModelOpt,
     SystemOpt,
+    TimeoutOpt,
     as_model_options,
 )
 
@@ -40,12 +47,19 @@ def chat(
     sub_model: SubModelOpt = None,
     api_base: ApiBaseOpt = None,
     sub_api_base: SubApiBaseOpt = None,
+    router: RouterOpt = None,
     system: SystemOpt = None,
     option: ModelOptionOpt = None,
     no_dotenv: NoDotenvOpt = False,
     depth: DepthOpt = None,
+    max_iterations: MaxIterOpt = None,
+    max_cost: MaxCostOpt = None,
+    max_sub_calls: MaxSubOpt = None,
+    max_tokens: MaxTokOpt = None,
+    timeout: TimeoutOpt = None,
     concurrency: ConcurrencyOpt = None,
     sandbox: SandboxOpt = None,
+    cell_timeout: CellTimeoutOpt = None,
     quiet: QuietOpt = False,
     raw: RawOpt = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More detail: full cell output.", rich_help_panel=OUTPUT)] = False,
@@ -53,7 +67,7 @@ def chat(
     """Ask questions in turn about SOURCEs loaded once, in one REPL: variables carry over.
 
     Each question is a run in `rlm runs` (with its chat session); Ctrl-C stops the question being
-    answered, Ctrl-D ends the session. Budgets apply per question (RLM_* variables, config file).
+    answered, Ctrl-D ends the session. Budgets apply per question.
 
     [dim]rlm chat ./repo[/dim]
     """
@@ -62,7 +76,9 @@ def chat(
 
     flags: dict[str, Any] = {
         "model": model, "sub_model": sub_model, "api_base": api_base, "sub_api_base": sub_api_base,
-        "dotenv": False if no_dotenv else None, "depth": depth, "concurrency": concurrency,
+        "router": router, "dotenv": False if no_dotenv else None, "depth": depth, "concurrency": concurrency,
+        "max_iterations": max_iterations, "max_cost": max_cost, "max_sub_calls": max_sub_calls,
+        "max_tokens": max_tokens, "timeout": timeout, "cell_timeout": cell_timeout,
         "sandbox": sandbox, "system": system, "options": as_model_options(option),
     }
     request = RunRequest(quiet=quiet, verbose=verbose, debug=DEBUG.get(), raw=raw)

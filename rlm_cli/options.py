@@ -121,3 +121,11 @@ SystemOpt = Annotated[str | None, typer.Option("--system", help="An extra instru
 ModelOptionOpt = Annotated[list[str] | None, typer.Option("--option", "-o", metavar="KEY VALUE", callback=model_options, help="A model option passed to every model call, e.g. -o temperature 0.2 -o reasoning_effort high (repeatable; values are JSON scalars where they parse, else text; names are the provider's).", rich_help_panel=MODEL)]
 MaxFileOpt = Annotated[int | None, typer.Option("--max-file-size", parser=size, metavar="SIZE", help="Skip files larger than this (50M, 2G, 512K: binary units) in directory walks; files named explicitly are always read. \\[default: 50M]", rich_help_panel=INPUT)]
 RawOpt = Annotated[bool, typer.Option("--raw", help="Print the answer as its plain text, not rendered as Markdown, even on a terminal.", rich_help_panel=OUTPUT)]
+
+# Budgets (per run; per question in `rlm chat`) and the cell limit.
+MaxIterOpt = Annotated[int | None, typer.Option("--max-iterations", min=1, help="Root-model turns at most. \\[default: 30]", rich_help_panel=BUDGETS)]
+MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", min=0, help="Spend at most this many USD (needs a priced model).", rich_help_panel=BUDGETS)]
+MaxSubOpt = Annotated[int | None, typer.Option("--max-sub-calls", min=0, help="Sub-LLM calls at most.", rich_help_panel=BUDGETS)]
+MaxTokOpt = Annotated[int | None, typer.Option("--max-tokens", min=1, help="Tokens (root + sub, prompt + completion) at most.", rich_help_panel=BUDGETS)]
+TimeoutOpt = Annotated[float | None, typer.Option("--timeout", callback=above_zero, help="Wall-clock seconds at most for the whole run, more than 0 (no limit when left out).", rich_help_panel=BUDGETS)]
+CellTimeoutOpt = Annotated[float | None, typer.Option("--cell-timeout", min=0.1, help="Seconds one REPL cell may run. \\[default: 120]", rich_help_panel=SANDBOX)]

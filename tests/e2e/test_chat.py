@@ -67,6 +67,7 @@ def test_chat_answers_questions_in_one_repl_and_survives_ctrl_c(provider: FakePr
         "slow": [code("x = 41", "llm_query('take your time')")],
         "next": [code("print(x)"), code("answer['content'] = f'x + 1 = {x + 1}'", "y = 'kept'", "answer['ready'] = True")],
         "last": [code("print(y)"), code("answer['content'] = f'{y} and {x}'", "answer['ready'] = True")],
+        "looping": [],
     }
 
     def root(request: Request) -> Reply:
@@ -76,7 +77,7 @@ def test_chat_answers_questions_in_one_repl_and_survives_ctrl_c(provider: FakePr
 
     provider.root_script = root
     provider.sub_latency = WAIT  # the first question's sub-call hangs until Ctrl-C
-    terminal = Terminal(["notes.txt", *model_flags(provider)], tmp_path)
+    terminal = Terminal(["notes.txt", *model_flags(provider), "--max-iterations", "4"], tmp_path)
     terminal.read_until(lambda seen: "rlm> " in seen)
     terminal.type("a slow question\n")
     _wait_for(provider, lambda: bool(provider.sub_requests()))
@@ -86,10 +87,16 @@ def test_chat_answers_questions_in_one_repl_and_survives_ctrl_c(provider: FakePr
     terminal.read_until(lambda seen: "x + 1 = 42" in seen and seen.count("rlm> ") >= 3)
     terminal.type("the last question\n")
     terminal.read_until(lambda seen: "kept and 41" in seen and seen.count("rlm> ") >= 4)
+    terminal.type("a looping question\n")  # never answered: the budget given on the command line stops it
+    terminal.read_until(lambda seen: seen.count("rlm> ") >= 5)
     terminal.type("\x04")  # Ctrl-D ends the session
     assert terminal.wait() == 0
+    looping = [r for r in provider.root_requests() if "a looping question" in str(r.messages[1]["content"])]
+    assert len(looping) == 4 + 1  # four turns, then the request for its best answer at the limit
 
     runs = json.loads(rlm(["runs", "--json"]).stdout)["runs"]
+    assert runs[0]["status"] == "max_iterations"
+    runs = runs[1:]
     assert [run["question"] for run in runs] == ["the last question", "the next question", "a slow question"]
     assert [run["status"] for run in runs] == ["answer", "answer", "interrupt"]
     assert len({run["session"] for run in runs}) == 1 and runs[0]["session"]
@@ -97,4 +104,4 @@ def test_chat_answers_questions_in_one_repl_and_survives_ctrl_c(provider: FakePr
     follow = next(r for r in provider.root_requests() if "the next question" in str(r.messages[1]["content"]))
     assert "Question 1: a slow question" in str(follow.messages[1]["content"])
     assert "still defined" in str(follow.messages[1]["content"])
-    assert (Path(os.environ["XDG_STATE_HOME"]) / "rlm" / "chat_history").read_text().count("question") == 3
+    assert (Path(os.environ["XDG_STATE_HOME"]) / "rlm" / "chat_history").read_text().count("question") == 4
