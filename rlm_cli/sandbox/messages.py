@@ -4,7 +4,6 @@ place that turns them into JSON-ready dicts and back, checking every field on th
 Standard library only (the worker imports it).
 """
 
-from __future__ import annotations
 
 import dataclasses
 import enum
@@ -13,7 +12,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar, Self, Union
 
 
 class Op(enum.StrEnum):
@@ -38,15 +37,30 @@ class ProtocolError(ValueError):
     """A message that breaks the protocol: unknown op, missing or mistyped field, bad sequence."""
 
 
-@dataclass(frozen=True)
-class Answer:
+class _Value:
+    """Equality, hash and repr by field, shared: `dataclass` would generate each one per class
+    with an `exec` at import, and every worker start imports this module."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.__dict__ == self.__dict__
+
+    def __hash__(self) -> int:
+        return hash((type(self), *self.__dict__.values()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in self.__dict__.items())
+        return f"{type(self).__name__}({fields})"
+
+
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Answer(_Value):
     """The answer so far. Only `ready is True` marks it ready."""
 
     content: str = ""
     ready: bool = False
 
     @classmethod
-    def from_model(cls, raw: Mapping[str, object]) -> Answer:
+    def from_model(cls, raw: Mapping[str, object]) -> Self:
         """The answer dict as the model left it: content as text, any `ready` but True is False."""
         content = raw.get("content", "")
         if not isinstance(content, str):
@@ -61,8 +75,8 @@ class Answer:
         return {"content": self.content, "ready": self.ready}
 
 
-@dataclass(frozen=True)
-class PolicySpec:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class PolicySpec(_Value):
     """The audit-hook rules a worker installs (absent for `--sandbox none`)."""
 
     writable: list[str]
@@ -70,8 +84,8 @@ class PolicySpec:
     allow_net: bool
 
 
-@dataclass(frozen=True)
-class Init:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Init(_Value):
     """First message to a worker: its limits, `context`, the answer and variables to restore."""
 
     op: ClassVar[Op] = Op.INIT
@@ -85,8 +99,8 @@ class Init:
     policy: PolicySpec | None = None
 
 
-@dataclass(frozen=True)
-class Exec:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Exec(_Value):
     """Run one cell; `timeout` is the cell's own alarm, in seconds of its own time. `cell`
     numbers the cells a worker was sent, so a Result names the one it belongs to."""
 
@@ -96,8 +110,8 @@ class Exec:
     cell: int
 
 
-@dataclass(frozen=True)
-class SetVariable:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class SetVariable(_Value):
     """Bind a JSON value in the namespace."""
 
     op: ClassVar[Op] = Op.SET
@@ -105,15 +119,15 @@ class SetVariable:
     value: Any
 
 
-@dataclass(frozen=True)
-class Interrupt:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Interrupt(_Value):
     """Stop the running cell as Ctrl-C would."""
 
     op: ClassVar[Op] = Op.INTERRUPT
 
 
-@dataclass(frozen=True)
-class Reply:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Reply(_Value):
     """The host's answer to one Call: `value` when ok, else `error`."""
 
     op: ClassVar[Op] = Op.REPLY
@@ -127,23 +141,23 @@ class Reply:
         return {"ok": True, "value": self.value} if self.ok else {"ok": False, "error": self.error}
 
 
-@dataclass(frozen=True)
-class Ready:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Ready(_Value):
     """The worker started and applied its Init."""
 
     op: ClassVar[Op] = Op.READY
 
 
-@dataclass(frozen=True)
-class Failed:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Failed(_Value):
     """The worker could not start; `error` says why."""
 
     op: ClassVar[Op] = Op.FAILED
     error: str
 
 
-@dataclass(frozen=True)
-class Call:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Call(_Value):
     """One sub-call from a cell; the host answers with a Reply of the same id."""
 
     op: ClassVar[Op] = Op.CALL
@@ -152,8 +166,8 @@ class Call:
     args: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Result:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Result(_Value):
     """What one cell did (the worker's answer to Exec)."""
 
     op: ClassVar[Op] = Op.RESULT
@@ -173,8 +187,8 @@ class Result:
     cell: int = 0  # the Exec's number (0: in-process, where there is no channel)
 
 
-@dataclass(frozen=True)
-class Save:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Save(_Value):
     """Pickle the user variables, one by one, into the file `path` (in the worker's scratch);
     a variable whose pickle passes `max_bytes` (or the total passing `max_total`) is left out."""
 
@@ -184,16 +198,16 @@ class Save:
     max_total: int
 
 
-@dataclass(frozen=True)
-class Load:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Load(_Value):
     """Bind the variables a Save wrote to `path` (the worker unpickles them, never the host)."""
 
     op: ClassVar[Op] = Op.LOAD
     path: str
 
 
-@dataclass(frozen=True)
-class Stored:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Stored(_Value):
     """The worker's answer to Save or Load: the names kept, and `lost` ones as "name: why"."""
 
     op: ClassVar[Op] = Op.STORED
