@@ -88,7 +88,7 @@ class HostChannel:
         limit: int = protocol.MAX_MESSAGE,
     ) -> None:
         self._sock = sock
-        sock.settimeout(SEND_TIMEOUT)  # reads wait in poll(), so sends can carry a timeout
+        sock.settimeout(None)  # blocking: reads wait in recv, sends bound their own wait (send_by)
         self._broker = broker
         self._on_broken = on_broken
         self._reader = protocol.Reader(sock, limit)
@@ -124,20 +124,17 @@ class HostChannel:
         timeout = SEND_TIMEOUT if timeout is None else timeout
         if self.ended is not None:
             raise BrokenPipeError(f"the channel ended: {self.ended}")
+        data = protocol.encode(message)
         deadline = time.monotonic() + timeout
         if not self._send_lock.acquire(timeout=timeout):
             self.cut_off("it stopped reading its control channel")
             raise TimeoutError("the control channel is wedged")
         try:
-            if timeout != SEND_TIMEOUT:  # the socket keeps SEND_TIMEOUT otherwise
-                self._sock.settimeout(max(deadline - time.monotonic(), 0.01))
-            protocol.send(self._sock, message)
+            protocol.send_by(self._sock, data, deadline)
         except TimeoutError:
             self.cut_off("it stopped reading its control channel")
             raise
         finally:
-            if timeout != SEND_TIMEOUT:
-                self._sock.settimeout(SEND_TIMEOUT)
             self._send_lock.release()
 
     def expect_result(self, cell: int) -> None:
