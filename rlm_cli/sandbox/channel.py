@@ -52,9 +52,9 @@ class SubcallClock:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._in_flight = 0
-        self._total = 0.0
-        self._since = 0.0
+        # (calls in flight, seconds counted before, since when the ones in flight run), replaced
+        # whole under the lock, so `total` reads a consistent state without taking it
+        self._state = (0, 0.0, 0.0)
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
@@ -68,16 +68,18 @@ class SubcallClock:
     def _add(self, delta: int) -> None:
         with self._lock:
             now = time.monotonic()
-            if self._in_flight == 0:
-                self._since = now
-            self._in_flight += delta
-            if self._in_flight == 0:
-                self._total += now - self._since
+            in_flight, total, since = self._state
+            if in_flight == 0:
+                since = now
+            in_flight += delta
+            if in_flight == 0:
+                total += now - since
+            self._state = (in_flight, total, since)
 
     def total(self) -> float:
         """Seconds spent with sub-calls in flight so far."""
-        with self._lock:
-            return self._total + (time.monotonic() - self._since if self._in_flight else 0.0)
+        in_flight, total, since = self._state
+        return total + (time.monotonic() - since if in_flight else 0.0)
 
 
 class HostChannel:
@@ -95,7 +97,8 @@ class HostChannel:
         self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self.clock = SubcallClock()
         self._send_lock = threading.Lock()
-        self._state = threading.Condition()
+        self._lock = threading.Lock()  # guards the state below
+        self._changed = threading.Condition(self._lock)  # a sub-call ended, or the channel did
         self._calls: dict[int, int] = {}  # id -> bytes, for the sub-calls in flight
         self._allowed = _STARTING
         self._awaiting: int | None = None  # the number of the cell whose Result may come
@@ -139,21 +142,21 @@ class HostChannel:
 
     def expect_result(self, cell: int) -> None:
         """Cell number `cell` is about to be sent: its Result, and only that, may now arrive."""
-        with self._state:
+        with self._lock:
             self._awaiting = cell
 
     def expect_stored(self) -> None:
         """A Save or Load is about to be sent: one Stored may now arrive."""
-        with self._state:
+        with self._lock:
             self._storing = True
 
     def cut_off(self, reason: str) -> None:
         """End the channel for `reason`: the worker is killed and waiters see Closed(reason)."""
-        with self._state:
+        with self._lock:
             if self.ended is not None:
                 return
             self.ended = reason
-            self._state.notify_all()
+            self._changed.notify_all()
         self._on_broken()
         self.events.put(Closed(reason))
 
@@ -165,7 +168,7 @@ class HostChannel:
             except ProtocolError as error:
                 self.cut_off(f"it broke the control protocol: {error}")
             except (OSError, ValueError, EOFError):  # closed (ValueError: by us, mid-read)
-                with self._state:
+                with self._lock:
                     if self.ended is not None:
                         return
                     self.ended = "its control channel was closed"
@@ -178,7 +181,7 @@ class HostChannel:
             self._admit(message.id, size)
             threading.Thread(target=self._serve, args=(message,), name="rlm-subcall", daemon=True).start()
         elif isinstance(message, Result):
-            with self._state:
+            with self._lock:
                 if self._awaiting is None:
                     raise ProtocolError("a result when no cell was running")
                 if message.cell != self._awaiting:
@@ -186,7 +189,7 @@ class HostChannel:
                 self._awaiting = None
             self.events.put(message)
         elif isinstance(message, Stored):
-            with self._state:
+            with self._lock:
                 if not self._storing:
                     raise ProtocolError("a stored message when no save or load was asked for")
                 self._storing = False
@@ -197,13 +200,13 @@ class HostChannel:
 
     def _admit(self, call_id: int, size: int) -> None:
         """Record a sub-call, waiting while too many are in flight (the flood is throttled)."""
-        with self._state:
+        with self._lock:
             if call_id in self._calls:
                 raise ProtocolError(f"call id {call_id} is already in flight")
             while self._calls and self.ended is None and (
                 len(self._calls) >= MAX_CALLS or sum(self._calls.values()) + size > MAX_CALL_BYTES
             ):
-                self._state.wait()
+                self._changed.wait()
             self._calls[call_id] = size
 
     def _serve(self, call: Call) -> None:
@@ -221,6 +224,6 @@ class HostChannel:
         except OSError:  # the worker died or was cut off while the broker was busy
             pass
         finally:
-            with self._state:
+            with self._lock:
                 del self._calls[call.id]
-                self._state.notify_all()
+                self._changed.notify_all()

@@ -17,6 +17,7 @@ from rlm_cli.sandbox.messages import Message, Op, ProtocolError, from_dict, to_d
 HEADER = struct.Struct(">I")
 MAX_MESSAGE = 64 * 1024**2  # bytes per message the host accepts from a worker (results are capped)
 MAX_COMMAND = 1 << 30  # bytes per message a worker accepts from its host (variables can be large)
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # json.dumps makes one a call
 
 
 class ChannelClosed(EOFError):
@@ -29,9 +30,7 @@ class FrameTooLarge(ProtocolError):
 
 def encode(message: Message, limit: int = MAX_COMMAND) -> bytes:
     """One frame; lone surrogates from badly decoded text travel intact."""
-    body = json.dumps(to_dict(message), ensure_ascii=False, separators=(",", ":")).encode(
-        "utf-8", "surrogatepass"
-    )
+    body = _JSON.encode(to_dict(message)).encode("utf-8", "surrogatepass")
     if len(body) > limit:
         raise FrameTooLarge(f"a message of {len(body):,} bytes is over the {limit:,}-byte limit")
     return HEADER.pack(len(body)) + body
@@ -61,9 +60,9 @@ def send_by(sock: socket.socket, data: bytes, deadline: float) -> None:
             sent = sock.send(view, socket.MSG_DONTWAIT)
         except BlockingIOError:
             sent = 0
-        view = view[sent:]
-        if not view:
+        if sent == len(view):
             return
+        view = view[sent:]
         left = deadline - time.monotonic()
         if left <= 0 or not _writable(sock, left):
             raise TimeoutError("the peer did not read in time")
