@@ -7,12 +7,11 @@ A worker that breaks the protocol or stops reading is cut off: `on_broken` kills
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rlm_cli.sandbox import protocol
@@ -56,14 +55,15 @@ class SubcallClock:
         # whole under the lock, so `total` reads a consistent state without taking it
         self._state = (0, 0.0, 0.0)
 
-    @contextlib.contextmanager
-    def paused(self) -> Iterator[None]:
-        """Count the body's time as sub-call time."""
+    def paused(self) -> SubcallClock:
+        """Count the time of the `with` block this opens as sub-call time."""
+        return self
+
+    def __enter__(self) -> None:
         self._add(+1)
-        try:
-            yield
-        finally:
-            self._add(-1)
+
+    def __exit__(self, *_: object) -> None:
+        self._add(-1)
 
     def _add(self, delta: int) -> None:
         with self._lock:
