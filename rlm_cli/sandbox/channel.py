@@ -7,12 +7,11 @@ A worker that breaks the protocol or stops reading is cut off: `on_broken` kills
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rlm_cli.sandbox import protocol
@@ -52,32 +51,35 @@ class SubcallClock:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._in_flight = 0
-        self._total = 0.0
-        self._since = 0.0
+        # (calls in flight, seconds counted before, since when the ones in flight run), replaced
+        # whole under the lock, so `total` reads a consistent state without taking it
+        self._state = (0, 0.0, 0.0)
 
-    @contextlib.contextmanager
-    def paused(self) -> Iterator[None]:
-        """Count the body's time as sub-call time."""
+    def paused(self) -> SubcallClock:
+        """Count the time of the `with` block this opens as sub-call time."""
+        return self
+
+    def __enter__(self) -> None:
         self._add(+1)
-        try:
-            yield
-        finally:
-            self._add(-1)
+
+    def __exit__(self, *_: object) -> None:
+        self._add(-1)
 
     def _add(self, delta: int) -> None:
         with self._lock:
             now = time.monotonic()
-            if self._in_flight == 0:
-                self._since = now
-            self._in_flight += delta
-            if self._in_flight == 0:
-                self._total += now - self._since
+            in_flight, total, since = self._state
+            if in_flight == 0:
+                since = now
+            in_flight += delta
+            if in_flight == 0:
+                total += now - since
+            self._state = (in_flight, total, since)
 
     def total(self) -> float:
         """Seconds spent with sub-calls in flight so far."""
-        with self._lock:
-            return self._total + (time.monotonic() - self._since if self._in_flight else 0.0)
+        in_flight, total, since = self._state
+        return total + (time.monotonic() - since if in_flight else 0.0)
 
 
 class HostChannel:
@@ -88,14 +90,15 @@ class HostChannel:
         limit: int = protocol.MAX_MESSAGE,
     ) -> None:
         self._sock = sock
-        sock.settimeout(SEND_TIMEOUT)  # reads wait in poll(), so sends can carry a timeout
+        sock.settimeout(None)  # blocking: reads wait in recv, sends bound their own wait (send_by)
         self._broker = broker
         self._on_broken = on_broken
         self._reader = protocol.Reader(sock, limit)
         self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self.clock = SubcallClock()
         self._send_lock = threading.Lock()
-        self._state = threading.Condition()
+        self._lock = threading.Lock()  # guards the state below
+        self._changed = threading.Condition(self._lock)  # a sub-call ended, or the channel did
         self._calls: dict[int, int] = {}  # id -> bytes, for the sub-calls in flight
         self._allowed = _STARTING
         self._awaiting: int | None = None  # the number of the cell whose Result may come
@@ -124,39 +127,36 @@ class HostChannel:
         timeout = SEND_TIMEOUT if timeout is None else timeout
         if self.ended is not None:
             raise BrokenPipeError(f"the channel ended: {self.ended}")
+        data = protocol.encode(message)
         deadline = time.monotonic() + timeout
         if not self._send_lock.acquire(timeout=timeout):
             self.cut_off("it stopped reading its control channel")
             raise TimeoutError("the control channel is wedged")
         try:
-            if timeout != SEND_TIMEOUT:  # the socket keeps SEND_TIMEOUT otherwise
-                self._sock.settimeout(max(deadline - time.monotonic(), 0.01))
-            protocol.send(self._sock, message)
+            protocol.send_by(self._sock, data, deadline)
         except TimeoutError:
             self.cut_off("it stopped reading its control channel")
             raise
         finally:
-            if timeout != SEND_TIMEOUT:
-                self._sock.settimeout(SEND_TIMEOUT)
             self._send_lock.release()
 
     def expect_result(self, cell: int) -> None:
         """Cell number `cell` is about to be sent: its Result, and only that, may now arrive."""
-        with self._state:
+        with self._lock:
             self._awaiting = cell
 
     def expect_stored(self) -> None:
         """A Save or Load is about to be sent: one Stored may now arrive."""
-        with self._state:
+        with self._lock:
             self._storing = True
 
     def cut_off(self, reason: str) -> None:
         """End the channel for `reason`: the worker is killed and waiters see Closed(reason)."""
-        with self._state:
+        with self._lock:
             if self.ended is not None:
                 return
             self.ended = reason
-            self._state.notify_all()
+            self._changed.notify_all()
         self._on_broken()
         self.events.put(Closed(reason))
 
@@ -168,7 +168,7 @@ class HostChannel:
             except ProtocolError as error:
                 self.cut_off(f"it broke the control protocol: {error}")
             except (OSError, ValueError, EOFError):  # closed (ValueError: by us, mid-read)
-                with self._state:
+                with self._lock:
                     if self.ended is not None:
                         return
                     self.ended = "its control channel was closed"
@@ -181,7 +181,7 @@ class HostChannel:
             self._admit(message.id, size)
             threading.Thread(target=self._serve, args=(message,), name="rlm-subcall", daemon=True).start()
         elif isinstance(message, Result):
-            with self._state:
+            with self._lock:
                 if self._awaiting is None:
                     raise ProtocolError("a result when no cell was running")
                 if message.cell != self._awaiting:
@@ -189,7 +189,7 @@ class HostChannel:
                 self._awaiting = None
             self.events.put(message)
         elif isinstance(message, Stored):
-            with self._state:
+            with self._lock:
                 if not self._storing:
                     raise ProtocolError("a stored message when no save or load was asked for")
                 self._storing = False
@@ -200,13 +200,13 @@ class HostChannel:
 
     def _admit(self, call_id: int, size: int) -> None:
         """Record a sub-call, waiting while too many are in flight (the flood is throttled)."""
-        with self._state:
+        with self._lock:
             if call_id in self._calls:
                 raise ProtocolError(f"call id {call_id} is already in flight")
             while self._calls and self.ended is None and (
                 len(self._calls) >= MAX_CALLS or sum(self._calls.values()) + size > MAX_CALL_BYTES
             ):
-                self._state.wait()
+                self._changed.wait()
             self._calls[call_id] = size
 
     def _serve(self, call: Call) -> None:
@@ -224,6 +224,6 @@ class HostChannel:
         except OSError:  # the worker died or was cut off while the broker was busy
             pass
         finally:
-            with self._state:
+            with self._lock:
                 del self._calls[call.id]
-                self._state.notify_all()
+                self._changed.notify_all()

@@ -4,7 +4,6 @@ place that turns them into JSON-ready dicts and back, checking every field on th
 Standard library only (the worker imports it).
 """
 
-from __future__ import annotations
 
 import dataclasses
 import enum
@@ -13,7 +12,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar, Self, Union
 
 
 class Op(enum.StrEnum):
@@ -38,15 +37,30 @@ class ProtocolError(ValueError):
     """A message that breaks the protocol: unknown op, missing or mistyped field, bad sequence."""
 
 
-@dataclass(frozen=True)
-class Answer:
+class _Value:
+    """Equality, hash and repr by field, shared: `dataclass` would generate each one per class
+    with an `exec` at import, and every worker start imports this module."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.__dict__ == self.__dict__
+
+    def __hash__(self) -> int:
+        return hash((type(self), *self.__dict__.values()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in self.__dict__.items())
+        return f"{type(self).__name__}({fields})"
+
+
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Answer(_Value):
     """The answer so far. Only `ready is True` marks it ready."""
 
     content: str = ""
     ready: bool = False
 
     @classmethod
-    def from_model(cls, raw: Mapping[str, object]) -> Answer:
+    def from_model(cls, raw: Mapping[str, object]) -> Self:
         """The answer dict as the model left it: content as text, any `ready` but True is False."""
         content = raw.get("content", "")
         if not isinstance(content, str):
@@ -61,8 +75,8 @@ class Answer:
         return {"content": self.content, "ready": self.ready}
 
 
-@dataclass(frozen=True)
-class PolicySpec:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class PolicySpec(_Value):
     """The audit-hook rules a worker installs (absent for `--sandbox none`)."""
 
     writable: list[str]
@@ -70,8 +84,8 @@ class PolicySpec:
     allow_net: bool
 
 
-@dataclass(frozen=True)
-class Init:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Init(_Value):
     """First message to a worker: its limits, `context`, the answer and variables to restore."""
 
     op: ClassVar[Op] = Op.INIT
@@ -85,8 +99,8 @@ class Init:
     policy: PolicySpec | None = None
 
 
-@dataclass(frozen=True)
-class Exec:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Exec(_Value):
     """Run one cell; `timeout` is the cell's own alarm, in seconds of its own time. `cell`
     numbers the cells a worker was sent, so a Result names the one it belongs to."""
 
@@ -96,8 +110,8 @@ class Exec:
     cell: int
 
 
-@dataclass(frozen=True)
-class SetVariable:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class SetVariable(_Value):
     """Bind a JSON value in the namespace."""
 
     op: ClassVar[Op] = Op.SET
@@ -105,15 +119,15 @@ class SetVariable:
     value: Any
 
 
-@dataclass(frozen=True)
-class Interrupt:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Interrupt(_Value):
     """Stop the running cell as Ctrl-C would."""
 
     op: ClassVar[Op] = Op.INTERRUPT
 
 
-@dataclass(frozen=True)
-class Reply:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Reply(_Value):
     """The host's answer to one Call: `value` when ok, else `error`."""
 
     op: ClassVar[Op] = Op.REPLY
@@ -127,23 +141,23 @@ class Reply:
         return {"ok": True, "value": self.value} if self.ok else {"ok": False, "error": self.error}
 
 
-@dataclass(frozen=True)
-class Ready:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Ready(_Value):
     """The worker started and applied its Init."""
 
     op: ClassVar[Op] = Op.READY
 
 
-@dataclass(frozen=True)
-class Failed:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Failed(_Value):
     """The worker could not start; `error` says why."""
 
     op: ClassVar[Op] = Op.FAILED
     error: str
 
 
-@dataclass(frozen=True)
-class Call:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Call(_Value):
     """One sub-call from a cell; the host answers with a Reply of the same id."""
 
     op: ClassVar[Op] = Op.CALL
@@ -152,8 +166,8 @@ class Call:
     args: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Result:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Result(_Value):
     """What one cell did (the worker's answer to Exec)."""
 
     op: ClassVar[Op] = Op.RESULT
@@ -173,8 +187,8 @@ class Result:
     cell: int = 0  # the Exec's number (0: in-process, where there is no channel)
 
 
-@dataclass(frozen=True)
-class Save:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Save(_Value):
     """Pickle the user variables, one by one, into the file `path` (in the worker's scratch);
     a variable whose pickle passes `max_bytes` (or the total passing `max_total`) is left out."""
 
@@ -184,16 +198,16 @@ class Save:
     max_total: int
 
 
-@dataclass(frozen=True)
-class Load:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Load(_Value):
     """Bind the variables a Save wrote to `path` (the worker unpickles them, never the host)."""
 
     op: ClassVar[Op] = Op.LOAD
     path: str
 
 
-@dataclass(frozen=True)
-class Stored:
+@dataclass(frozen=True, eq=False, repr=False)  # see _Value
+class Stored(_Value):
     """The worker's answer to Save or Load: the names kept, and `lost` ones as "name: why"."""
 
     op: ClassVar[Op] = Op.STORED
@@ -208,12 +222,13 @@ _CLASSES: dict[Op, type[Any]] = {
     cls.op: cls for cls in (Init, Exec, SetVariable, Interrupt, Reply, Ready, Failed, Call, Result, Save, Load, Stored)
 }
 _BY_NAME = {op.value: op for op in Op}
+_OP_NAMES = {cls: op.value for op, cls in _CLASSES.items()}
 MAX_ID = 2**53  # call ids stay exact integers in any JSON reader
 
 
 def to_dict(message: Message) -> dict[str, Any]:
     """The JSON-ready form: `{"op": ..., **fields}`."""
-    return _fields(message, {"op": message.op.value})
+    return _fields(message, {"op": _OP_NAMES[type(message)]})
 
 
 def _fields(value: Any, into: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -222,7 +237,8 @@ def _fields(value: Any, into: dict[str, Any] | None = None) -> dict[str, Any]:
     attributes (`_spec` refuses classes where that could fail)."""
     fields = {} if into is None else into
     fields.update(value.__dict__)
-    for name in _nested(type(value)):
+    cls = type(value)
+    for name in _NESTED[cls] if cls in _NESTED else _nested(cls):
         if dataclasses.is_dataclass(item := fields[name]):
             fields[name] = _fields(item)
     return fields
@@ -247,7 +263,7 @@ def from_dict(data: object, allowed: frozenset[Op]) -> Message:
     if not isinstance(op, str) or op not in _BY_NAME or _BY_NAME[op] not in allowed:
         raise ProtocolError(f"unexpected op {_short(op)}")
     message: Message = build(_CLASSES[_BY_NAME[op]], data, op)
-    if isinstance(message, Call | Reply) and not 0 < message.id <= MAX_ID:
+    if isinstance(message, (Call, Reply)) and not 0 < message.id <= MAX_ID:  # (a `|` union: made per call)
         raise ProtocolError(f"{op}: call id {message.id} out of range")
     return message
 
@@ -255,7 +271,25 @@ def from_dict(data: object, allowed: frozenset[Op]) -> Message:
 def build(cls: type[Any], data: dict[str, Any], where: str) -> Any:
     """An instance of dataclass `cls` from `data`: no unknown keys, no missing ones, right types
     (ProtocolError otherwise)."""
-    checks, required, defaults = _table(cls)
+    table = _TABLES[cls] if cls in _TABLES else _table(cls)
+    # filled as its __init__ would, at a fraction of the cost, once every field is checked and
+    # present (the classes here have no __post_init__ and no slots)
+    message = object.__new__(cls)
+    fields = message.__dict__
+    if tuple(data) == table.names and all(map(frozenset.__contains__, table.glance, map(type, data.values()))):
+        # the usual case, a message as `to_dict` writes it: every field, in order, the scalars
+        # of their exact types; only the values a checker must look into get one
+        fields.update(data)
+        for name, check in table.deep:
+            fields[name] = check(data[name], where, name)
+    else:
+        fields.update(_checked(table, data, where))
+    return message
+
+
+def _checked(table: "_Table", data: dict[str, Any], where: str) -> dict[str, Any]:
+    """`data` checked field by field, defaults added (any order of keys, any Python values)."""
+    checks, required, defaults = table.checks, table.required, table.defaults
     values = {}
     for name, value in data.items():
         entry = checks.get(name)
@@ -269,11 +303,7 @@ def build(cls: type[Any], data: dict[str, Any], where: str) -> Any:
         for name, default in defaults:
             if name not in values:
                 values[name] = default()
-    # every field is checked and present: fill the frozen instance as its __init__ would, at a
-    # fraction of the cost (the classes here have no __post_init__ and no slots)
-    message = object.__new__(cls)
-    message.__dict__.update(values)
-    return message
+    return values
 
 
 Check = typing.Callable[[Any, str, str], Any]  # (value, where, field name) -> the value, checked
@@ -299,21 +329,38 @@ def _spec(cls: type[Any]) -> Spec:
     return _SPECS[cls]
 
 
-Table = tuple[
-    dict[str, tuple[frozenset[type], Check]], frozenset[str], tuple[tuple[str, typing.Callable[[], Any]], ...]
-]
-_TABLES: dict[type[Any], Table] = {}
+_JSON_TYPES: frozenset[type] = frozenset({str, int, float, bool, type(None), list, dict})
 
 
-def _table(cls: type[Any]) -> Table:
-    """What `build` looks up: field name -> (exact types, checker), in field order; the required
-    names; the optional ones with a function making each one's default."""
+class _Table(typing.NamedTuple):
+    """What `build` looks up for one class."""
+
+    names: tuple[str, ...]  # the fields, in order
+    # per field, the types taken at a glance: a scalar's exact types, else any JSON type (its
+    # checker, in `deep`, looks into the value)
+    glance: tuple[frozenset[type], ...]
+    deep: tuple[tuple[str, Check], ...]
+    checks: dict[str, tuple[frozenset[type], Check]]  # name -> (exact types, checker), in order
+    required: frozenset[str]
+    defaults: tuple[tuple[str, typing.Callable[[], Any]], ...]  # each optional field's default
+
+
+_TABLES: dict[type[Any], _Table] = {}
+
+
+def _table(cls: type[Any]) -> _Table:
+    """The table of `cls`, made on first use."""
     if cls not in _TABLES:
         _, fields = _spec(cls)
-        checks = {name: (exact, check) for name, _, check, _, exact in fields}
         required = frozenset(name for name, is_required, *_ in fields if is_required)
-        defaults = tuple((f.name, _default(f)) for f in dataclasses.fields(cls) if f.name not in required)
-        _TABLES[cls] = (checks, required, defaults)
+        _TABLES[cls] = _Table(
+            names=tuple(name for name, *_ in fields),
+            glance=tuple(exact or _JSON_TYPES for *_, exact in fields),
+            deep=tuple((name, check) for name, _, check, _, exact in fields if not exact),
+            checks={name: (exact, check) for name, _, check, _, exact in fields},
+            required=required,
+            defaults=tuple((f.name, _default(f)) for f in dataclasses.fields(cls) if f.name not in required),
+        )
     return _TABLES[cls]
 
 
@@ -379,7 +426,7 @@ def _checker(hint: Any) -> Check:
         listed = _instance_of(list)
 
         def every(value: Any, where: str, name: str) -> Any:
-            if type(value) is list and all(type(entry) in exact for entry in value):
+            if type(value) is list and (not value or all(type(entry) in exact for entry in value)):
                 return value  # JSON scalars as they are: no call per entry
             return [each(entry, where, name) for entry in listed(value, where, name)]
 
@@ -388,8 +435,13 @@ def _checker(hint: Any) -> Check:
         return _accepting(hint, lambda value: isinstance(value, dict) and all(isinstance(key, str) for key in value))
     if dataclasses.is_dataclass(hint):
         kind = typing.cast(type[Any], hint)
-        nested = _accepting(hint, lambda value: isinstance(value, dict))
-        return lambda value, where, name: build(kind, nested(value, where, name), f"{where}.{name}")
+
+        def nested(value: Any, where: str, name: str) -> Any:
+            if not isinstance(value, dict):
+                raise _wrong(hint, value, where, name)
+            return build(kind, value, f"{where}.{name}")
+
+        return nested
     return lambda value, where, name: _raise(_wrong(hint, value, where, name))
 
 

@@ -7,14 +7,17 @@ more than the operation needs costs nothing. Used by host and worker: standard l
 from __future__ import annotations
 
 import json
+import select
 import socket
 import struct
+import time
 
 from rlm_cli.sandbox.messages import Message, Op, ProtocolError, from_dict, to_dict
 
 HEADER = struct.Struct(">I")
 MAX_MESSAGE = 64 * 1024**2  # bytes per message the host accepts from a worker (results are capped)
 MAX_COMMAND = 1 << 30  # bytes per message a worker accepts from its host (variables can be large)
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # json.dumps makes one a call
 
 
 class ChannelClosed(EOFError):
@@ -27,9 +30,7 @@ class FrameTooLarge(ProtocolError):
 
 def encode(message: Message, limit: int = MAX_COMMAND) -> bytes:
     """One frame; lone surrogates from badly decoded text travel intact."""
-    body = json.dumps(to_dict(message), ensure_ascii=False, separators=(",", ":")).encode(
-        "utf-8", "surrogatepass"
-    )
+    body = _JSON.encode(to_dict(message)).encode("utf-8", "surrogatepass")
     if len(body) > limit:
         raise FrameTooLarge(f"a message of {len(body):,} bytes is over the {limit:,}-byte limit")
     return HEADER.pack(len(body)) + body
@@ -47,6 +48,35 @@ def decode(body: bytes | bytearray, allowed: frozenset[Op]) -> Message:
 def send(sock: socket.socket, message: Message, limit: int = MAX_COMMAND) -> None:
     """Write one message; callers sharing a socket across threads hold a lock."""
     sock.sendall(encode(message, limit))
+
+
+def send_by(sock: socket.socket, data: bytes, deadline: float) -> None:
+    """Write `data` on a blocking socket, never waiting past `deadline` (time.monotonic()):
+    each write takes what the socket's buffer has room for without waiting, and only a full
+    buffer makes it wait, in poll(). TimeoutError if the peer did not read in time."""
+    view = memoryview(data)
+    while True:
+        try:
+            sent = sock.send(view, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            sent = 0
+        if sent == len(view):
+            return
+        view = view[sent:]
+        left = deadline - time.monotonic()
+        if left <= 0 or not _writable(sock, left):
+            raise TimeoutError("the peer did not read in time")
+
+
+def _writable(sock: socket.socket, timeout: float) -> bool:
+    """Whether the socket has room within `timeout` seconds (or failed: the send says how);
+    BrokenPipeError if another thread closed it meanwhile."""
+    poller = select.poll()
+    try:
+        poller.register(sock, select.POLLOUT)
+    except ValueError:  # closed: its descriptor is -1
+        raise BrokenPipeError("the control channel was closed") from None
+    return bool(poller.poll(timeout * 1000))
 
 
 class Reader:
@@ -93,13 +123,9 @@ class Reader:
         self._pending += self._chunk[:count]
 
     def _recv_into(self, view: memoryview) -> int:
-        """Some bytes into `view`; a socket timeout only means nothing arrived yet (sends carry
-        the timeout: the host's main loop, not the reader, gives up on a silent worker)."""
-        while True:
-            try:
-                count = self._sock.recv_into(view)
-            except TimeoutError:
-                continue
-            if count == 0:
-                raise ChannelClosed("the control channel was closed")
-            return count
+        """Some bytes into `view`, waiting as long as it takes (the host's main loop, not the
+        reader, gives up on a silent worker)."""
+        count = self._sock.recv_into(view)
+        if count == 0:
+            raise ChannelClosed("the control channel was closed")
+        return count

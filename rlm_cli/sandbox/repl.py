@@ -13,16 +13,18 @@ import linecache
 import re
 import sys
 import time
-import traceback
-from pathlib import Path
 from types import CodeType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlm_cli.sandbox.alarm import CellAlarm, CellTimeout
 from rlm_cli.sandbox.capture import CappedText
 from rlm_cli.sandbox.contract import RESERVED, Call, make_contract, user_variables
 from rlm_cli.sandbox.messages import Answer, Load, Result, Save, Stored
 from rlm_cli.units import clip
+
+if TYPE_CHECKING:  # imported when used: a worker without input or errors needs neither at its start
+    import traceback
+    from pathlib import Path
 
 
 def load_context(manifest: str | Path | None) -> Any:
@@ -157,6 +159,8 @@ def _answer_notes(answer: dict[str, Any]) -> list[str]:
 def _format_error(exc: BaseException) -> str:
     """The exception with a traceback of the model's own frames (cells) only, and a hint when
     a str-only function rejected the lazy (memory-mapped) context."""
+    import traceback
+
     from rlm_cli.corpus import lazy_hint  # standard library only, like this module
 
     summary = traceback.TracebackException.from_exception(exc)
@@ -166,6 +170,8 @@ def _format_error(exc: BaseException) -> str:
 
 
 def _keep_cell_frames(summary: traceback.TracebackException) -> None:
+    import traceback
+
     frames = [frame for frame in summary.stack if frame.filename.startswith("<cell ")]
     summary.stack = traceback.StackSummary.from_list(frames)
     for linked in (summary.__cause__, summary.__context__):

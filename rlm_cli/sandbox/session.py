@@ -236,5 +236,7 @@ class WorkerSession:
         self._kill()
         self._reap()
         self._channel.cut_off("the worker was closed")
+        with contextlib.suppress(OSError):  # wakes the reader, even if some process kept the other end
+            self._sock.shutdown(socket.SHUT_RDWR)
         self._sock.close()
         self._raw.close()

@@ -17,7 +17,6 @@ import signal
 import socket
 import sys
 import threading
-import traceback
 from typing import Any
 
 from rlm_cli.sandbox import policy, protocol
@@ -162,6 +161,8 @@ def serve(sock: socket.socket) -> None:
     try:
         channel, repl = _start(sock)
     except Exception as error:  # reported to the host, which raises SandboxError with it
+        import traceback  # only here: a worker that starts does without it
+
         reason = "".join(traceback.format_exception_only(error)).strip()
         protocol.send(sock, Failed(reason))
         raise SystemExit(1) from None

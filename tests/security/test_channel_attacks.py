@@ -190,10 +190,11 @@ def test_a_worker_that_stops_reading_is_cut_off_within_the_cell_limit(
     monkeypatch.setattr(channel, "SEND_TIMEOUT", 0.5)
     sandbox = _drafted(make, cell_timeout=20)
     started = time.monotonic()
+    # 2,000 replies fill the socket's buffer (a send waits only once it is full)
     hit = sandbox.execute(
         "keep = wedge()\n"
-        "for i in range(200):\n"
-        "    forge({'op': 'call', 'id': 10**6 + i, 'kind': 'llm_query', 'args': {'prompt': 'x' * 100_000}}, keep)\n"
+        "for i in range(2000):\n"
+        "    forge({'op': 'call', 'id': 10**6 + i, 'kind': 'llm_query', 'args': {'prompt': 'x' * 1_000}}, keep)\n"
         "hang()"
     )
     assert hit.restarted and hit.error is not None and "stopped reading its control channel" in hit.error
