@@ -8,12 +8,15 @@ without end (`/dev/zero`) stops with an InputError, never fills the disk.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import errno
+import fcntl
 import itertools
 import os
 import select
 import shutil
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,6 +24,7 @@ from rlm_cli.errors import InputError
 from rlm_cli.ingest.clock import Clock
 
 _BLOCK = 1024 * 1024
+_PIPE_SIZE = 1024 * 1024  # a pipe's buffer for stdin: Linux's default pipe-max-size
 _RECHECK = 16 * 1024 * 1024  # bytes written between two looks at the disk's free space
 FREE_RESERVE = 100 * 1024 * 1024  # bytes left free on the spool's disk for everything else
 _HINT_SPACE = "point TMPDIR at a disk with more room, or read fewer inputs"
@@ -53,41 +57,31 @@ class Spool:
     def stdin(self, stream: BinaryIO, cap: int) -> Path:
         """Copy a stream to a spool file block by block, at most `cap` bytes; return its path.
 
-        From a pipe the kernel moves the bytes into the file (splice(2)), never through this
+        From a pipe the kernel moves the bytes into the file (_Relay), never through this
         process; other streams are read into one buffer used again for every block. The disk's
         free space is looked at once per _RECHECK bytes, not per block.
         """
         target = self.new_path("stdin")
         fd = _fileno(stream)
-        buffer = memoryview(bytearray(_BLOCK))
         total = room = 0
-        with target.open("wb") as out:
-            pipe = fd if fd is not None and hasattr(os, "splice") and _is_pipe(fd) else None
-            ready = False  # from a pipe, waited on only when it had nothing (one system call a block)
+        with target.open("wb") as out, contextlib.ExitStack() as stack:
+            relay = stack.enter_context(_Relay(fd, out)) if fd is not None and _splices(fd) else None
+            move = relay.move if relay is not None else _block_copier(stream, fd, out)
+            ready = False  # from a pipe, waited on only when it had nothing (no select per block)
             while True:
                 self.clock.check("reading stdin")
                 if fd is not None and not ready and not select.select([fd], [], [], self.clock.wait(1.0))[0]:
                     continue  # nothing yet: look at the clock again
-                ready = pipe is not None
                 if room < _BLOCK:
                     room = min(self.reserve(_BLOCK, "stdin") + _BLOCK, _RECHECK)
-                limit = min(_BLOCK, cap + 1 - total)  # one byte past the cap tells a stream over it
-                if pipe is not None:
-                    try:
-                        moved = os.splice(pipe, out.fileno(), limit, flags=os.SPLICE_F_NONBLOCK)
-                    except BlockingIOError:  # the pipe is empty for now
-                        ready = False
-                        continue
-                    except OSError as error:
-                        if error.errno != errno.EINVAL:  # EINVAL: a file system without splice
-                            raise
-                        pipe, ready = None, False
-                        continue
-                else:
-                    moved = _read_into(stream, fd, buffer[:limit])
-                    out.write(buffer[:moved])
+                try:
+                    moved = move(min(_BLOCK, cap + 1 - total))  # one byte past the cap tells a stream over it
+                except BlockingIOError:  # the pipe is empty for now
+                    ready = False
+                    continue
                 if not moved:
                     return target
+                ready = relay is not None
                 total, room = total + moved, room - moved
                 if total > cap:
                     raise InputError(
@@ -120,8 +114,67 @@ class Spool:
         return target
 
 
-def _is_pipe(fd: int) -> bool:
-    return stat.S_ISFIFO(os.fstat(fd).st_mode)
+class _Relay:
+    """Moves a pipe's bytes into a file in the kernel: from the pipe into a private pipe (its
+    pages change hands, nothing is copied), then from the private pipe into the file.
+
+    Splicing the pipe straight into the file holds the pipe's lock while the file system writes,
+    so the writer (`cat`) waits on every block; through the private pipe it fills the pipe while
+    the file is written. Both pipes are widened to _PIPE_SIZE: one move a mebibyte.
+    """
+
+    def __init__(self, source: int, out: BinaryIO) -> None:
+        self.source, self.out = source, out
+        self.read_end, self.write_end = os.pipe()
+        self.spliced = True  # False once the file system refused splice: written through reads
+        for fd in (source, self.write_end):
+            _widen(fd)
+
+    def __enter__(self) -> _Relay:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.read_end)
+        os.close(self.write_end)
+
+    def move(self, limit: int) -> int:
+        """Move at most `limit` bytes into the file; 0 at the end, BlockingIOError while the pipe is empty."""
+        moved = os.splice(self.source, self.write_end, limit, flags=os.SPLICE_F_NONBLOCK)
+        left = moved
+        while left and self.spliced:
+            try:
+                left -= os.splice(self.read_end, self.out.fileno(), left)
+            except OSError as error:
+                if error.errno != errno.EINVAL:  # EINVAL: a file system without splice
+                    raise
+                self.spliced = False
+        while left:
+            left -= self.out.write(os.read(self.read_end, left))  # a buffered file takes it all
+        return moved
+
+
+def _block_copier(stream: BinaryIO, fd: int | None, out: BinaryIO) -> Callable[[int], int]:
+    """For a stream that is not a pipe: move at most `limit` bytes into the file through one reused buffer."""
+    buffer = memoryview(bytearray(_BLOCK))
+
+    def move(limit: int) -> int:
+        moved = _read_into(stream, fd, buffer[:limit])
+        out.write(buffer[:moved])
+        return moved
+
+    return move
+
+
+def _splices(fd: int) -> bool:
+    """Whether the descriptor is a pipe and the system has splice(2)."""
+    return hasattr(os, "splice") and stat.S_ISFIFO(os.fstat(fd).st_mode)
+
+
+def _widen(pipe: int) -> None:
+    """Grow a pipe's buffer to _PIPE_SIZE; a system that refuses (a lower pipe-max-size) keeps its own."""
+    with contextlib.suppress(OSError):
+        if fcntl.fcntl(pipe, fcntl.F_GETPIPE_SZ) < _PIPE_SIZE:
+            fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
 
 
 def _read_into(stream: BinaryIO, fd: int | None, buffer: memoryview) -> int:

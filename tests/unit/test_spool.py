@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -90,3 +92,17 @@ def test_piped_text_becomes_the_context_as_read(tmp_path: Path, name: str) -> No
 def test_an_empty_pipe_is_the_empty_stdin_error(tmp_path: Path) -> None:
     with piped(b"") as stream, pytest.raises(InputError, match="stdin is empty"):
         ingest(["-"], IngestOptions(), spool_dir=tmp_path / "spool", stdin=stream)
+
+
+def test_a_file_system_without_splice_still_gets_every_byte(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = os.splice
+
+    def no_splice_into_files(source: int, target: int, count: int, *args: object, **kwargs: object) -> int:
+        if not stat.S_ISFIFO(os.fstat(target).st_mode):
+            raise OSError(errno.EINVAL, "splice refused")
+        return real(source, target, count, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "splice", no_splice_into_files)
+    with piped(BIG) as stream:
+        path = Spool(tmp_path / "spool").stdin(stream, cap=len(BIG))
+    assert path.read_bytes() == BIG
