@@ -17,7 +17,7 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
 # Variables that differ between two shells of one session and that nothing reads at import time.
 VOLATILE = frozenset({"_", "PWD", "OLDPWD", "SHLVL", "COLUMNS", "LINES", "RLM_WARM"})
@@ -29,17 +29,24 @@ class Address:
 
     def __init__(self, directory: str, key: str) -> None:
         self.directory = directory
+        self.key = key
         self.socket = os.path.join(directory, f"{key}.sock")
         self.lock = os.path.join(directory, f"{key}.lock")
+        self.token = os.path.join(directory, f"{key}.token")  # the server's secret, 0600
 
 
-def address_for(environ: Mapping[str, str]) -> Address | None:
-    """The address a server for this process and environment has; None where no safe directory is."""
+def address_for(environ: Mapping[str, str], import_path: Sequence[str] | None = None) -> Address | None:
+    """The address a server for this process and environment has; None where no safe directory is.
+
+    `import_path`: the import path without the script's own folder (by default `sys.path[1:]`;
+    a server started with `python -P` has no such entry and passes its whole `sys.path`).
+    """
     directory = _private_directory(environ)
     if directory is None:
         return None
+    path = sys.path[1:] if import_path is None else import_path
     digest = hashlib.sha256()
-    for part in (os.path.realpath(sys.executable), *sys.path[1:], _code_signature(), *_environment(environ)):
+    for part in (os.path.realpath(sys.executable), *path, _code_signature(path), *_environment(environ)):
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
     return Address(directory, digest.hexdigest()[:24])
 
@@ -48,7 +55,7 @@ def _environment(environ: Mapping[str, str]) -> list[str]:
     return sorted(f"{name}={value}" for name, value in environ.items() if name not in VOLATILE)
 
 
-def _code_signature() -> str:
+def _code_signature(import_path: Sequence[str]) -> str:
     """Modification times of rlm's files and of each directory on the import path."""
     latest, count = 0, 0
     for root, _, files in os.walk(_PACKAGE):
@@ -57,7 +64,7 @@ def _code_signature() -> str:
                 latest = max(latest, os.stat(os.path.join(root, name)).st_mtime_ns)
                 count += 1
     places = []
-    for entry in sys.path[1:]:
+    for entry in import_path:
         try:
             places.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
         except OSError:

@@ -66,7 +66,7 @@ def keep_warm(idle: float, *, wanted: bool) -> None:
     import subprocess
 
     subprocess.Popen(
-        [sys.executable, "-P", "-m", "rlm_cli.warm", address.socket, address.lock, str(idle)],
+        [sys.executable, "-P", "-m", "rlm_cli.warm", address.directory, address.key, str(idle)],
         env=environ, cwd="/", stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True,
     )
@@ -92,7 +92,9 @@ def _run_in_server(address: Address, args: Sequence[str], *, early: bool, starte
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
     try:
         conn.connect(address.socket)
-        request = {"args": list(args), "env": dict(os.environ), "started": started, "early": early, **_process()}
+        with open(address.token, encoding="ascii") as secret:  # only the user can read it
+            token = secret.read()
+        request = {"args": list(args), "env": dict(os.environ), "started": started, "early": early, "token": token, **_process()}
         here = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             socket.send_fds(conn, [json.dumps(request).encode("utf-8", "surrogateescape")], [0, 1, 2, here])

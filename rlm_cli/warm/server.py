@@ -16,10 +16,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import gc
+import hmac
 import io
 import json
 import os
 import resource
+import secrets
 import selectors
 import signal
 import socket
@@ -29,6 +31,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from rlm_cli.warm.address import Address, address_for
 from rlm_cli.warm.client import LIMITS
 
 REQUEST_LIMIT = 1 << 20
@@ -47,6 +50,7 @@ class Request:
     limits: dict[str, list[int]]
     started: float
     early: bool
+    token: str
     fds: list[int]
 
     @classmethod
@@ -57,12 +61,13 @@ class Request:
             raise ValueError("not a request")
         args, env, umask, nice = fields.get("args"), fields.get("env"), fields.get("umask"), fields.get("nice")
         limits, started, early = _limits(fields.get("limits")), fields.get("started"), fields.get("early")
+        token = fields.get("token")
         if not (isinstance(args, list) and all(isinstance(arg, str) for arg in args)
                 and isinstance(env, dict) and all(isinstance(v, str) for v in env.values())
                 and isinstance(umask, int) and isinstance(nice, int)
-                and isinstance(started, int | float) and isinstance(early, bool)):
+                and isinstance(started, int | float) and isinstance(early, bool) and isinstance(token, str)):
             raise ValueError("not a request")
-        return cls(args, env, umask, nice, limits, float(started), early, fds)
+        return cls(args, env, umask, nice, limits, float(started), early, token, fds)
 
 
 def _limits(value: object) -> dict[str, list[int]]:
@@ -74,9 +79,9 @@ def _limits(value: object) -> dict[str, list[int]]:
     return value
 
 
-def serve(socket_path: str, lock_path: str, idle: float) -> Request | None:
+def serve(address: Address, idle: float) -> Request | None:
     """Serve until idle; returns only in a child (its request) or when done (None)."""
-    lock = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    lock = os.open(address.lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -91,17 +96,58 @@ def serve(socket_path: str, lock_path: str, idle: float) -> Request | None:
         os.close(lock)
         return None  # something started a thread: forking would be unsafe
     gc.freeze()  # the children's collections skip the inherited heap (and leave its pages shared)
+    token = _new_token(address.token)
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(socket_path)  # a dead server's: the lock is ours
+        os.unlink(address.socket)  # a dead server's: the lock is ours
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
-    listener.bind(socket_path)
+    listener.bind(address.socket)
     listener.listen(16)
-    return _Server(listener, lock, idle).run()
+    return _Server(listener, lock, idle, _Gate(address, token)).run()
+
+
+def _new_token(path: str) -> str:
+    """A fresh secret in a file only this user can read: a caller proves it could read it."""
+    token = secrets.token_hex(32)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(token)
+    return token
+
+
+@dataclass(frozen=True)
+class _Gate:
+    """Who may hand this server a command: the user's own processes that could read the token,
+    in an environment that names this very server, and not from inside a sandbox (a sandboxed
+    REPL worker runs with no_new_privs, and could otherwise reach the socket through a pathname
+    it read in /proc/self/net/unix)."""
+
+    address: Address
+    token: str
+
+    def admits(self, peer_pid: int, peer_uid: int, request: Request) -> bool:
+        if peer_uid != os.getuid() or not hmac.compare_digest(request.token, self.token):
+            return False
+        if _no_new_privs(peer_pid):
+            return False
+        address = address_for(request.env, sys.path)  # started with -P: no script folder on the path
+        return address is not None and address.socket == self.address.socket
+
+
+def _no_new_privs(pid: int) -> bool:
+    """Whether the process runs with no_new_privs (or cannot be looked at: then as if it did)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
+            return any(line.split() == ["NoNewPrivs:", "1"] for line in status)
+    except OSError:
+        return True
 
 
 class _Server:
-    def __init__(self, listener: socket.socket, lock: int, idle: float) -> None:
+    def __init__(self, listener: socket.socket, lock: int, idle: float, gate: _Gate) -> None:
         self.listener = listener
+        self.gate = gate
         self.bound = os.stat(listener.getsockname()).st_ino
         self.lock = lock
         self.idle = idle
@@ -137,13 +183,15 @@ class _Server:
         fds: list[int] = []
         try:
             conn.settimeout(5)
-            _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+            peer, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
             if uid != os.getuid():
                 raise ValueError("another user")
             data, fds, flags, _ = socket.recv_fds(conn, REQUEST_LIMIT, STREAMS, socket.MSG_CMSG_CLOEXEC)
             if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
                 raise ValueError("truncated")
             request = Request.parse(data, list(fds))
+            if not self.gate.admits(peer, uid, request):
+                raise ValueError("not admitted")
         except (OSError, ValueError):
             for fd in fds:
                 os.close(fd)
@@ -214,6 +262,8 @@ class _Server:
         with contextlib.suppress(OSError):
             if os.stat(path).st_ino == self.bound:
                 os.unlink(path)
+        with contextlib.suppress(OSError):
+            os.unlink(self.gate.address.token)  # the lock is still ours: so is the token
         self.selector.close()
         self.listener.close()
         os.close(self.lock)

@@ -222,3 +222,31 @@ def test_rlm_warm_0_runs_in_the_callers_own_process(warm: Warm) -> None:
     out, err = process.communicate(timeout=90)
     assert process.returncode == 0, err
     assert f"host {process.pid} read 30" in out
+
+
+REACH_THE_SERVER = code(
+    "import json, socket",
+    "found = [line.split()[-1] for line in open('/proc/self/net/unix') if line.rstrip().endswith('.sock') and '/rlm/' in line]",
+    "outcome = []",
+    "for path in found:",
+    "    request = {'args': ['ask', '/', 'q', '--sandbox', 'none'], 'env': {}, 'umask': 18, 'nice': 0, 'limits': {},",
+    "               'started': 0.0, 'early': False, 'token': '0' * 64}",
+    "    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as conn:",
+    "        conn.connect(path)",
+    "        socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2, 0])",
+    "        outcome.append(conn.recv(64).decode() or 'refused')",
+    "answer['content'] = f'found {len(found)}: {outcome}'",
+    "answer['ready'] = True",
+)
+
+
+def test_a_cell_that_finds_the_warm_socket_gets_nothing_from_it(warm: Warm) -> None:
+    """Process mode shares the host's network namespace, so a cell can read the socket's path in
+    /proc/self/net/unix and (with --allow-net, or through ctypes) connect: it has no token, and
+    runs under no_new_privs, so the server hands it nothing."""
+    warm.provider.root_script = script(LOOK, REACH_THE_SERVER)
+    process = warm.start(str(warm.source), "reach it?", "--allow-net", env={"RLM_WARM": "0"})
+    out, err = process.communicate(timeout=90)
+    assert process.returncode == 0, err
+    assert "found 1: ['refused']" in out
+    assert warm.children() == set()

@@ -8,12 +8,13 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from rlm_cli.warm import address as warm_address
-from rlm_cli.warm.address import address_for
+from rlm_cli.warm.address import Address, address_for
 from rlm_cli.warm.client import enabled
 from rlm_cli.warm.server import Request
 
@@ -79,13 +80,13 @@ def test_rlm_warm_0_turns_the_hand_off_off(value: str, on: bool) -> None:
 
 
 GOOD = {"args": ["ask", "q"], "env": {"A": "b"}, "umask": 0o22, "nice": 0, "limits": {"RLIMIT_NOFILE": [1024, 4096]},
-        "started": 1.5, "early": False}
+        "started": 1.5, "early": False, "token": "t"}
 
 
 @pytest.mark.parametrize(
     "change",
     [{"args": "ask q"}, {"args": [1]}, {"env": {"A": 1}}, {"env": []}, {"umask": "022"}, {"nice": "0"},
-     {"limits": {"RLIMIT_NOFILE": [1024]}}, {"limits": {"setrlimit": [1, 1]}}, {"limits": []}, {"started": None}, {"early": 1}],
+     {"limits": {"RLIMIT_NOFILE": [1024]}}, {"limits": {"setrlimit": [1, 1]}}, {"limits": []}, {"started": None}, {"early": 1}, {"token": None}],
 )
 def test_a_malformed_request_is_refused(change: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="not a request"):
@@ -99,61 +100,115 @@ def test_a_request_without_its_four_streams_is_refused() -> None:
 
 
 SERVER = """
-import sys
+import json, sys
 import rlm_cli.warm.preload as preload
 preload.import_what_a_run_imports = lambda: None  # the server's loop alone, without LiteLLM
+from rlm_cli.warm.address import Address, address_for
 from rlm_cli.warm.server import become, serve
-request = serve(sys.argv[1], sys.argv[2], float(sys.argv[3]))
+address = address_for(json.loads(sys.argv[1]), sys.path)  # -P: as keep_warm starts it
+request = serve(address, float(sys.argv[2]))
 if request is not None:
     become(request)
 """
 
 
-def _server(tmp_path: Path, idle: float) -> tuple[subprocess.Popen[bytes], Path, Path]:
-    sock, lock = tmp_path / "s.sock", tmp_path / "s.lock"
-    process = subprocess.Popen([sys.executable, "-c", SERVER, str(sock), str(lock), str(idle)])
+@dataclass
+class Server:
+    """A server without LiteLLM at the address the test's callers' environment names."""
+
+    process: subprocess.Popen[bytes]
+    address: Address
+    env: dict[str, str]
+
+    def ask(self, args: list[str], **change: object) -> list[bytes]:
+        """Hand it `rlm ARGS` as a caller would; what it answered, up to the end of the stream."""
+        request = {**GOOD, "args": args, "env": self.env, "token": Path(self.address.token).read_text(), **change}
+        here = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+        answers = []
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as conn:
+            conn.connect(self.address.socket)
+            socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2, here])
+            while said := conn.recv(64):
+                answers.append(said)
+        os.close(here)
+        return answers
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def _server(tmp_path: Path, idle: float) -> Server:
+    env = {**_env(tmp_path), "PATH": os.environ["PATH"]}
+    process = subprocess.Popen([sys.executable, "-P", "-c", SERVER, json.dumps(env), str(idle)])
+    probe = "import json, sys; from rlm_cli.warm.address import address_for; print(address_for(json.loads(sys.argv[1]), sys.path).key)"
+    key = subprocess.run([sys.executable, "-P", "-c", probe, json.dumps(env)], capture_output=True, text=True, check=True).stdout.strip()
+    address = Address(str(tmp_path / "run" / "rlm"), key)
     deadline = time.monotonic() + 30
-    while not (sock.exists() and lock.read_text().strip() == str(process.pid)):
+    while not (Path(address.socket).exists() and Path(address.lock).read_text().strip() == str(process.pid)):
         assert time.monotonic() < deadline and process.poll() is None, "the server did not start"
         time.sleep(0.02)
-    return process, sock, lock
+    return Server(process, address, env)
 
 
-def test_an_idle_server_removes_its_socket_and_leaves(tmp_path: Path) -> None:
-    process, sock, _ = _server(tmp_path, idle=0.3)
-    assert process.wait(timeout=30) == 0
-    assert not sock.exists()
-    second, _, _ = _server(tmp_path, idle=30)  # the lock is free again: a new server takes it
-    second.kill()
-    second.wait()
+def test_an_idle_server_removes_its_socket_and_token_and_leaves(tmp_path: Path) -> None:
+    server = _server(tmp_path, idle=0.3)
+    assert server.process.wait(timeout=30) == 0
+    assert not Path(server.address.socket).exists() and not Path(server.address.token).exists()
+    _server(tmp_path, idle=30).stop()  # the lock is free again: a new server takes it
 
 
 def test_a_second_server_for_one_address_leaves_at_once(tmp_path: Path) -> None:
-    first, sock, lock = _server(tmp_path, idle=30)
+    first = _server(tmp_path, idle=30)
     try:
-        second = subprocess.Popen([sys.executable, "-c", SERVER, str(sock), str(lock), "30"])
+        second = subprocess.Popen([sys.executable, "-P", "-c", SERVER, json.dumps(first.env), "30"])
         assert second.wait(timeout=30) == 0
-        assert lock.read_text().strip() == str(first.pid)
+        assert Path(first.address.lock).read_text().strip() == str(first.process.pid)
     finally:
-        first.kill()
-        first.wait()
+        first.stop()
 
 
-def test_a_request_that_is_not_one_is_dropped_and_the_server_goes_on(tmp_path: Path) -> None:
-    process, sock, _ = _server(tmp_path, idle=30)
+def test_the_token_is_the_users_alone(tmp_path: Path) -> None:
+    server = _server(tmp_path, idle=30)
+    try:
+        info = os.stat(server.address.token)
+        assert info.st_mode & 0o777 == 0o600 and len(Path(server.address.token).read_text()) == 64
+    finally:
+        server.stop()
+
+
+def test_only_a_caller_with_the_token_and_the_servers_environment_is_served(tmp_path: Path) -> None:
+    server = _server(tmp_path, idle=30)
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as conn:
-            conn.connect(str(sock))
+            conn.connect(server.address.socket)
             conn.send(b"{not json")
             assert conn.recv(64) == b""  # closed without a child
-        here = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
-        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as conn:
-            conn.connect(str(sock))
-            socket.send_fds(conn, [json.dumps({**GOOD, "args": ["--version"]}).encode()], [0, 1, 2, here])
-            said = conn.recv(64).decode()
-            assert said.startswith("pid ")
-            assert conn.recv(64) == b"exit 0"  # `rlm --version`, run by the child
-        assert process.poll() is None
+        assert server.ask(["--version"], token="0" * 64) == []  # a guessed token
+        assert server.ask(["--version"], env={**server.env, "EXTRA": "1"}) == []  # another environment
+        said = server.ask(["--version"])
+        assert said[0].startswith(b"pid ") and said[1:] == [b"exit 0"]  # `rlm --version`, run by the child
+        assert server.process.poll() is None
     finally:
-        process.kill()
-        process.wait()
+        server.stop()
+
+
+def test_a_caller_under_no_new_privs_is_refused(tmp_path: Path) -> None:
+    """A sandboxed REPL worker runs with no_new_privs: even with the token it gets nothing."""
+    server = _server(tmp_path, idle=30)
+    caller = f"""
+import ctypes, json, os, socket, sys
+ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+request = json.loads(sys.argv[1])
+with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as conn:
+    conn.connect({server.address.socket!r})
+    socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2, os.open(".", os.O_RDONLY)])
+    print(conn.recv(64).decode() or "refused")
+"""
+    request = {**GOOD, "args": ["--version"], "env": server.env, "token": Path(server.address.token).read_text()}
+    try:
+        done = subprocess.run([sys.executable, "-c", caller, json.dumps(request)], capture_output=True, text=True, timeout=30)
+        assert done.stdout.strip() == "refused", done.stderr
+        assert server.ask(["--version"])[-1] == b"exit 0"  # the same request from here is served
+    finally:
+        server.stop()
