@@ -28,6 +28,7 @@ LIMITS = ("RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGWINCH,
              signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT)
 
+HAND_OFF_SECONDS = 30.0  # to connect, hand the command over and hear the child's pid, at most
 # Where a server for this process would listen, and the environment it started with: set when
 # no server took the command, so that the run can start one when it ends.
 _cold: tuple[Address, dict[str, str]] | None = None
@@ -90,6 +91,7 @@ def _held(path: str) -> bool:
 
 def _run_in_server(address: Address, args: Sequence[str], *, early: bool, started: float) -> int | None:
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+    conn.settimeout(HAND_OFF_SECONDS)  # a server that does not take the command in time: run here
     try:
         conn.connect(address.socket)
         with open(address.token, encoding="ascii") as secret:  # only the user can read it
@@ -107,6 +109,7 @@ def _run_in_server(address: Address, args: Sequence[str], *, early: bool, starte
     with conn:
         if pid is None:
             return None
+        conn.settimeout(None)  # the run takes as long as it takes
         with _Forwarding(pid):
             code = _expect(conn, "exit")
     if code is None:  # the server went away with the child still running

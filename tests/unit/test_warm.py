@@ -212,3 +212,24 @@ with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as conn:
         assert server.ask(["--version"])[-1] == b"exit 0"  # the same request from here is served
     finally:
         server.stop()
+
+
+def test_a_server_that_does_not_take_the_command_in_time_leaves_it_to_the_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rlm_cli.warm import client
+
+    env = _env(tmp_path)
+    monkeypatch.setattr(os, "environ", env)
+    monkeypatch.setattr(client, "HAND_OFF_SECONDS", 0.2)
+    monkeypatch.setattr(client, "_cold", None)  # restored after: the hand-off notes a cold start
+    address = address_for(env)
+    assert address is not None
+    Path(address.token).write_text("t" * 64)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as silent:  # accepts, never answers
+        silent.bind(address.socket)
+        silent.listen(1)
+        started = time.monotonic()
+        assert client.hand_off(["ask", "q"], early=False, started=0.0) is None
+        assert time.monotonic() - started < 10  # it gave up, rather than waiting on for ever
+    assert client._cold is not None and client._cold[0].socket == address.socket  # so the run may start a server
