@@ -6,6 +6,8 @@ afterwards. Each round runs, one after another (so a busy moment hits every step
 
 - `cat log > copy` (the goal's baseline) and `cat log | cat > copy` (the cost of a pipe alone);
 - `cat log | python <spool>`: rlm's spooling alone (Spool.stdin), timed inside the process too;
+- `cat log | python <beside>`: the same spooling while LiteLLM imports on another thread, as in
+  `rlm ask -` (runner.warm_up_litellm), timed inside the process until the spool is written;
 - `cat log | python <ingest>`: the whole ingest step of `rlm ask -` (spool, examine, manifest);
 - `cat log | rlm ask - ...` to its first model request (the scripted fake provider on 127.0.0.1)
   against `rlm ask tiny.log` to its first request: the difference is what the stdin costs.
@@ -101,6 +103,18 @@ def spool_child(spool: str) -> None:
     print(time.perf_counter() - started, time.process_time() - cpu)
 
 
+def beside_child(spool: str) -> None:
+    """Spool stdin while LiteLLM imports on another thread, as `rlm ask -` does; print the
+    seconds the spooling took inside this process."""
+    from rlm_cli.ingest.spool import Spool
+    from rlm_cli.runner import warm_up_litellm
+
+    started, cpu = time.perf_counter(), time.process_time()
+    warm_up_litellm()
+    Spool(Path(spool)).stdin(sys.stdin.buffer, 1 << 50)
+    print(time.perf_counter() - started, time.process_time() - cpu)
+
+
 def ingest_child(spool: str) -> None:
     """Ingest stdin as `rlm ask -` does (spool, examine, manifest); print the seconds inside."""
     from rlm_cli.ingest import IngestOptions, ingest
@@ -111,7 +125,7 @@ def ingest_child(spool: str) -> None:
 
 
 def measure(log: Path, tiny: Path, work: Path, provider: FakeProvider, rounds: int) -> dict[str, Series]:
-    steps = {name: Series() for name in ("plain", "pipe", "spool", "ingest", "ask", "tiny")}
+    steps = {name: Series() for name in ("plain", "pipe", "spool", "beside", "ingest", "ask", "tiny")}
     copy, me, q = work / "copy", shlex.quote(__file__), shlex.quote
     asker = FirstRequest(provider, TURNS)
     ask = f"{q(sys.executable)} -m rlm_cli ask {{}} 'what?' --model openai/root --api-base {provider.url} --no-trace --quiet"
@@ -121,7 +135,7 @@ def measure(log: Path, tiny: Path, work: Path, provider: FakeProvider, rounds: i
             settle(log)
             shell(command, steps[name])
             copy.unlink()
-        for name in ("spool", "ingest"):
+        for name in ("spool", "beside", "ingest"):
             settle(log)
             steps[name].add_inside(shell(f"cat {q(str(log))} | {q(sys.executable)} {me} {tree} --{name}-child {spool}", steps[name]))
             shutil.rmtree(work / "spool")
@@ -145,6 +159,8 @@ def report(size: int, steps: dict[str, Series]) -> None:
     spool, ingest = steps["spool"], steps["ingest"]
     row("cat log | spool (Python started)", spool.median("wall"), spool.median("cpu"))
     row("  spooling alone, inside the process", spool.median("inside"), spool.median("inside_cpu"), "   (goal <= 1.3x)")
+    beside = steps["beside"]
+    row("  spooling beside the LiteLLM import (CPU: both)", beside.median("inside"), beside.median("inside_cpu"))
     row("cat log | ingest (Python started)", ingest.median("wall"), ingest.median("cpu"))
     row("  ingest alone, inside the process", ingest.median("inside"), ingest.median("inside_cpu"))
     ask, tiny = steps["ask"], steps["tiny"]
@@ -161,12 +177,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tree", default=str(REPO), help="the checkout whose rlm_cli is measured (default: this one)")
     parser.add_argument("--spool-child", help=argparse.SUPPRESS)
+    parser.add_argument("--beside-child", help=argparse.SUPPRESS)
     parser.add_argument("--ingest-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.path.insert(0, args.tree)  # the children import the rlm_cli measured
     assert "rlm_cli" not in sys.modules
     if args.spool_child:
         return spool_child(args.spool_child)
+    if args.beside_child:
+        return beside_child(args.beside_child)
     if args.ingest_child:
         return ingest_child(args.ingest_child)
     ENV["PYTHONPATH"] = args.tree

@@ -16,7 +16,8 @@ import os
 import select
 import shutil
 import stat
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,6 +29,7 @@ _PIPE_SIZE = 1024 * 1024  # a pipe's buffer for stdin: Linux's default pipe-max-
 _RECHECK = 16 * 1024 * 1024  # bytes written between two looks at the disk's free space
 FREE_RESERVE = 100 * 1024 * 1024  # bytes left free on the spool's disk for everything else
 _HINT_SPACE = "point TMPDIR at a disk with more room, or read fewer inputs"
+_SWITCH_INTERVAL = 1e-4  # seconds a thread waits for the GIL while stdin streams (Python's default: 5 ms)
 
 
 class Spool:
@@ -59,12 +61,13 @@ class Spool:
 
         From a pipe the kernel moves the bytes into the file (_Relay), never through this
         process; other streams are read into one buffer used again for every block. The disk's
-        free space is looked at once per _RECHECK bytes, not per block.
+        free space is looked at once per _RECHECK bytes, not per block. The GIL changes hands
+        quickly meanwhile (_prompt_gil).
         """
         target = self.new_path("stdin")
         fd = _fileno(stream)
         total = room = 0
-        with target.open("wb") as out, contextlib.ExitStack() as stack:
+        with target.open("wb") as out, contextlib.ExitStack() as stack, _prompt_gil():
             relay = stack.enter_context(_Relay(fd, out)) if fd is not None and _splices(fd) else None
             move = relay.move if relay is not None else _block_copier(stream, fd, out)
             ready = False  # from a pipe, waited on only when it had nothing (no select per block)
@@ -151,6 +154,20 @@ class _Relay:
         while left:
             left -= self.out.write(os.read(self.read_end, left))  # a buffered file takes it all
         return moved
+
+
+@contextlib.contextmanager
+def _prompt_gil() -> Iterator[None]:
+    """Hand the GIL over within _SWITCH_INTERVAL while the block runs. Every move of stdin is a
+    system call that gives up the GIL and must take it back; with LiteLLM importing on another
+    thread (runner.warm_up_litellm), Python's default 5 ms wait for it each time cut spooling to
+    a tenth of its speed (benchmarks/RESULTS.md, "Piped stdin beside the LiteLLM import")."""
+    default = sys.getswitchinterval()
+    sys.setswitchinterval(min(default, _SWITCH_INTERVAL))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(default)
 
 
 def _block_copier(stream: BinaryIO, fd: int | None, out: BinaryIO) -> Callable[[int], int]:
