@@ -15,6 +15,9 @@ import threading
 from rlm_cli.sandbox.capture import CappedText
 
 
+_NOTHING = CappedText(1)  # what `take` returns for a stream with nothing new; never written to
+
+
 class RawOutput:
     """Drains the worker's stdout and stderr pipes on a thread into capped buffers."""
 
@@ -25,8 +28,10 @@ class RawOutput:
         self._buffers = {fd: CappedText(limit) for fd in self._fds}
         self._decoders = {fd: codecs.getincrementaldecoder("utf-8")("replace") for fd in self._fds}
         self._open = set(self._fds)
+        self._pending = select.poll()  # whether a pipe holds anything, in one system call
         for fd in self._fds:
             os.set_blocking(fd, False)
+            self._pending.register(fd, select.POLLIN)
         self._thread = threading.Thread(target=self._drain_forever, name="rlm-raw-output", daemon=True)
         self._thread.start()
 
@@ -55,15 +60,20 @@ class RawOutput:
                     chunk = b""
                 if not chunk:
                     self._open.discard(fd)
+                    self._pending.unregister(fd)
                     break
                 self._buffers[fd].write(self._decoders[fd].decode(chunk))
 
     def take(self) -> tuple[CappedText, CappedText]:
         """What arrived since the last take. Whatever the worker wrote before it sent its last
-        message is in the pipe already, so reading it now misses nothing."""
+        message is in the pipe already, so reading it now misses nothing. With nothing new (a
+        cell's usual case) the pipes are not read and the buffers stay."""
         with self._lock:
-            self._read_available()
-            out, err = (self._buffers[fd] for fd in self._fds)
+            if self._pending.poll(0):
+                self._read_available()
+            out, err = self._buffers.values()
+            if not (out.total or err.total):
+                return _NOTHING, _NOTHING  # never the live buffers: the thread may write to them any time
             self._buffers = {fd: CappedText(self._limit) for fd in self._fds}
         return out, err
 

@@ -8,6 +8,7 @@ Standard library only (the worker imports it).
 import dataclasses
 import enum
 import functools
+import itertools
 import types
 import typing
 from collections.abc import Mapping
@@ -224,6 +225,8 @@ _CLASSES: dict[Op, type[Any]] = {
 _BY_NAME = {op.value: op for op in Op}
 _OP_NAMES = {cls: op.value for op, cls in _CLASSES.items()}
 MAX_ID = 2**53  # call ids stay exact integers in any JSON reader
+_WITH_ID = frozenset({Op.CALL, Op.REPLY})
+_STR = frozenset({str})
 
 
 def to_dict(message: Message) -> dict[str, Any]:
@@ -258,32 +261,39 @@ def from_dict(data: object, allowed: frozenset[Op]) -> Message:
     """The message `data` holds, every field checked; ProtocolError if it is not one of `allowed`."""
     if not isinstance(data, dict):
         raise ProtocolError(f"a message must be a JSON object, not {type(data).__name__}")
-    data = dict(data)
-    op = data.pop("op", None)
-    if not isinstance(op, str) or op not in _BY_NAME or _BY_NAME[op] not in allowed:
+    op = data.get("op")
+    kind = _BY_NAME.get(op) if isinstance(op, str) else None
+    if kind is None or kind not in allowed:
         raise ProtocolError(f"unexpected op {_short(op)}")
-    message: Message = build(_CLASSES[_BY_NAME[op]], data, op)
-    if isinstance(message, (Call, Reply)) and not 0 < message.id <= MAX_ID:  # (a `|` union: made per call)
+    message = build(_CLASSES[kind], data, op)  # Any: only Call and Reply have the `id` read next
+    if kind in _WITH_ID and not 0 < message.id <= MAX_ID:
         raise ProtocolError(f"{op}: call id {message.id} out of range")
     return message
 
 
 def build(cls: type[Any], data: dict[str, Any], where: str) -> Any:
     """An instance of dataclass `cls` from `data`: no unknown keys, no missing ones, right types
-    (ProtocolError otherwise)."""
+    (ProtocolError otherwise). A message's `data` holds its `op` too (`from_dict` chose `cls` by it)."""
     table = _TABLES[cls] if cls in _TABLES else _table(cls)
     # filled as its __init__ would, at a fraction of the cost, once every field is checked and
     # present (the classes here have no __post_init__ and no slots)
     message = object.__new__(cls)
     fields = message.__dict__
-    if tuple(data) == table.names and all(map(frozenset.__contains__, table.glance, map(type, data.values()))):
+    if (
+        tuple(data) == table.names
+        and all(map(frozenset.__contains__, table.glance, map(type, data.values())))
+        and _STR.issuperset(map(type, itertools.chain.from_iterable(map(data.__getitem__, table.str_lists))))
+    ):
         # the usual case, a message as `to_dict` writes it: every field, in order, the scalars
-        # of their exact types; only the values a checker must look into get one
+        # and the entries of lists of text of their exact types; only the values a checker must
+        # look into (nested ones, dicts, unions of lists) get one
         fields.update(data)
+        if table.tagged:
+            del fields["op"]
         for name, check in table.deep:
             fields[name] = check(data[name], where, name)
     else:
-        fields.update(_checked(table, data, where))
+        fields.update(_checked(table, {k: v for k, v in data.items() if k != "op"} if table.tagged else data, where))
     return message
 
 
@@ -335,14 +345,17 @@ _JSON_TYPES: frozenset[type] = frozenset({str, int, float, bool, type(None), lis
 class _Table(typing.NamedTuple):
     """What `build` looks up for one class."""
 
-    names: tuple[str, ...]  # the fields, in order
-    # per field, the types taken at a glance: a scalar's exact types, else any JSON type (its
-    # checker, in `deep`, looks into the value)
+    names: tuple[str, ...]  # the keys of its dict as `to_dict` writes them, in order (a message's `op` first)
+    # per key, the types taken at a glance: a scalar's exact types, `list` for a list of text
+    # (its entries are looked at in one pass), else any JSON type (its checker, in `deep`,
+    # looks into the value)
     glance: tuple[frozenset[type], ...]
+    str_lists: tuple[str, ...]  # the fields that are lists of text
     deep: tuple[tuple[str, Check], ...]
     checks: dict[str, tuple[frozenset[type], Check]]  # name -> (exact types, checker), in order
     required: frozenset[str]
     defaults: tuple[tuple[str, typing.Callable[[], Any]], ...]  # each optional field's default
+    tagged: bool  # a message: its dict holds its `op`
 
 
 _TABLES: dict[type[Any], _Table] = {}
@@ -352,14 +365,20 @@ def _table(cls: type[Any]) -> _Table:
     """The table of `cls`, made on first use."""
     if cls not in _TABLES:
         _, fields = _spec(cls)
+        hints = typing.get_type_hints(cls)
         required = frozenset(name for name, is_required, *_ in fields if is_required)
+        str_lists = tuple(name for name, *_ in fields if hints[name] == list[str])
+        tagged = isinstance(getattr(cls, "op", None), Op)
+        glance = tuple(frozenset({list}) if name in str_lists else exact or _JSON_TYPES for name, *_, exact in fields)
         _TABLES[cls] = _Table(
-            names=tuple(name for name, *_ in fields),
-            glance=tuple(exact or _JSON_TYPES for *_, exact in fields),
-            deep=tuple((name, check) for name, _, check, _, exact in fields if not exact),
+            names=("op",) * tagged + tuple(name for name, *_ in fields),
+            glance=(_STR,) * tagged + glance,
+            str_lists=str_lists,
+            deep=tuple((name, check) for name, _, check, _, exact in fields if not exact and name not in str_lists),
             checks={name: (exact, check) for name, _, check, _, exact in fields},
             required=required,
             defaults=tuple((f.name, _default(f)) for f in dataclasses.fields(cls) if f.name not in required),
+            tagged=tagged,
         )
     return _TABLES[cls]
 

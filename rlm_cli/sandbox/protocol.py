@@ -7,6 +7,7 @@ more than the operation needs costs nothing. Used by host and worker: standard l
 from __future__ import annotations
 
 import json
+import json.encoder
 import select
 import socket
 import struct
@@ -17,7 +18,8 @@ from rlm_cli.sandbox.messages import Message, Op, ProtocolError, from_dict, to_d
 HEADER = struct.Struct(">I")
 MAX_MESSAGE = 64 * 1024**2  # bytes per message the host accepts from a worker (results are capped)
 MAX_COMMAND = 1 << 30  # bytes per message a worker accepts from its host (variables can be large)
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # json.dumps makes one a call
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner json.loads ends in, without its three Python layers
 
 
 class ChannelClosed(EOFError):
@@ -30,7 +32,7 @@ class FrameTooLarge(ProtocolError):
 
 def encode(message: Message, limit: int = MAX_COMMAND) -> bytes:
     """One frame; lone surrogates from badly decoded text travel intact."""
-    body = _JSON.encode(to_dict(message)).encode("utf-8", "surrogatepass")
+    body = _to_json(to_dict(message)).encode("utf-8", "surrogatepass")
     if len(body) > limit:
         raise FrameTooLarge(f"a message of {len(body):,} bytes is over the {limit:,}-byte limit")
     return HEADER.pack(len(body)) + body
@@ -39,10 +41,27 @@ def encode(message: Message, limit: int = MAX_COMMAND) -> bytes:
 def decode(body: bytes | bytearray, allowed: frozenset[Op]) -> Message:
     """The message in one frame's body; ProtocolError for anything but a valid `allowed` one."""
     try:
-        data = json.loads(body.decode("utf-8", "surrogatepass"))
+        text = body.decode("utf-8", "surrogatepass")
+        data, end = _SCAN(text, 0)
+    except StopIteration:  # the scanner's word for "no JSON value starts here"
+        raise ProtocolError("a frame that is not JSON (JSONDecodeError)") from None
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise ProtocolError(f"a frame that is not JSON ({type(error).__name__})") from None
+    if end != len(text):
+        raise ProtocolError("a frame that is not JSON (data after its value)")
     return from_dict(data, allowed)
+
+
+def _to_json(data: dict[str, object]) -> str:
+    """`data` as compact JSON: what `_JSON.encode` gives, through the C encoder it ends in when
+    Python has one (without `encode` and `iterencode`, two Python layers; fresh circular-reference
+    markers per call, as they make)."""
+    if _C_ENCODER is None:
+        return _JSON.encode(data)
+    return "".join(_C_ENCODER({}, _JSON.default, json.encoder.encode_basestring, None, ":", ",", False, False, True)(data, 0))
+
+
+_C_ENCODER = json.encoder.c_make_encoder  # type: ignore[attr-defined]  # None where Python's json has no C accelerator
 
 
 def send(sock: socket.socket, message: Message, limit: int = MAX_COMMAND) -> None:

@@ -153,6 +153,13 @@ def test_writes_to_the_raw_file_descriptors_are_capped(make: SandboxFactory) -> 
     assert result.stderr == "raw err"
 
 
+def test_raw_writes_belong_to_the_cell_that_made_them_once(make: SandboxFactory) -> None:
+    sandbox = make()
+    cells = ["import os; os.write(1, b'first')", "pass", "os.write(2, b'second')", "print('third')", "pass"]
+    seen = [(result.stdout, result.stderr) for result in map(sandbox.execute, cells)]
+    assert seen == [("first", ""), ("", ""), ("", "second"), ("third\n", ""), ("", "")]
+
+
 def test_endless_loop_is_interrupted_and_the_repl_lives_on(make: SandboxFactory) -> None:
     sandbox = make(cell_timeout=0.5)
     sandbox.execute("kept = 'yes'")

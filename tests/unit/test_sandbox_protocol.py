@@ -119,11 +119,13 @@ def test_malformed_messages_are_refused(data: object, allowed: frozenset[Op], wh
         from_dict(data, allowed)
 
 
-def test_a_frame_that_is_not_json_is_refused() -> None:
+@pytest.mark.parametrize("body", [
+    b"\xff{", b"[" * 100_000, b"", b"nul", b'{"op":"re', b'{"op":"ready",}', b'{"op":"ready"}x',
+    b'{"op":"ready"}{"op":"ready"}', b'{"op":"ready"} ', b"NaNx",
+], ids=repr)
+def test_a_frame_that_is_not_one_json_value_is_refused(body: bytes) -> None:
     with pytest.raises(ProtocolError, match="not JSON"):
-        protocol.decode(b"\xff{", TO_HOST)
-    with pytest.raises(ProtocolError, match="not JSON"):
-        protocol.decode(b"[" * 100_000, TO_HOST)
+        protocol.decode(body, TO_HOST)
 
 
 @pytest.mark.parametrize(
