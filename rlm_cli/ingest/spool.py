@@ -17,7 +17,8 @@ import select
 import shutil
 import stat
 import sys
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -62,12 +63,12 @@ class Spool:
         From a pipe the kernel moves the bytes into the file (_Relay), never through this
         process; other streams are read into one buffer used again for every block. The disk's
         free space is looked at once per _RECHECK bytes, not per block. The GIL changes hands
-        quickly meanwhile (_prompt_gil).
+        quickly meanwhile (_PromptGil).
         """
         target = self.new_path("stdin")
         fd = _fileno(stream)
         total = room = 0
-        with target.open("wb") as out, contextlib.ExitStack() as stack, _prompt_gil():
+        with target.open("wb") as out, contextlib.ExitStack() as stack, _prompt_gil:
             relay = stack.enter_context(_Relay(fd, out)) if fd is not None and _splices(fd) else None
             move = relay.move if relay is not None else _block_copier(stream, fd, out)
             ready = False  # from a pipe, waited on only when it had nothing (no select per block)
@@ -156,18 +157,33 @@ class _Relay:
         return moved
 
 
-@contextlib.contextmanager
-def _prompt_gil() -> Iterator[None]:
-    """Hand the GIL over within _SWITCH_INTERVAL while the block runs. Every move of stdin is a
-    system call that gives up the GIL and must take it back; with LiteLLM importing on another
-    thread (runner.warm_up_litellm), Python's default 5 ms wait for it each time cut spooling to
-    a tenth of its speed (benchmarks/RESULTS.md, "Piped stdin beside the LiteLLM import")."""
-    default = sys.getswitchinterval()
-    sys.setswitchinterval(min(default, _SWITCH_INTERVAL))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(default)
+class _PromptGil:
+    """While any spooling runs, the GIL changes hands within _SWITCH_INTERVAL. Every move of
+    stdin is a system call that gives up the GIL and must take it back; with LiteLLM importing
+    on another thread (runner.warm_up_litellm), Python's default 5 ms wait each time cut spooling
+    to a third of its speed (benchmarks/RESULTS.md, "Beside the LiteLLM import"). Spools running
+    at once share it: the last to end puts the interval back."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._spooling = 0
+        self._default = sys.getswitchinterval()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if not self._spooling:
+                self._default = sys.getswitchinterval()
+                sys.setswitchinterval(min(self._default, _SWITCH_INTERVAL))
+            self._spooling += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._spooling -= 1
+            if not self._spooling:
+                sys.setswitchinterval(self._default)
+
+
+_prompt_gil = _PromptGil()
 
 
 def _block_copier(stream: BinaryIO, fd: int | None, out: BinaryIO) -> Callable[[int], int]:

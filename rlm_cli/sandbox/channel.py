@@ -7,6 +7,7 @@ A worker that breaks the protocol or stops reading is cut off: `on_broken` kills
 
 from __future__ import annotations
 
+import functools
 import queue
 import socket
 import threading
@@ -27,6 +28,7 @@ from rlm_cli.sandbox.messages import (
     Result,
     Stored,
 )
+from rlm_cli.sandbox.threads import DaemonThreads
 
 TICK = 0.1  # seconds the host's main thread waits at a time, so Ctrl-C is seen promptly
 SEND_TIMEOUT = 5.0  # seconds a send may wait for the worker to read before it counts as wedged
@@ -34,6 +36,7 @@ MAX_CALLS = 64  # sub-calls in flight at once; past that the channel reads no mo
 MAX_CALL_BYTES = 128 * 1024**2  # bytes of sub-call messages in flight at once, likewise
 _STARTING = frozenset({Op.READY, Op.FAILED})
 _RUNNING = frozenset({Op.CALL, Op.RESULT, Op.STORED})
+_SUBCALLS = DaemonThreads("rlm-cell-calls")  # every host channel's sub-calls, kept between them
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,7 @@ class HostChannel:
         already refused ops that are not expected now)."""
         if isinstance(message, Call):
             self._admit(message.id, size)
-            threading.Thread(target=self._serve, args=(message,), name="rlm-subcall", daemon=True).start()
+            _SUBCALLS.run(functools.partial(self._serve, message))
         elif isinstance(message, Result):
             with self._lock:
                 if self._awaiting is None:
@@ -210,8 +213,8 @@ class HostChannel:
             self._calls[call_id] = size
 
     def _serve(self, call: Call) -> None:
-        # one daemon thread per call: calls run in parallel (the broker limits them), and a call
-        # still waiting on a model when the host exits does not hold the exit up
+        # on a daemon thread of its own: calls run in parallel (the broker limits them), and a
+        # call still waiting on a model when the host exits does not hold the exit up
         try:
             try:
                 request = parse_call(call.kind, call.args)

@@ -14,7 +14,6 @@ import threading
 
 from rlm_cli.sandbox.capture import CappedText
 
-
 _NOTHING = CappedText(1)  # what `take` returns for a stream with nothing new; never written to
 
 

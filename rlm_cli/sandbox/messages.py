@@ -265,9 +265,9 @@ def from_dict(data: object, allowed: frozenset[Op]) -> Message:
     kind = _BY_NAME.get(op) if isinstance(op, str) else None
     if kind is None or kind not in allowed:
         raise ProtocolError(f"unexpected op {_short(op)}")
-    message = build(_CLASSES[kind], data, op)  # Any: only Call and Reply have the `id` read next
+    message = build(_CLASSES[kind], data, kind.value)  # Any: only Call and Reply have the `id` read next
     if kind in _WITH_ID and not 0 < message.id <= MAX_ID:
-        raise ProtocolError(f"{op}: call id {message.id} out of range")
+        raise ProtocolError(f"{kind.value}: call id {message.id} out of range")
     return message
 
 
@@ -282,7 +282,7 @@ def build(cls: type[Any], data: dict[str, Any], where: str) -> Any:
     if (
         tuple(data) == table.names
         and all(map(frozenset.__contains__, table.glance, map(type, data.values())))
-        and _STR.issuperset(map(type, itertools.chain.from_iterable(map(data.__getitem__, table.str_lists))))
+        and (not table.str_lists or _STR.issuperset(map(type, itertools.chain.from_iterable(map(data.__getitem__, table.str_lists)))))
     ):
         # the usual case, a message as `to_dict` writes it: every field, in order, the scalars
         # and the entries of lists of text of their exact types; only the values a checker must
@@ -451,7 +451,8 @@ def _checker(hint: Any) -> Check:
 
         return every
     if origin is dict:
-        return _accepting(hint, lambda value: isinstance(value, dict) and all(isinstance(key, str) for key in value))
+        return _accepting(hint, lambda value: isinstance(value, dict) and (  # the keys' types in one pass first
+            _STR.issuperset(map(type, value)) or all(isinstance(key, str) for key in value)))
     if dataclasses.is_dataclass(hint):
         kind = typing.cast(type[Any], hint)
 

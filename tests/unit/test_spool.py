@@ -127,3 +127,32 @@ def test_stdin_moves_with_the_gil_handed_over_quickly_and_the_default_comes_back
         Spool(tmp_path / "spool").stdin(stream, cap=cap)
     assert seen and max(seen) <= default / 10
     assert sys.getswitchinterval() == default
+
+
+def test_spools_running_at_once_leave_the_default_switch_interval_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first spool starts, the second starts while it runs, the first ends, then the second."""
+    real, default = os.splice, sys.getswitchinterval()
+    first_inside, first_done, both_inside = threading.Event(), threading.Event(), threading.Barrier(2, timeout=10)
+    first, moved = threading.Thread(target=lambda: spool("first"), name="first"), set()
+
+    def ordered(*args: object, **kwargs: object) -> int:
+        if threading.current_thread().name not in moved:  # a spool's first move
+            moved.add(threading.current_thread().name)
+            if threading.current_thread() is first:
+                first_inside.set()
+                both_inside.wait()
+            else:
+                both_inside.wait()
+                assert first_done.wait(10)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    def spool(name: str) -> None:
+        with piped(BIG) as stream:
+            assert Spool(tmp_path / name).stdin(stream, cap=len(BIG)).read_bytes() == BIG
+
+    monkeypatch.setattr(os, "splice", ordered)
+    first.start()
+    assert first_inside.wait(10)
+    threading.Thread(target=lambda: (first.join(), first_done.set())).start()
+    spool("second")
+    assert sys.getswitchinterval() == default
