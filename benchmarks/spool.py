@@ -8,9 +8,13 @@ afterwards. Each round runs, one after another (so a busy moment hits every step
 - `cat log | python <spool>`: rlm's spooling alone (Spool.stdin), timed inside the process too;
 - `cat log | python <beside>`: the same spooling while LiteLLM imports on another thread, as in
   `rlm ask -` (runner.warm_up_litellm), timed inside the process until the spool is written;
+- `python <spool> < log`: stdin redirected from the file, copied inside the kernel;
 - `cat log | python <ingest>`: the whole ingest step of `rlm ask -` (spool, examine, manifest);
 - `cat log | rlm ask - ...` to its first model request (the scripted fake provider on 127.0.0.1)
-  against `rlm ask tiny.log` to its first request: the difference is what the stdin costs.
+  against `rlm ask tiny.log` to its first request: the difference is what the stdin costs;
+- the same two through a warm process (`RLM_WARM`, README "A warm process"; started once before
+  the rounds), where no LiteLLM import runs beside the spooling (wall only: the run's CPU is
+  the warm process's child's).
 
 Before every step the last step's copy is written back (`sync`) and the log read again, so no step
 pays for another's writeback or for log pages the kernel reclaimed meanwhile. Wall seconds and CPU
@@ -26,6 +30,7 @@ import os
 import resource
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -64,11 +69,11 @@ class Series:
         return statistics.median(values) if values else float("nan")
 
 
-def shell(command: str, series: Series) -> str:
+def shell(command: str, series: Series, env: dict[str, str] = ENV) -> str:
     """Run a shell pipeline; record its wall and CPU seconds; return its stdout."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(command, shell=True, capture_output=True, text=True, env=ENV, check=False)
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, env=env, check=False)
     series.wall.append(time.perf_counter() - started)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     series.cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
@@ -83,15 +88,32 @@ def settle(log: Path) -> None:
     subprocess.run(["cat", str(log)], stdout=subprocess.DEVNULL, check=True)
 
 
-def first_request(asker: FirstRequest, command: str, series: Series) -> None:
-    """Run a shell pipeline ending in `rlm ask`; record its wall and CPU seconds to the first request."""
-    process = subprocess.Popen(command, shell=True, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def first_request(asker: FirstRequest, command: str, series: Series, env: dict[str, str] = ENV) -> None:
+    """Run a shell pipeline ending in `rlm ask`; record its wall and CPU seconds to the first
+    request (no CPU through a warm process: the run is its child, not this one's)."""
+    process = subprocess.Popen(command, shell=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     asker.watch(process, time.perf_counter())
     _, err = process.communicate()
     if process.returncode or asker.first is None:
         raise SystemExit(f"{command} failed: {err.decode()[-2000:]}")
     series.wall.append(asker.first[0])
-    series.cpu.append(asker.first[1])
+    series.cpu.append(float("nan") if env is not ENV else asker.first[1])
+
+
+def start_warm_process(ask: str, tiny: Path, runtime: Path) -> dict[str, str]:
+    """The environment of runs through a warm process, once one listens there."""
+    # imports rlm_cli: only once the tree measured is on the path
+    from tests.e2e.helpers import warm_server
+
+    env = {**ENV, "RLM_WARM": "600", "XDG_RUNTIME_DIR": str(runtime)}
+    runtime.mkdir(mode=0o700)
+    shell(ask.format(shlex.quote(str(tiny))), Series(), env)  # a cold run leaves the warm process behind
+    waited = time.monotonic()
+    while warm_server(runtime) is None:
+        if time.monotonic() - waited > 60:
+            raise SystemExit("no warm process within 60 s")
+        time.sleep(0.1)
+    return env
 
 
 def spool_child(spool: str) -> None:
@@ -124,11 +146,23 @@ def ingest_child(spool: str) -> None:
     print(time.perf_counter() - started, time.process_time() - cpu)
 
 
-def measure(log: Path, tiny: Path, work: Path, provider: FakeProvider, rounds: int) -> dict[str, Series]:
-    steps = {name: Series() for name in ("plain", "pipe", "spool", "beside", "ingest", "ask", "tiny")}
+def stop_warm_process(runtime: Path) -> None:
+    from tests.e2e.helpers import warm_server
+
+    if (server := warm_server(runtime)) is not None:
+        os.kill(server, signal.SIGTERM)
+
+
+def ask_command(provider: FakeProvider) -> str:
+    """`rlm ask {} 'what?'` against the fake provider, `{}` for the source."""
+    return f"{shlex.quote(sys.executable)} -m rlm_cli ask {{}} 'what?' --model openai/root --api-base {provider.url} --no-trace --quiet"
+
+
+def measure(log: Path, tiny: Path, work: Path, provider: FakeProvider, rounds: int, warm: dict[str, str]) -> dict[str, Series]:
+    names = ("plain", "pipe", "spool", "beside", "redirect", "ingest", "ask", "tiny", "ask_warm", "tiny_warm")
+    steps = {name: Series() for name in names}
     copy, me, q = work / "copy", shlex.quote(__file__), shlex.quote
-    asker = FirstRequest(provider, TURNS)
-    ask = f"{q(sys.executable)} -m rlm_cli ask {{}} 'what?' --model openai/root --api-base {provider.url} --no-trace --quiet"
+    asker, ask = FirstRequest(provider, TURNS), ask_command(provider)
     tree, spool = f"--tree {q(ENV['PYTHONPATH'])}", q(str(work / "spool"))
     for _ in range(rounds):
         for name, command in (("plain", f"cat {q(str(log))} > {q(str(copy))}"), ("pipe", f"cat {q(str(log))} | cat > {q(str(copy))}")):
@@ -139,9 +173,15 @@ def measure(log: Path, tiny: Path, work: Path, provider: FakeProvider, rounds: i
             settle(log)
             steps[name].add_inside(shell(f"cat {q(str(log))} | {q(sys.executable)} {me} {tree} --{name}-child {spool}", steps[name]))
             shutil.rmtree(work / "spool")
-        for name, command in (("ask", f"cat {q(str(log))} | " + ask.format("-")), ("tiny", ask.format(q(str(tiny))))):
+        settle(log)
+        steps["redirect"].add_inside(shell(f"{q(sys.executable)} {me} {tree} --spool-child {spool} < {q(str(log))}", steps["redirect"]))
+        shutil.rmtree(work / "spool")
+        for name, command, env in (
+            ("ask", f"cat {q(str(log))} | " + ask.format("-"), ENV), ("tiny", ask.format(q(str(tiny))), ENV),
+            ("ask_warm", f"cat {q(str(log))} | " + ask.format("-"), warm), ("tiny_warm", ask.format(q(str(tiny))), warm),
+        ):
             settle(log)
-            first_request(asker, command, steps[name])
+            first_request(asker, command, steps[name], env)
     return steps
 
 
@@ -150,25 +190,35 @@ def report(size: int, steps: dict[str, Series]) -> None:
 
     def row(label: str, wall: float, cpu: float, extra: str = "") -> None:
         ratios = [wall / plain.median("wall"), cpu / plain.median("cpu"), wall / pipe.median("wall"), cpu / pipe.median("cpu")]
-        print(f"  {label:44} {wall:7.3f} {cpu:7.3f}" + "".join(f" {ratio:6.2f}x" for ratio in ratios) + extra)
+        print(f"  {label:48} {wall:7.3f} {cpu:7.3f}" + "".join(f" {ratio:6.2f}x" for ratio in ratios) + extra)
 
     print(f"\n{size / 1024**3:.2f} GiB log ({size:,} bytes); load average {os.getloadavg()[0]:.1f}")
-    print(f"  {'step (medians)':44} {'wall':>7} {'CPU':>7} {'/ cat > file':>15} {'/ cat | cat':>15}")
+    print(f"  {'step (medians)':48} {'wall':>7} {'CPU':>7} {'/ cat > file':>15} {'/ cat | cat':>15}")
     row("cat log > file", plain.median("wall"), plain.median("cpu"))
     row("cat log | cat > file", pipe.median("wall"), pipe.median("cpu"))
     spool, ingest = steps["spool"], steps["ingest"]
     row("cat log | spool (Python started)", spool.median("wall"), spool.median("cpu"))
     row("  spooling alone, inside the process", spool.median("inside"), spool.median("inside_cpu"), "   (goal <= 1.3x)")
-    beside = steps["beside"]
-    row("  spooling beside the LiteLLM import (CPU: both)", beside.median("inside"), beside.median("inside_cpu"))
+    beside, redirect = steps["beside"], steps["redirect"]
+    row("  spooling beside LiteLLM's import (CPU: both)", beside.median("inside"), beside.median("inside_cpu"))
+    row("spool < log (Python started)", redirect.median("wall"), redirect.median("cpu"))
+    row("  spooling alone, inside the process", redirect.median("inside"), redirect.median("inside_cpu"))
     row("cat log | ingest (Python started)", ingest.median("wall"), ingest.median("cpu"))
     row("  ingest alone, inside the process", ingest.median("inside"), ingest.median("inside_cpu"))
     ask, tiny = steps["ask"], steps["tiny"]
     row("cat log | rlm ask -, to its first request", ask.median("wall"), ask.median("cpu"))
     row("rlm ask tiny.log, to its first request", tiny.median("wall"), tiny.median("cpu"))
-    extra_wall = statistics.median(a - t for a, t in zip(ask.wall, tiny.wall, strict=True))
-    extra_cpu = statistics.median(a - t for a, t in zip(ask.cpu, tiny.cpu, strict=True))
-    row("  the difference: what the stdin costs", extra_wall, extra_cpu, "   (goal <= 1.3x)")
+    row("  the difference: what the stdin costs", *difference(ask, tiny), "   (goal <= 1.3x)")
+    ask, tiny = steps["ask_warm"], steps["tiny_warm"]
+    row("cat log | rlm ask -, warm process (wall only)", ask.median("wall"), ask.median("cpu"))
+    row("rlm ask tiny.log, warm process", tiny.median("wall"), tiny.median("cpu"))
+    row("  the difference: what the stdin costs", *difference(ask, tiny), "   (goal <= 1.3x)")
+
+
+def difference(ask: Series, tiny: Series) -> tuple[float, float]:
+    """Median wall and CPU seconds a run with stdin took more than a tiny run in the same round."""
+    return (statistics.median(a - t for a, t in zip(ask.wall, tiny.wall, strict=True)),
+            statistics.median(a - t for a, t in zip(ask.cpu, tiny.cpu, strict=True)))
 
 
 def main() -> None:
@@ -198,11 +248,16 @@ def main() -> None:
         work = Path(directory)
         tiny = work / "tiny.log"
         write_log(tiny, 64 * 1024)
-        for size in sizes:
-            log = work / "huge.log"
-            write_log(log, size)
-            report(size, measure(log, tiny, work, provider, args.rounds))
-            log.unlink()
+        FirstRequest(provider, TURNS)  # answers the run that leaves the warm process
+        warm = start_warm_process(ask_command(provider), tiny, work / "run")
+        try:
+            for size in sizes:
+                log = work / "huge.log"
+                write_log(log, size)
+                report(size, measure(log, tiny, work, provider, args.rounds, warm))
+                log.unlink()
+        finally:
+            stop_warm_process(work / "run")
 
 
 if __name__ == "__main__":

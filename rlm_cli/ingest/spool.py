@@ -61,7 +61,8 @@ class Spool:
         """Copy a stream to a spool file block by block, at most `cap` bytes; return its path.
 
         From a pipe the kernel moves the bytes into the file (_Relay), never through this
-        process; other streams are read into one buffer used again for every block. The disk's
+        process; from a regular file (`rlm ask - < log`) the kernel copies them (_kernel_copier);
+        other streams are read into one buffer used again for every block. The disk's
         free space is looked at once per _RECHECK bytes, not per block. The GIL changes hands
         quickly meanwhile (_PromptGil).
         """
@@ -71,6 +72,8 @@ class Spool:
         with target.open("wb") as out, contextlib.ExitStack() as stack, _prompt_gil:
             relay = stack.enter_context(_Relay(fd, out)) if fd is not None and _splices(fd) else None
             move = relay.move if relay is not None else _block_copier(stream, fd, out)
+            if fd is not None and _is_file(fd):
+                move = _kernel_copier(fd, out, move)
             ready = False  # from a pipe, waited on only when it had nothing (no select per block)
             while True:
                 self.clock.check("reading stdin")
@@ -196,6 +199,33 @@ def _block_copier(stream: BinaryIO, fd: int | None, out: BinaryIO) -> Callable[[
         return moved
 
     return move
+
+
+_NO_KERNEL_COPY = frozenset({errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EPERM})
+
+
+def _kernel_copier(fd: int, out: BinaryIO, fallback: Callable[[int], int]) -> Callable[[int], int]:
+    """For a regular file: move at most `limit` bytes with copy_file_range(2), one copy inside the
+    kernel (or shared blocks, where the file system has them), as `cat file > copy` does; where
+    the kernels or file systems refuse it, `fallback` (both keep to the descriptors' offsets)."""
+    refused = not hasattr(os, "copy_file_range")
+
+    def move(limit: int) -> int:
+        nonlocal refused
+        if not refused:
+            try:
+                return os.copy_file_range(fd, out.fileno(), limit)
+            except OSError as error:
+                if error.errno not in _NO_KERNEL_COPY:
+                    raise
+                refused = True
+        return fallback(limit)
+
+    return move
+
+
+def _is_file(fd: int) -> bool:
+    return stat.S_ISREG(os.fstat(fd).st_mode)
 
 
 def _splices(fd: int) -> bool:

@@ -156,3 +156,25 @@ def test_spools_running_at_once_leave_the_default_switch_interval_behind(tmp_pat
     threading.Thread(target=lambda: (first.join(), first_done.set())).start()
     spool("second")
     assert sys.getswitchinterval() == default
+
+
+@pytest.mark.parametrize("refusal", [None, errno.EXDEV, errno.ENOSYS], ids=["kernel copy", "across disks", "no such call"])
+def test_stdin_from_a_file_is_copied_from_where_its_reader_stands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusal: int | None,
+) -> None:
+    """`(head -c 5 >/dev/null; rlm ask -) < log`: the bytes after those already read, whichever way they are copied."""
+    real, calls = os.copy_file_range, []
+
+    def kernel_copy(*args: object, **kwargs: object) -> int:
+        calls.append(args)
+        if refusal is not None:
+            raise OSError(refusal, os.strerror(refusal))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "copy_file_range", kernel_copy)
+    (tmp_path / "input").write_bytes(BIG)
+    with open(tmp_path / "input", "rb", buffering=0) as stream:
+        os.lseek(stream.fileno(), 5, os.SEEK_SET)
+        path = Spool(tmp_path / "spool").stdin(stream, cap=len(BIG))  # type: ignore[arg-type]  # a raw file is a binary stream
+    assert path.read_bytes() == BIG[5:]
+    assert len(calls) == (1 if refusal else -(-len(BIG[5:]) // (1 << 20)) + 1)  # refused once, then never asked again
