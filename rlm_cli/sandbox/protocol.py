@@ -20,6 +20,7 @@ MAX_MESSAGE = 64 * 1024**2  # bytes per message the host accepts from a worker (
 MAX_COMMAND = 1 << 30  # bytes per message a worker accepts from its host (variables can be large)
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner json.loads ends in, without its three Python layers
+_C_ENCODER = json.encoder.c_make_encoder  # type: ignore[attr-defined]  # None where Python's json has no C accelerator
 
 
 class ChannelClosed(EOFError):
@@ -59,9 +60,6 @@ def _to_json(data: dict[str, object]) -> str:
     if _C_ENCODER is None:
         return _JSON.encode(data)
     return "".join(_C_ENCODER({}, _JSON.default, json.encoder.encode_basestring, None, ":", ",", False, False, True)(data, 0))
-
-
-_C_ENCODER = json.encoder.c_make_encoder  # type: ignore[attr-defined]  # None where Python's json has no C accelerator
 
 
 def send(sock: socket.socket, message: Message, limit: int = MAX_COMMAND) -> None:

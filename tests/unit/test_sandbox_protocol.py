@@ -4,6 +4,7 @@ worker cuts an oversized result down to fit."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from dataclasses import dataclass
@@ -58,6 +59,14 @@ def test_every_message_round_trips_over_a_socket_pair(message: Message) -> None:
     with left, right:
         protocol.send(left, message)
         assert reader.recv(TO_HOST | TO_WORKER) == message
+
+
+@pytest.mark.parametrize("message", EVERY_MESSAGE, ids=lambda m: type(m).__name__)
+def test_a_frame_is_the_same_bytes_with_or_without_the_c_encoder(message: Message, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = protocol.encode(message)
+    assert fast[4:] == json.dumps(to_dict(message), ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    monkeypatch.setattr(protocol, "_C_ENCODER", None)  # a Python whose json has no C part
+    assert protocol.encode(message) == fast
 
 
 def test_large_frames_arrive_whole_and_the_end_of_stream_is_told_apart() -> None:
