@@ -61,7 +61,8 @@ class Spool:
         """Copy a stream to a spool file block by block, at most `cap` bytes; return its path.
 
         From a pipe the kernel moves the bytes into the file (_Relay), never through this
-        process; from a regular file (`rlm ask - < log`) the kernel copies them (_kernel_copier);
+        process; from a regular file on the same disk (`rlm ask - < log`) the kernel copies them
+        (_kernel_copier);
         other streams are read into one buffer used again for every block. The disk's
         free space is looked at once per _RECHECK bytes, not per block. The GIL changes hands
         quickly meanwhile (_PromptGil).
@@ -72,7 +73,7 @@ class Spool:
         with target.open("wb") as out, contextlib.ExitStack() as stack, _prompt_gil:
             relay = stack.enter_context(_Relay(fd, out)) if fd is not None and _splices(fd) else None
             move = relay.move if relay is not None else _block_copier(stream, fd, out)
-            if fd is not None and _is_file(fd):
+            if fd is not None and _file_on_same_disk(fd, out.fileno()):
                 move = _kernel_copier(fd, out, move)
             ready = False  # from a pipe, waited on only when it had nothing (no select per block)
             while True:
@@ -224,8 +225,12 @@ def _kernel_copier(fd: int, out: BinaryIO, fallback: Callable[[int], int]) -> Ca
     return move
 
 
-def _is_file(fd: int) -> bool:
-    return stat.S_ISREG(os.fstat(fd).st_mode)
+def _file_on_same_disk(fd: int, out: int) -> bool:
+    """Whether `fd` is a regular file on the file system `out` is on. Only then is the kernel asked
+    to copy: between file systems some kernels copied nothing from /proc and /sys files and
+    called it the end of the file."""
+    info = os.fstat(fd)
+    return stat.S_ISREG(info.st_mode) and info.st_dev == os.fstat(out).st_dev
 
 
 def _splices(fd: int) -> bool:

@@ -178,3 +178,10 @@ def test_stdin_from_a_file_is_copied_from_where_its_reader_stands(
         path = Spool(tmp_path / "spool").stdin(stream, cap=len(BIG))  # type: ignore[arg-type]  # a raw file is a binary stream
     assert path.read_bytes() == BIG[5:]
     assert len(calls) == (1 if refusal else -(-len(BIG[5:]) // (1 << 20)) + 1)  # refused once, then never asked again
+
+
+def test_stdin_from_a_proc_file_keeps_its_bytes(tmp_path: Path) -> None:
+    """`rlm ask - < /proc/version`: a file that says it is empty, on another file system."""
+    with open("/proc/version", "rb") as stream:
+        path = Spool(tmp_path / "spool").stdin(stream, cap=1 << 20)
+    assert path.read_bytes() == Path("/proc/version").read_bytes() != b""
