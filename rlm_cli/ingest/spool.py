@@ -60,21 +60,14 @@ class Spool:
     def stdin(self, stream: BinaryIO, cap: int) -> Path:
         """Copy a stream to a spool file block by block, at most `cap` bytes; return its path.
 
-        From a pipe the kernel moves the bytes into the file (_Relay), never through this
-        process; from a regular file on the same disk (`rlm ask - < log`) the kernel copies them
-        (_kernel_copier);
-        other streams are read into one buffer used again for every block. The disk's
-        free space is looked at once per _RECHECK bytes, not per block. The GIL changes hands
-        quickly meanwhile (_PromptGil).
+        The blocks move as _mover says. The disk's free space is looked at once per _RECHECK
+        bytes, not per block. The GIL changes hands quickly meanwhile (_PromptGil).
         """
         target = self.new_path("stdin")
         fd = _fileno(stream)
         total = room = 0
         with target.open("wb") as out, contextlib.ExitStack() as stack, _prompt_gil:
-            relay = stack.enter_context(_Relay(fd, out)) if fd is not None and _splices(fd) else None
-            move = relay.move if relay is not None else _block_copier(stream, fd, out)
-            if fd is not None and _file_on_same_disk(fd, out.fileno()):
-                move = _kernel_copier(fd, out, move)
+            move, from_pipe = _mover(stream, fd, out, stack)
             ready = False  # from a pipe, waited on only when it had nothing (no select per block)
             while True:
                 self.clock.check("reading stdin")
@@ -89,7 +82,7 @@ class Spool:
                     continue
                 if not moved:
                     return target
-                ready = relay is not None
+                ready = from_pipe
                 total, room = total + moved, room - moved
                 if total > cap:
                     raise InputError(
@@ -190,6 +183,21 @@ class _PromptGil:
 _prompt_gil = _PromptGil()
 
 
+def _mover(
+    stream: BinaryIO, fd: int | None, out: BinaryIO, stack: contextlib.ExitStack,
+) -> tuple[Callable[[int], int], bool]:
+    """How stdin's blocks move into `out` (a function moving at most `limit` bytes, 0 at the end),
+    and whether they come from a pipe. From a pipe the kernel moves them (_Relay), never through
+    this process; from a regular file on the same disk (`rlm ask - < log`) the kernel copies them
+    (_kernel_copier); other streams are read into one buffer used again for every block."""
+    if fd is not None and _splices(fd):
+        return stack.enter_context(_Relay(fd, out)).move, True
+    copier = _block_copier(stream, fd, out)
+    if fd is not None and _kernel_copies(fd, out.fileno()):
+        return _kernel_copier(fd, out, copier), False
+    return copier, False
+
+
 def _block_copier(stream: BinaryIO, fd: int | None, out: BinaryIO) -> Callable[[int], int]:
     """For a stream that is not a pipe: move at most `limit` bytes into the file through one reused buffer."""
     buffer = memoryview(bytearray(_BLOCK))
@@ -209,7 +217,7 @@ def _kernel_copier(fd: int, out: BinaryIO, fallback: Callable[[int], int]) -> Ca
     """For a regular file: move at most `limit` bytes with copy_file_range(2), one copy inside the
     kernel (or shared blocks, where the file system has them), as `cat file > copy` does; where
     the kernels or file systems refuse it, `fallback` (both keep to the descriptors' offsets)."""
-    refused = not hasattr(os, "copy_file_range")
+    refused = False
 
     def move(limit: int) -> int:
         nonlocal refused
@@ -225,10 +233,12 @@ def _kernel_copier(fd: int, out: BinaryIO, fallback: Callable[[int], int]) -> Ca
     return move
 
 
-def _file_on_same_disk(fd: int, out: int) -> bool:
-    """Whether `fd` is a regular file on the file system `out` is on. Only then is the kernel asked
-    to copy: between file systems some kernels copied nothing from /proc and /sys files and
-    called it the end of the file."""
+def _kernel_copies(fd: int, out: int) -> bool:
+    """Whether the system has copy_file_range(2) and `fd` is a regular file on the file system
+    `out` is on. Only then is the kernel asked to copy: between file systems some kernels copied
+    nothing from /proc and /sys files and called it the end of the file."""
+    if not hasattr(os, "copy_file_range"):
+        return False
     info = os.fstat(fd)
     return stat.S_ISREG(info.st_mode) and info.st_dev == os.fstat(out).st_dev
 
